@@ -1,0 +1,177 @@
+"""CNN backbones: the built-in small CNN, torchvision models, user modules."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+BUILTIN_BACKBONES = ("simple_cnn",)
+
+
+def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class SimpleCNN(nn.Module):
+    """A small CNN for small images (8x8 digits to 32x32 colour).
+
+    Two stages of two 3x3 conv-BN-ReLU blocks, a 2x2 max-pool between them
+    (ceil mode, so 1-pixel-high images work), global average pooling, dropout
+    and a linear classifier. ``features`` maps images to ``2 * width`` vectors;
+    ``classifier`` maps those to logits.
+
+    Parameters
+    ----------
+    in_channels : int, default=1
+    num_classes : int, default=10
+    width : int, default=32
+        Channels of the first stage; the second stage has ``2 * width``.
+    dropout : float, default=0.1
+        Dropout before the classifier.
+    """
+
+    def __init__(
+        self, in_channels: int = 1, num_classes: int = 10, width: int = 32, dropout: float = 0.1
+    ) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            _conv_block(in_channels, width),
+            _conv_block(width, width),
+            nn.MaxPool2d(2, ceil_mode=True),
+            _conv_block(width, 2 * width),
+            _conv_block(2 * width, 2 * width),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(2 * width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(self.features(x)))
+
+
+class _RepeatChannels(nn.Module):
+    """Repeat a single grey channel to the three channels torchvision models expect."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.expand(-1, 3, -1, -1)
+
+
+def _torchvision_backbone(name: str, in_channels: int, num_classes: int, **kwargs) -> nn.Module:
+    try:
+        import torchvision.models
+    except ImportError:
+        raise ValueError(
+            f"Unknown backbone {name!r}. Built-in backbones: {BUILTIN_BACKBONES}. Torchvision "
+            "model names (e.g. 'resnet18') need torchvision: pip install 'imbtorch[vision]'. "
+            "A torch.nn.Module class or instance works too."
+        ) from None
+    known = torchvision.models.list_models()
+    if name not in known:
+        raise ValueError(
+            f"Unknown backbone {name!r}. Use one of {BUILTIN_BACKBONES}, a torchvision model "
+            f"name such as {sorted(known)[:5]} (see torchvision.models.list_models()), or a "
+            "torch.nn.Module class or instance."
+        )
+    kwargs.setdefault("weights", None)
+    model = torchvision.models.get_model(name, num_classes=num_classes, **kwargs)
+    if in_channels == 3:
+        return model
+    adapter = _RepeatChannels() if in_channels == 1 else nn.Conv2d(in_channels, 3, 1)
+    return nn.Sequential(adapter, model)
+
+
+def _instantiate(factory: Any, in_channels: int, num_classes: int, kwargs: dict) -> nn.Module:
+    """Call a module class (or factory), filling in ``num_classes``/``in_channels``."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        params = {}
+    for name, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+        if name in params and name not in kwargs:
+            kwargs[name] = value
+    module = factory(**kwargs)
+    if not isinstance(module, nn.Module):
+        raise TypeError(
+            f"backbone={factory!r} returned {type(module).__name__}, not a torch.nn.Module."
+        )
+    return module
+
+
+def build_backbone(
+    backbone: str | nn.Module | type[nn.Module],
+    *,
+    in_channels: int,
+    num_classes: int,
+    **kwargs,
+) -> nn.Module:
+    """Create the network that maps ``(N, C, H, W)`` images to ``(N, num_classes)`` logits.
+
+    Parameters
+    ----------
+    backbone : str, torch.nn.Module class or instance
+        ``'simple_cnn'`` (:class:`SimpleCNN`); a torchvision model name, built
+        untrained with ``num_classes`` outputs (grey images are repeated to 3
+        channels, other channel counts mapped by a 1x1 conv); a module class or
+        factory, called with ``kwargs`` plus ``num_classes``/``in_channels`` when
+        its signature takes them; or a module instance, deep-copied so that every
+        fit starts from the same weights.
+    in_channels, num_classes : int
+        Taken from the training data.
+    **kwargs
+        Constructor arguments (the estimator's ``module__*`` parameters).
+
+    Returns
+    -------
+    module : torch.nn.Module
+    """
+    if isinstance(backbone, nn.Module):
+        if kwargs:
+            raise TypeError(
+                f"module__ parameters {sorted(kwargs)} cannot be applied to a backbone that is "
+                "already an instance; pass the module class as backbone instead."
+            )
+        return copy.deepcopy(backbone)
+    if isinstance(backbone, str):
+        if backbone == "simple_cnn":
+            return _instantiate(SimpleCNN, in_channels, num_classes, kwargs)
+        return _torchvision_backbone(backbone, in_channels, num_classes, **kwargs)
+    if callable(backbone):
+        return _instantiate(backbone, in_channels, num_classes, kwargs)
+    raise TypeError(
+        f"backbone must be a name such as 'simple_cnn', a torch.nn.Module class or an "
+        f"instance; got {type(backbone).__name__}."
+    )
+
+
+def check_backbone_output(module: nn.Module, image_shape: tuple[int, ...], num_classes: int):
+    """Run two blank images through ``module`` and check it returns ``num_classes`` logits."""
+    probe = torch.zeros((2, *image_shape))
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            out = module(probe)
+    except Exception as exc:
+        raise ValueError(
+            f"The backbone failed on a batch of shape {tuple(probe.shape)} (N, C, H, W): "
+            f"{type(exc).__name__}: {exc}. Check that it accepts images of this size and "
+            "channel count."
+        ) from exc
+    finally:
+        module.train(was_training)
+    out = out[0] if isinstance(out, tuple) else out
+    if out.ndim != 2 or out.shape[1] != num_classes:
+        raise ValueError(
+            f"The backbone returns output of shape {tuple(out.shape)} for 2 images, but y has "
+            f"{num_classes} classes, so it must return (2, {num_classes}) logits. Build it with "
+            f"{num_classes} outputs, or pass its class so num_classes is filled in."
+        )

@@ -1,0 +1,65 @@
+"""The torch dataset the estimator trains on: prepared images, labels, weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset
+
+IMAGES_KEY = "X"
+SAMPLE_WEIGHT_KEY = "sample_weight"
+
+
+class ImageDataset(Dataset):
+    """Prepared ``(N, C, H, W)`` images with class codes, user labels and weights.
+
+    Items are ``(image, code)``, or ``({'X': image, 'sample_weight': w}, code)``
+    when sample weights are given. ``X`` and ``y`` (the user's labels) are
+    exposed so that skorch's scoring callbacks compare predictions, which are
+    user labels, with user labels.
+
+    Parameters
+    ----------
+    images : ndarray of shape (N, C, H, W), float32
+    labels : ndarray of shape (N,)
+        Labels as the user gave them.
+    codes : ndarray of shape (N,)
+        Class index of each sample in ``classes_``.
+    sample_weight : ndarray of shape (N,), default=None
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        codes: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        self.X = torch.from_numpy(images)
+        self.y = labels
+        self.codes = torch.as_tensor(codes, dtype=torch.long)
+        self.sample_weight = (
+            None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
+        )
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):
+        image = self.X[i]
+        if self.sample_weight is not None:
+            image = {IMAGES_KEY: image, SAMPLE_WEIGHT_KEY: self.sample_weight[i]}
+        return image, self.codes[i]
+
+
+def dataset_labels(dataset: Dataset) -> np.ndarray:
+    """User labels of an :class:`ImageDataset` or of a (nested) Subset of one."""
+    if isinstance(dataset, Subset):
+        return dataset_labels(dataset.dataset)[np.asarray(dataset.indices)]
+    labels = getattr(dataset, "y", None)
+    if labels is None:
+        raise TypeError(
+            f"Cannot read the labels of {type(dataset).__name__}; samplers need a dataset "
+            "with a y attribute (fit takes arrays and builds one)."
+        )
+    return np.asarray(labels)

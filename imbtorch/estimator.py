@@ -1,0 +1,543 @@
+"""BalancedImageClassifier: a skorch CNN classifier with imbalance strategies as parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import contextmanager
+from functools import partial
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, validate_data
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.utils import is_dataset, to_tensor
+
+from .backbones import build_backbone, check_backbone_output
+from .class_weights import compute_imbalance_weights, weights_from_mapping
+from .dataset import IMAGES_KEY, SAMPLE_WEIGHT_KEY, ImageDataset, dataset_labels
+from .device import check_device, resolve_device
+from .images import DATA_FORMATS, channel_stats, standardize, to_nchw
+from .losses import CrossEntropyLoss, FocalLoss
+from .samplers import SAMPLER_NAMES, make_batch_sampler
+
+_MAX_SEED = 2**31 - 1
+_INHERITED_UNUSED = ("module", "criterion", "classes")
+
+
+class BalancedImageClassifier(NeuralNetClassifier):
+    """CNN image classifier whose answers to class imbalance are hyperparameters.
+
+    A subclass of skorch's :class:`~skorch.NeuralNetClassifier` rather than a
+    wrapper around one: users keep skorch's whole API (``history``,
+    ``callbacks``, ``partial_fit``, ``save_params``, prefixed parameters such
+    as ``module__width`` or ``optimizer__weight_decay`` in ``set_params`` and
+    ``GridSearchCV``, device-mapped pickling), and it stays a scikit-learn
+    classifier: it takes image arrays and labels of any type, ``classes_``
+    holds the labels, ``predict`` returns them.
+
+    Parameters
+    ----------
+    backbone : str, torch.nn.Module class or instance, default='simple_cnn'
+        The network. ``'simple_cnn'`` is :class:`~imbtorch.backbones.SimpleCNN`;
+        a torchvision model name (e.g. ``'resnet18'``, needs torchvision) builds
+        that model untrained; a module class gets ``num_classes`` and
+        ``in_channels`` from the data when its signature takes them; an
+        instance is copied at every fit. ``module__*`` parameters go to its
+        constructor.
+    class_weight : None, 'balanced', 'effective' or dict, default=None
+        Weight of each class in the loss. ``'balanced'`` uses
+        :func:`sklearn.utils.class_weight.compute_class_weight`; ``'effective'``
+        the effective number of samples (Cui et al. 2019) with ``beta``; a dict
+        maps the labels of ``y`` (strings too) to weights, others weigh 1.
+    beta : float in [0, 1), default=0.999
+        Effective-number hyperparameter, used by ``class_weight='effective'``.
+    loss : {'ce', 'focal'}, default='ce'
+        Cross-entropy or focal loss; both combine with ``class_weight`` and
+        ``sample_weight``.
+    focal_gamma : float >= 0, default=2.0
+        Focusing parameter of the focal loss (``0`` gives cross-entropy).
+    focal_alpha : None, float, array-like or dict, default=None
+        Class balancing factor of the focal loss: a float ``a`` (two classes:
+        ``a`` for ``classes_[1]``, ``1 - a`` for ``classes_[0]``), one factor per
+        class in ``classes_`` order, or ``{label: factor}``.
+    sampler : None, str or imblearn sampler, default=None
+        How training batches are drawn, re-drawn every epoch: ``None`` (shuffle),
+        ``'weighted'`` (inverse class frequency, with replacement), ``'sqrt'``
+        (square-root frequency), ``'over'`` / ``'under'`` (random over- /
+        under-sampling), ``'class_balanced'`` (each batch holds the classes
+        equally), or an imbalanced-learn sampler that selects samples (e.g.
+        ``RandomUnderSampler(sampling_strategy=...)``) applied to the indices.
+    image_shape : tuple of int, default=None
+        Shape ``(H, W)`` or ``(C, H, W)`` of each row of 2-D ``X`` (``-1`` infers
+        one axis). ``None`` accepts square rows (e.g. 64 pixels -> 8x8).
+    data_format : {'auto', 'channels_first', 'channels_last'}, default='auto'
+        Channel axis of 4-D ``X``; ``'auto'`` picks the axis of size <= 4.
+    normalize : bool, default=True
+        Standardise each channel with the mean and std of the training images.
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+    lr : float, default=1e-3
+    max_epochs : int, default=30
+    batch_size : int, default=64
+    train_split : callable or None, default=None
+        skorch's internal validation split, e.g.
+        ``skorch.dataset.ValidSplit(5, stratified=True)``. ``None`` trains on
+        all the data, which small tail classes need.
+    callbacks : list of skorch callbacks, default=None
+    device : 'auto', str, torch.device or None, default='auto'
+        ``'auto'`` trains on CUDA when available and on the CPU otherwise. The
+        ``device`` attribute reads the resolved device; ``get_params`` returns
+        the setting.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and samplers (the
+        global torch RNG is restored afterwards). With an int, fits on CPU are
+        reproducible.
+    verbose : int, default=0
+        Print skorch's epoch log when > 0.
+    **kwargs
+        skorch's other parameters: ``module__*``, ``optimizer__*``,
+        ``criterion__*``, ``iterator_train__*``, ``iterator_valid__*``,
+        ``callbacks__*``, ``warm_start``, ``predict_nonlinearity``, ...
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels of ``y``, sorted; columns of ``predict_proba``.
+    class_counts_ : ndarray of shape (n_classes,)
+        Training samples per class.
+    class_weight_ : ndarray of shape (n_classes,)
+        Loss weight of each class (ones when ``class_weight=None``).
+    image_shape_ : tuple of int
+        ``(C, H, W)`` of the training images as the network sees them.
+    channel_mean_, channel_std_ : ndarray of shape (C,)
+        Standardisation statistics (zeros and ones with ``normalize=False``).
+    n_features_in_ : int
+        ``X.shape[1]`` of the training data, as scikit-learn checks it.
+    module_, criterion_, optimizer_, history_
+        skorch's fitted components.
+
+    Examples
+    --------
+    >>> from imbtorch import BalancedImageClassifier
+    >>> from imbtorch.datasets import load_long_tailed_digits
+    >>> X_train, X_test, y_train, y_test = load_long_tailed_digits(imbalance_ratio=50)
+    >>> clf = BalancedImageClassifier(class_weight="balanced", random_state=0)
+    >>> clf.fit(X_train, y_train).predict(X_test[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        "backbone": [str, callable],
+        "class_weight": [StrOptions({"balanced", "effective"}), dict, None],
+        "beta": [Interval(Real, 0, 1, closed="left")],
+        "loss": [StrOptions({"ce", "focal"})],
+        "focal_gamma": [Interval(Real, 0, None, closed="left")],
+        "focal_alpha": [Interval(Real, 0, 1, closed="both"), "array-like", dict, None],
+        "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
+        "image_shape": [tuple, list, None],
+        "data_format": [StrOptions(set(DATA_FORMATS))],
+        "normalize": ["boolean"],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "train_split": [callable, None],
+        "device": [str, torch.device, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        backbone="simple_cnn",
+        *,
+        class_weight=None,
+        beta=0.999,
+        loss="ce",
+        focal_gamma=2.0,
+        focal_alpha=None,
+        sampler=None,
+        image_shape=None,
+        data_format="auto",
+        normalize=True,
+        optimizer=torch.optim.AdamW,
+        lr=1e-3,
+        max_epochs=30,
+        batch_size=64,
+        train_split=None,
+        callbacks=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        # Set before skorch's __init__: afterwards skorch refuses plain attributes
+        # holding torch modules, and a backbone instance is a hyperparameter here.
+        self.backbone = backbone
+        self.class_weight = class_weight
+        self.beta = beta
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.focal_alpha = focal_alpha
+        self.sampler = sampler
+        self.image_shape = image_shape
+        self.data_format = data_format
+        self.normalize = normalize
+        self.random_state = random_state
+        super().__init__(
+            None,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        # ``backbone`` and ``loss`` replace skorch's module/criterion, ``classes_``
+        # comes from y: drop the parent's parameters so they are not dead settings.
+        for name in _INHERITED_UNUSED:
+            vars(self).pop(name, None)
+
+    # -- parameters -----------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if name == "backbone":  # may be a module instance: a setting, not a fitted part
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    @property
+    def device(self):
+        """The torch device in use: the ``device`` setting with ``'auto'`` resolved."""
+        return resolve_device(self.__dict__["device"])
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    @property
+    def classes_(self):
+        try:
+            return self.__dict__["classes_"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__} has no classes_ before fit; call fit(X, y) first."
+            ) from None
+
+    @classes_.setter
+    def classes_(self, value):
+        self.__dict__["classes_"] = value
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__["device"]
+        params.pop("_params_to_validate", None)  # skorch bookkeeping, not a parameter
+        return params
+
+    def __repr__(self):
+        defaults = type(self)().get_params(deep=False)
+        changed = {
+            key: value
+            for key, value in self.get_params(deep=False).items()
+            if key not in defaults or repr(value) != repr(defaults[key])
+        }
+        args = ", ".join(f"{key}={value!r}" for key, value in changed.items())
+        return f"{type(self).__name__}({args})"
+
+    def __setstate__(self, state):
+        requested = state["device"]
+        if isinstance(requested, str) and requested == "auto":
+            state["device"] = resolve_device("auto")
+        super().__setstate__(state)
+        if isinstance(requested, str) and requested == "auto":
+            self.__dict__["device"] = "auto"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def _validate_hyperparameters(self):
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
+        check_device(self.__dict__["device"])
+
+    # -- data -----------------------------------------------------------------------
+    def _images(self, X, *, reset: bool) -> np.ndarray:
+        images = to_nchw(X, image_shape=self.image_shape, data_format=self.data_format)
+        if reset:
+            self.image_shape_ = tuple(int(s) for s in images.shape[1:])
+            if self.normalize:
+                self.channel_mean_, self.channel_std_ = channel_stats(images)
+            else:
+                n_channels = self.image_shape_[0]
+                self.channel_mean_ = np.zeros(n_channels, dtype=np.float32)
+                self.channel_std_ = np.ones(n_channels, dtype=np.float32)
+        elif images.shape[1:] != self.image_shape_:
+            raise ValueError(
+                f"X holds images of shape (C, H, W)={images.shape[1:]}, but "
+                f"{type(self).__name__} was fitted on images of shape {self.image_shape_}."
+            )
+        return standardize(images, self.channel_mean_, self.channel_std_)
+
+    def _fit_dataset(self, X, y, sample_weight, *, reset: bool, classes=None) -> ImageDataset:
+        if is_dataset(X):
+            raise TypeError(
+                f"{type(self).__name__}.fit takes an array of images, not a torch Dataset; "
+                "pass X as a numpy array of shape (N, H, W), (N, H, W, C) or (N, C, H, W)."
+            )
+        X, y = validate_data(self, X, y, reset=reset, allow_nd=True)
+        check_classification_targets(y)
+        if reset:
+            self.classes_ = np.unique(y if classes is None else classes)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"y contains only one class ({self.classes_[0]!r}); a classifier needs "
+                    "samples of at least two classes."
+                )
+        unseen = np.setdiff1d(y, self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y contains labels {unseen.tolist()!r} that are not among classes_="
+                f"{self.classes_.tolist()!r}; pass all classes to the first partial_fit "
+                "through its classes argument, or call fit."
+            )
+        codes = np.searchsorted(self.classes_, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            )
+            weighted = np.unique(codes[sample_weight > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    "sample_weight is zero for all samples but those of one class; a "
+                    "classifier needs positive weight on at least two classes."
+                )
+        if reset:
+            self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
+            self.class_weight_ = compute_imbalance_weights(
+                self.class_weight, classes=self.classes_, y=y, beta=self.beta
+            )
+        return ImageDataset(self._images(X, reset=reset), y, codes, sample_weight)
+
+    def _prediction_input(self, X):
+        self.check_is_fitted()
+        if is_dataset(X):  # skorch's scoring callbacks pass our own prepared datasets
+            return X
+        X = validate_data(self, X, reset=False, allow_nd=True)
+        return self._images(X, reset=False)
+
+    # -- training -------------------------------------------------------------------
+    @contextmanager
+    def _seeded_torch(self, offset: int = 0):
+        """Seed torch from ``random_state`` and restore the global RNG afterwards."""
+        seed = (check_random_state(self.random_state).randint(_MAX_SEED) + offset) % _MAX_SEED
+        device = self.device
+        cuda = device is not None and torch.device(device).type == "cuda"
+        devices = [torch.device(device).index or 0] if cuda else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    def _train(self, dataset: ImageDataset, fit_params: dict):
+        # NeuralNet.partial_fit runs skorch's loop without re-entering our overrides.
+        return NeuralNet.partial_fit(self, dataset, dataset.codes, **fit_params)
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Build the network for the data and train it for ``max_epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W), (N, H, W, C), (N, C, H, W) or (N, H*W)
+            Images; ``uint8`` pixels are scaled to [0, 1].
+        y : array-like of shape (N,)
+            Labels of any type.
+        sample_weight : array-like of shape (N,), default=None
+            Non-negative weight of each sample in the loss.
+        **fit_params
+            Passed on to skorch (``forward`` and ``train_split``).
+
+        Returns
+        -------
+        self
+        """
+        if self.warm_start and self.initialized_:
+            return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
+        self._validate_hyperparameters()
+        dataset = self._fit_dataset(X, y, sample_weight, reset=True)
+        with self._seeded_torch():
+            self.initialize()
+            self._train(dataset, fit_params)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
+        """Train ``max_epochs`` more epochs, building the network on the first call.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`fit`.
+        classes : array-like, default=None
+            All labels that will ever appear, needed on the first call when
+            ``y`` does not hold them all.
+
+        Returns
+        -------
+        self
+        """
+        first_call = not self.initialized_
+        self._validate_hyperparameters()
+        dataset = self._fit_dataset(X, y, sample_weight, reset=first_call, classes=classes)
+        epochs_done = 0 if first_call else len(self.history_)
+        with self._seeded_torch(offset=epochs_done):
+            if first_call:
+                self.initialize()
+            self._train(dataset, fit_params)
+        return self
+
+    def check_data(self, X, y):
+        """No-op: ``fit`` validated the data and skorch gets a prepared dataset."""
+
+    def initialize_module(self):
+        """Build ``module_`` from ``backbone`` for the fitted image shape and classes."""
+        if "classes_" not in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__} builds its network from the training data; call "
+                "fit(X, y) rather than initialize()."
+            )
+        n_classes = len(self.classes_)
+        module = build_backbone(
+            self.backbone,
+            in_channels=self.image_shape_[0],
+            num_classes=n_classes,
+            **self.get_params_for("module"),
+        )
+        check_backbone_output(module, self.image_shape_, n_classes)
+        self.module_ = module
+        return self
+
+    def _focal_alpha(self):
+        alpha = self.focal_alpha
+        n_classes = len(self.classes_)
+        if alpha is None:
+            return None
+        if isinstance(alpha, Mapping):
+            return weights_from_mapping(alpha, self.classes_, name="focal_alpha")
+        if isinstance(alpha, Real):
+            if n_classes != 2:
+                raise ValueError(
+                    f"A scalar focal_alpha is defined for two classes, but y has {n_classes}. "
+                    "Pass one factor per class (a list in classes_ order or a dict "
+                    "{label: factor})."
+                )
+            return float(alpha)
+        alpha = np.asarray(alpha, dtype=np.float64)
+        if alpha.shape != (n_classes,) or not np.all(np.isfinite(alpha)) or np.any(alpha < 0):
+            raise ValueError(
+                f"focal_alpha as a sequence needs {n_classes} finite non-negative factors, one "
+                f"per class in classes_ order {self.classes_.tolist()!r}; got {alpha.tolist()!r}."
+            )
+        return alpha
+
+    def initialize_criterion(self):
+        """Build ``criterion_`` from ``loss``, the class weights and ``criterion__*``."""
+        kwargs = self.get_params_for("criterion")
+        if self.loss == "focal":
+            criterion = FocalLoss(
+                gamma=self.focal_gamma, alpha=self._focal_alpha(), weight=self.class_weight_,
+                **kwargs,
+            )
+        else:
+            criterion = CrossEntropyLoss(weight=self.class_weight_, **kwargs)
+        self.criterion_ = criterion
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        """Training batches come from the per-epoch ``sampler``; others as in skorch."""
+        kwargs = self.get_params_for("iterator_train") if training else {}
+        own_sampler = "sampler" in kwargs or "batch_sampler" in kwargs
+        if not training or (own_sampler and self.sampler is None):
+            return super().get_iterator(dataset, training=training)
+        if own_sampler:
+            raise ValueError(
+                f"sampler={self.sampler!r} and an iterator_train__sampler / batch_sampler were "
+                "both given; keep one of them."
+            )
+        shuffle = kwargs.pop("shuffle", True)
+        if not shuffle and self.sampler is not None:
+            raise ValueError(
+                f"iterator_train__shuffle=False conflicts with sampler={self.sampler!r}, which "
+                "sets the order of the training samples; drop one of the two."
+            )
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        if batch_size == -1:
+            batch_size = len(dataset)
+        batch_sampler = make_batch_sampler(
+            self.sampler,
+            dataset_labels(dataset),
+            batch_size=batch_size,
+            seed=int(torch.randint(_MAX_SEED, (1,)).item()),
+            shuffle=shuffle,
+            drop_last=kwargs.pop("drop_last", False),
+        )
+        return self.iterator_train(dataset, batch_sampler=batch_sampler, **kwargs)
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, Mapping):
+            x = x[IMAGES_KEY]
+        return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        sample_weight = X.get(SAMPLE_WEIGHT_KEY) if isinstance(X, Mapping) else None
+        if sample_weight is not None:
+            sample_weight = to_tensor(sample_weight, device=self.device)
+        y_true = to_tensor(y_true, device=self.device)
+        return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
+
+    def _get_predict_nonlinearity(self):
+        if isinstance(self.predict_nonlinearity, str) and self.predict_nonlinearity == "auto":
+            return partial(torch.softmax, dim=-1)
+        return super()._get_predict_nonlinearity()
+
+    # -- prediction -----------------------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities, columns in ``classes_`` order.
+
+        Parameters
+        ----------
+        X : array-like of images, shaped as in :meth:`fit`
+
+        Returns
+        -------
+        proba : ndarray of shape (N, n_classes)
+        """
+        proba = super().predict_proba(self._prediction_input(X))
+        return proba.astype(np.float64)
+
+    def predict(self, X):
+        """Predicted labels (elements of ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of images, shaped as in :meth:`fit`
+
+        Returns
+        -------
+        y_pred : ndarray of shape (N,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -1,0 +1,226 @@
+"""Training-set samplers that re-draw every epoch, each seeded for reproducibility.
+
+:func:`make_batch_sampler` turns a ``sampler`` setting of
+:class:`~imbtorch.BalancedImageClassifier` into a batch sampler for
+:class:`torch.utils.data.DataLoader`. Iterating it again (the next epoch) draws
+new indices; the draws follow from ``seed`` alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from imblearn.under_sampling import RandomUnderSampler
+from imblearn.over_sampling import RandomOverSampler
+from sklearn.base import clone
+from torch.utils.data import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    WeightedRandomSampler,
+)
+
+SAMPLER_NAMES = ("weighted", "sqrt", "over", "under", "class_balanced")
+_MAX_SEED = 2**31 - 1
+
+
+def _torch_generator(seed: int) -> torch.Generator:
+    generator = torch.Generator()
+    generator.manual_seed(int(seed))
+    return generator
+
+
+def frequency_sample_weights(y: np.ndarray, power: float) -> np.ndarray:
+    """Sampling weight ``n_c ** -power`` of each sample's class ``c``.
+
+    ``power=1`` draws every class equally often (inverse frequency);
+    ``power=0.5`` is square-root sampling (class probability ~ ``sqrt(n_c)``).
+    """
+    _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    return counts[codes].astype(np.float64) ** -power
+
+
+class ImblearnIndexSampler(Sampler[int]):
+    """Apply an imbalanced-learn sampler to sample indices, anew every epoch.
+
+    Each epoch clones ``sampler``, gives it a fresh ``random_state`` drawn from
+    ``seed``, and resamples ``(indices, y)``. Only samplers that *select*
+    existing samples work (they expose ``sample_indices_``: RandomOverSampler,
+    RandomUnderSampler, NearMiss, TomekLinks, ...); samplers that synthesise new
+    samples (SMOTE, ADASYN) need features, not indices, and are refused.
+    Distance-based selectors see only the index as a feature here.
+
+    Parameters
+    ----------
+    sampler : imblearn sampler
+        Any object with ``fit_resample``.
+    y : ndarray of shape (n_samples,)
+        Labels of the training samples, as the user gave them (so that a
+        ``sampling_strategy`` dict uses the user's labels).
+    seed : int
+        Seed of the per-epoch draws.
+    """
+
+    def __init__(self, sampler, y: np.ndarray, seed: int) -> None:
+        self.sampler = sampler
+        self.y = np.asarray(y)
+        self._rng = np.random.default_rng(seed)
+        self._pending: np.ndarray | None = None
+
+    def _draw(self) -> np.ndarray:
+        sampler = clone(self.sampler)
+        if "random_state" in sampler.get_params():
+            sampler.set_params(random_state=int(self._rng.integers(_MAX_SEED)))
+        indices = np.arange(len(self.y)).reshape(-1, 1)
+        try:
+            sampler.fit_resample(indices, self.y)
+        except ValueError as exc:
+            raise ValueError(
+                f"sampler={self.sampler!r} cannot resample the training labels: {exc} "
+                "Fix the sampler's settings (e.g. its sampling_strategy) for these classes, "
+                "or choose another sampler."
+            ) from exc
+        selected = getattr(sampler, "sample_indices_", None)
+        if selected is None:
+            raise TypeError(
+                f"sampler={self.sampler!r} synthesises new samples instead of selecting "
+                "existing ones (it has no sample_indices_), so it cannot resample images by "
+                "index. Use a selecting sampler such as RandomOverSampler or "
+                "RandomUnderSampler, or the built-in 'over', 'under', 'weighted', 'sqrt', "
+                "'class_balanced'."
+            )
+        return self._rng.permutation(np.asarray(selected))
+
+    def _next_draw(self) -> np.ndarray:
+        if self._pending is None:
+            self._pending = self._draw()
+        return self._pending
+
+    def __len__(self) -> int:
+        return len(self._next_draw())
+
+    def __iter__(self) -> Iterator[int]:
+        indices = self._next_draw()
+        self._pending = None
+        return iter(indices.tolist())
+
+
+class ClassBalancedBatchSampler(Sampler[list[int]]):
+    """Batches that hold every class (nearly) equally often.
+
+    Each batch takes ``batch_size // n_classes`` samples of every class and
+    spreads the remainder over randomly chosen classes. Within a class, samples
+    are drawn without replacement from a shuffled pool that is refilled when it
+    runs out, so tail samples repeat only as often as needed. An epoch has as
+    many batches as plain shuffling would (``ceil(n_samples / batch_size)``).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Labels of the training samples.
+    batch_size : int
+        Samples per batch.
+    seed : int
+        Seed of the draws.
+    drop_last : bool, default=False
+        Use ``floor`` instead of ``ceil`` for the number of batches.
+    """
+
+    def __init__(self, y: np.ndarray, batch_size: int, seed: int, drop_last: bool = False):
+        _, codes = np.unique(np.asarray(y), return_inverse=True)
+        self.pools = [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
+        self.batch_size = int(batch_size)
+        n_samples = len(codes)
+        self.n_batches = (
+            n_samples // self.batch_size
+            if drop_last
+            else -(-n_samples // self.batch_size)
+        )
+        self._rng = np.random.default_rng(seed)
+        self._queues = [self._rng.permutation(pool) for pool in self.pools]
+
+    def _take(self, c: int, k: int) -> np.ndarray:
+        taken = []
+        while k > 0:
+            if len(self._queues[c]) == 0:
+                self._queues[c] = self._rng.permutation(self.pools[c])
+            part, self._queues[c] = self._queues[c][:k], self._queues[c][k:]
+            taken.append(part)
+            k -= len(part)
+        return np.concatenate(taken) if taken else np.empty(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        n_classes = len(self.pools)
+        base, remainder = divmod(self.batch_size, n_classes)
+        for _ in range(self.n_batches):
+            counts = np.full(n_classes, base)
+            counts[self._rng.choice(n_classes, size=remainder, replace=False)] += 1
+            batch = np.concatenate([self._take(c, k) for c, k in enumerate(counts)])
+            yield self._rng.permutation(batch).tolist()
+
+
+def make_batch_sampler(
+    sampler,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    seed: int,
+    shuffle: bool = True,
+    drop_last: bool = False,
+) -> Sampler:
+    """Build the per-epoch batch sampler for a ``sampler`` setting.
+
+    Parameters
+    ----------
+    sampler : None, str or imblearn sampler
+        ``None``: plain shuffling (or sequential order with ``shuffle=False``).
+        ``'weighted'``: :class:`~torch.utils.data.WeightedRandomSampler` with
+        inverse class frequency (every class equally likely), ``n_samples`` draws
+        with replacement. ``'sqrt'``: the same with square-root frequency.
+        ``'over'`` / ``'under'``: imblearn's RandomOverSampler /
+        RandomUnderSampler on indices (an epoch then holds ``n_classes * n_max``
+        or ``n_classes * n_min`` samples). ``'class_balanced'``:
+        :class:`ClassBalancedBatchSampler`. An imblearn sampler object:
+        :class:`ImblearnIndexSampler`.
+    y : ndarray of shape (n_samples,)
+        Labels of the training samples.
+    batch_size, seed, shuffle, drop_last
+        As for a DataLoader; ``seed`` fixes every draw.
+
+    Returns
+    -------
+    batch_sampler : torch Sampler yielding lists of indices
+    """
+    y = np.asarray(y)
+    if sampler == "class_balanced":
+        return ClassBalancedBatchSampler(y, batch_size, seed, drop_last=drop_last)
+    if sampler is None:
+        index_sampler = (
+            RandomSampler(range(len(y)), generator=_torch_generator(seed))
+            if shuffle
+            else SequentialSampler(range(len(y)))
+        )
+    elif sampler in ("weighted", "sqrt"):
+        weights = frequency_sample_weights(y, power=1.0 if sampler == "weighted" else 0.5)
+        index_sampler = WeightedRandomSampler(
+            torch.as_tensor(weights), num_samples=len(y), replacement=True,
+            generator=_torch_generator(seed),
+        )
+    elif sampler == "over":
+        index_sampler = ImblearnIndexSampler(RandomOverSampler(), y, seed)
+    elif sampler == "under":
+        index_sampler = ImblearnIndexSampler(RandomUnderSampler(), y, seed)
+    elif hasattr(sampler, "fit_resample"):
+        index_sampler = ImblearnIndexSampler(sampler, y, seed)
+    else:
+        raise ValueError(
+            f"sampler must be None, one of {SAMPLER_NAMES} or an imbalanced-learn sampler "
+            f"(an object with fit_resample); got {sampler!r}."
+        )
+    return BatchSampler(index_sampler, batch_size=batch_size, drop_last=drop_last)
