@@ -70,7 +70,7 @@ def make_long_tailed(
     classes, counts = np.unique(y, return_counts=True)
     n_max = int(counts.min()) if n_max is None else int(n_max)
     wanted = long_tailed_counts(n_max, len(classes), imbalance_ratio)
-    short = [(c, n, w) for c, n, w in zip(classes, counts, wanted) if n < w]
+    short = [(c, n, w) for c, n, w in zip(classes, counts, wanted, strict=True) if n < w]
     if short:
         raise ValueError(
             f"Classes {[c for c, _, _ in short]} have fewer samples than the long-tailed "
@@ -78,7 +78,10 @@ def make_long_tailed(
             "lower n_max."
         )
     keep = np.concatenate(
-        [rng.choice(np.flatnonzero(y == c), size=w, replace=False) for c, w in zip(classes, wanted)]
+        [
+            rng.choice(np.flatnonzero(y == c), size=w, replace=False)
+            for c, w in zip(classes, wanted, strict=True)
+        ]
     )
     keep.sort()
     return X[keep], y[keep]

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from imblearn.under_sampling import RandomUnderSampler
 from imblearn.over_sampling import RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 from torch.utils.data import (
     BatchSampler,
