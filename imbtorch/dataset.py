@@ -1,4 +1,4 @@
-"""The torch dataset the estimator trains on: prepared images, labels, weights."""
+"""The torch dataset the estimator trains on: prepared images, class codes, weights."""
 
 from __future__ import annotations
 
@@ -11,18 +11,17 @@ SAMPLE_WEIGHT_KEY = "sample_weight"
 
 
 class ImageDataset(Dataset):
-    """Prepared ``(N, C, H, W)`` images with class codes, user labels and weights.
+    """Prepared ``(N, C, H, W)`` images with class codes and sample weights.
 
     Items are ``(image, code)``, or ``({'X': image, 'sample_weight': w}, code)``
-    when sample weights are given. ``X`` and ``y`` (the user's labels) are
-    exposed so that skorch's scoring callbacks compare predictions, which are
-    user labels, with user labels.
+    when sample weights are given; ``code`` indexes ``classes_``. ``X`` and
+    ``y`` (the codes) are exposed for skorch's helpers, so that inside skorch's
+    loop (scoring callbacks on the validation split) targets are class codes,
+    as the batches are.
 
     Parameters
     ----------
     images : ndarray of shape (N, C, H, W), float32
-    labels : ndarray of shape (N,)
-        Labels as the user gave them.
     codes : ndarray of shape (N,)
         Class index of each sample in ``classes_``.
     sample_weight : ndarray of shape (N,), default=None
@@ -31,13 +30,12 @@ class ImageDataset(Dataset):
     def __init__(
         self,
         images: np.ndarray,
-        labels: np.ndarray,
         codes: np.ndarray,
         sample_weight: np.ndarray | None = None,
     ) -> None:
         self.X = torch.from_numpy(images)
-        self.y = labels
-        self.codes = torch.as_tensor(codes, dtype=torch.long)
+        self.y = np.asarray(codes, dtype=np.int64)
+        self.codes = torch.from_numpy(self.y)
         self.sample_weight = (
             None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
         )
@@ -52,14 +50,14 @@ class ImageDataset(Dataset):
         return image, self.codes[i]
 
 
-def dataset_labels(dataset: Dataset) -> np.ndarray:
-    """User labels of an :class:`ImageDataset` or of a (nested) Subset of one."""
+def dataset_codes(dataset: Dataset) -> np.ndarray:
+    """Class codes of an :class:`ImageDataset` or of a (nested) Subset of one."""
     if isinstance(dataset, Subset):
-        return dataset_labels(dataset.dataset)[np.asarray(dataset.indices)]
-    labels = getattr(dataset, "y", None)
-    if labels is None:
+        return dataset_codes(dataset.dataset)[np.asarray(dataset.indices)]
+    codes = getattr(dataset, "y", None)
+    if codes is None:
         raise TypeError(
-            f"Cannot read the labels of {type(dataset).__name__}; samplers need a dataset "
+            f"Cannot read the targets of {type(dataset).__name__}; samplers need a dataset "
             "with a y attribute (fit takes arrays and builds one)."
         )
-    return np.asarray(labels)
+    return np.asarray(codes)

@@ -24,7 +24,7 @@ from skorch.utils import is_dataset, to_tensor
 
 from .backbones import build_backbone, check_backbone_output
 from .class_weights import compute_imbalance_weights, weights_from_mapping
-from .dataset import IMAGES_KEY, SAMPLE_WEIGHT_KEY, ImageDataset, dataset_labels
+from .dataset import IMAGES_KEY, SAMPLE_WEIGHT_KEY, ImageDataset, dataset_codes
 from .device import check_device, resolve_device
 from .images import DATA_FORMATS, channel_stats, standardize, to_nchw
 from .losses import CrossEntropyLoss, FocalLoss
@@ -332,7 +332,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
             self.class_weight_ = compute_imbalance_weights(
                 self.class_weight, classes=self.classes_, y=y, beta=self.beta
             )
-        return ImageDataset(self._images(X, reset=reset), y, codes, sample_weight)
+        return ImageDataset(self._images(X, reset=reset), codes, sample_weight)
 
     def _prediction_input(self, X):
         self.check_is_fitted()
@@ -488,7 +488,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
             batch_size = len(dataset)
         batch_sampler = make_batch_sampler(
             self.sampler,
-            dataset_labels(dataset),
+            self.classes_[dataset_codes(dataset)],  # imblearn strategies name user labels
             batch_size=batch_size,
             seed=int(torch.randint(_MAX_SEED, (1,)).item()),
             shuffle=shuffle,
@@ -534,10 +534,13 @@ class BalancedImageClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of images, shaped as in :meth:`fit`
+            A prepared torch Dataset (what skorch's scoring callbacks pass
+            inside the training loop) gets class codes instead of labels, to
+            match the codes such datasets hold as targets.
 
         Returns
         -------
         y_pred : ndarray of shape (N,)
         """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        codes = np.argmax(self.predict_proba(X), axis=1)
+        return codes if is_dataset(X) else self.classes_[codes]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -107,7 +108,7 @@ class FocalLoss(WeightedLoss):
     ) -> None:
         if gamma < 0:
             raise ValueError(f"gamma must be >= 0; got {gamma!r}.")
-        if alpha is not None and not isinstance(alpha, (Sequence, torch.Tensor)):
+        if alpha is not None and np.ndim(alpha) == 0:
             if not 0.0 <= float(alpha) <= 1.0:
                 raise ValueError(f"A scalar alpha must be in [0, 1]; got {alpha!r}.")
             alpha = [1.0 - float(alpha), float(alpha)]
