@@ -44,8 +44,9 @@ def weights_from_mapping(
     Raises a ValueError naming any key that is not a class of ``y`` and any
     weight that is negative or not finite.
     """
-    lookup = {label.item() if hasattr(label, "item") else label: i for i, label in
-              enumerate(classes)}
+    lookup = {
+        label.item() if hasattr(label, "item") else label: i for i, label in enumerate(classes)
+    }
     unknown = [key for key in mapping if key not in lookup]
     if unknown:
         raise ValueError(

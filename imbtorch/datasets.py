@@ -133,8 +133,11 @@ def load_long_tailed_digits(
 
     digits = load_digits()
     return long_tailed_split(
-        digits.images, digits.target, imbalance_ratio,
-        n_test_per_class=n_test_per_class, random_state=random_state,
+        digits.images,
+        digits.target,
+        imbalance_ratio,
+        n_test_per_class=n_test_per_class,
+        random_state=random_state,
     )
 
 

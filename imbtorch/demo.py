@@ -51,8 +51,9 @@ def format_report(results: dict) -> str:
     names = list(STRATEGIES)
     width = max(len(n) for n in names) + 2
     lines = [f"{'class':>5}  {'n_train':>10}" + "".join(f"{n:>{width}}" for n in names)]
-    for i, (label, count) in enumerate(zip(results["classes"], results["train_counts"],
-                                           strict=True)):
+    for i, (label, count) in enumerate(
+        zip(results["classes"], results["train_counts"], strict=True)
+    ):
         recalls = "".join(f"{results[n]['recall'][i]:>{width}.2f}" for n in names)
         lines.append(f"{label!s:>5}  {count:>10}{recalls}")
     for metric in ("balanced_accuracy", "macro_f1", "fit_seconds"):

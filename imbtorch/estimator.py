@@ -458,7 +458,9 @@ class BalancedImageClassifier(NeuralNetClassifier):
         kwargs = self.get_params_for("criterion")
         if self.loss == "focal":
             criterion = FocalLoss(
-                gamma=self.focal_gamma, alpha=self._focal_alpha(), weight=self.class_weight_,
+                gamma=self.focal_gamma,
+                alpha=self._focal_alpha(),
+                weight=self.class_weight_,
                 **kwargs,
             )
         else:

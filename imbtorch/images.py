@@ -25,9 +25,7 @@ def _reshape_flat(X: np.ndarray, image_shape: tuple[int, ...] | None) -> np.ndar
         return X.reshape(n_samples, 1, side, side)
     shape = tuple(int(s) for s in image_shape)
     if len(shape) not in (2, 3):
-        raise ValueError(
-            f"image_shape must be (H, W) or (C, H, W); got {image_shape!r}."
-        )
+        raise ValueError(f"image_shape must be (H, W) or (C, H, W); got {image_shape!r}.")
     if len(shape) == 2:
         shape = (1, *shape)
     try:

@@ -135,9 +135,7 @@ class ClassBalancedBatchSampler(Sampler[list[int]]):
         self.batch_size = int(batch_size)
         n_samples = len(codes)
         self.n_batches = (
-            n_samples // self.batch_size
-            if drop_last
-            else -(-n_samples // self.batch_size)
+            n_samples // self.batch_size if drop_last else -(-n_samples // self.batch_size)
         )
         self._rng = np.random.default_rng(seed)
         self._queues = [self._rng.permutation(pool) for pool in self.pools]
@@ -209,7 +207,9 @@ def make_batch_sampler(
     elif sampler in ("weighted", "sqrt"):
         weights = frequency_sample_weights(y, power=1.0 if sampler == "weighted" else 0.5)
         index_sampler = WeightedRandomSampler(
-            torch.as_tensor(weights), num_samples=len(y), replacement=True,
+            torch.as_tensor(weights),
+            num_samples=len(y),
+            replacement=True,
             generator=_torch_generator(seed),
         )
     elif sampler == "over":

@@ -79,7 +79,9 @@ def fake_torchvision(monkeypatch):
     def get_model(name, **kwargs):
         calls.append((name, kwargs))
         return nn.Sequential(
-            nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(3, 4, 3),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
             nn.Linear(4, kwargs["num_classes"]),
         )
 

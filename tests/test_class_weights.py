@@ -26,7 +26,7 @@ def test_balanced_is_sklearns():
 def test_effective_number_follows_cui_et_al():
     counts = np.array([90, 9, 1])
     beta = 0.99
-    raw = (1 - beta) / (1 - beta ** counts)
+    raw = (1 - beta) / (1 - beta**counts)
     expected = raw / raw.sum() * 3
     np.testing.assert_allclose(effective_number_weights(counts, beta), expected)
     np.testing.assert_allclose(

@@ -56,9 +56,7 @@ def test_alpha_multiplies_class_weights(batch):
     logits, target = batch
     alpha = torch.tensor([1.0, 0.5, 0.5, 2.0])
     combined = FocalLoss(gamma=0.0, alpha=alpha, weight=WEIGHTS)(logits, target)
-    torch.testing.assert_close(
-        combined, F.cross_entropy(logits, target, weight=alpha * WEIGHTS)
-    )
+    torch.testing.assert_close(combined, F.cross_entropy(logits, target, weight=alpha * WEIGHTS))
 
 
 def test_scalar_alpha_with_more_than_two_classes_is_refused(batch):

@@ -45,9 +45,7 @@ def test_sqrt_sampler_follows_square_root_frequency():
     draws = np.concatenate([epoch(bs) for _ in range(20)])
     expected = np.sqrt(COUNTS) / np.sqrt(COUNTS).sum()
     np.testing.assert_allclose(class_share(draws), expected, atol=0.02)
-    np.testing.assert_allclose(
-        frequency_sample_weights(Y, 0.5)[[0, 300, 360]], 1 / np.sqrt(COUNTS)
-    )
+    np.testing.assert_allclose(frequency_sample_weights(Y, 0.5)[[0, 300, 360]], 1 / np.sqrt(COUNTS))
 
 
 def test_over_and_under_sampling_equalise_class_counts():

@@ -1,0 +1,168 @@
+"""scikit-learn conformance: checks, clone, params, pickling, Pipeline, GridSearchCV."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch.callbacks import EarlyStopping
+
+from imbtorch import BalancedImageClassifier
+
+# Checks this estimator cannot pass, and why.
+EXPECTED_FAILED_CHECKS = {
+    "check_no_attributes_set_in_init": (
+        "skorch's NeuralNet.__init__ sets its bookkeeping attributes history_, initialized_ "
+        "and virtual_params_; imbtorch keeps skorch's __init__ to keep its API."
+    ),
+    "check_do_not_raise_errors_in_init_or_set_params": (
+        "skorch's set_params(callbacks=...) re-initialises the callbacks at once, so a "
+        "nonsense callbacks value raises in set_params rather than in fit."
+    ),
+    "check_sample_weight_equivalence_on_dense_data": (
+        "Mini-batch SGD is not invariant to repeating samples: repeated rows change the "
+        "batches and the epoch length, so weights equal repeats only in the loss of one "
+        "batch (tested in test_losses.py)."
+    ),
+}
+
+
+def _check_config():
+    # sklearn's checks pass tabular X with few features: read each row as a 1-pixel-high
+    # image. Few epochs and a high learning rate keep the checks fast.
+    return BalancedImageClassifier(
+        image_shape=(1, -1), max_epochs=10, lr=1e-2, batch_size=32, random_state=0
+    )
+
+
+@parametrize_with_checks(
+    [_check_config()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
+)
+def test_sklearn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        check(estimator)
+
+
+def test_is_a_classifier_with_image_tags():
+    clf = BalancedImageClassifier()
+    assert is_classifier(clf)
+    tags = clf.__sklearn_tags__()
+    assert tags.input_tags.three_d_array and not tags.input_tags.allow_nan
+
+
+def test_clone_keeps_every_parameter_and_drops_fitted_state(small_images):
+    X, y = small_images
+    clf = BalancedImageClassifier(
+        class_weight={0: 2.0},
+        sampler="sqrt",
+        module__width=8,
+        optimizer__weight_decay=0.1,
+        max_epochs=2,
+        random_state=0,
+    ).fit(X, y)
+    copy = clone(clf)
+    assert copy.get_params(deep=False).keys() == clf.get_params(deep=False).keys()
+    for key, value in clf.get_params(deep=False).items():
+        assert repr(copy.get_params(deep=False)[key]) == repr(value), key
+    assert not hasattr(copy, "module_") and not hasattr(copy, "classes_")
+
+
+def test_set_params_reaches_nested_and_prefixed_params(small_images):
+    X, y = small_images
+    clf = BalancedImageClassifier(
+        max_epochs=2, random_state=0, callbacks=[("es", EarlyStopping(monitor="train_loss"))]
+    )
+    clf.set_params(
+        module__width=4,
+        optimizer__weight_decay=0.3,
+        callbacks__es__patience=7,
+        class_weight="balanced",
+        lr=0.05,
+    )
+    params = clf.get_params()
+    assert params["module__width"] == 4 and params["callbacks__es__patience"] == 7
+    clf.fit(X, y)
+    assert clf.module_.classifier.in_features == 8
+    assert clf.optimizer_.param_groups[0]["lr"] == 0.05
+    assert clf.optimizer_.param_groups[0]["weight_decay"] == 0.3
+    assert dict(clf.callbacks_)["es"].patience == 7
+
+
+def test_set_params_accepts_a_module_instance():
+    clf = BalancedImageClassifier()
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    clf.set_params(backbone=module)
+    assert clf.get_params()["backbone"] is module
+
+
+def test_pickle_round_trip_predicts_the_same(small_images):
+    X, y = small_images
+    clf = BalancedImageClassifier(max_epochs=3, random_state=0).fit(X, np.array(["a", "b", "c"])[y])
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.get_params()["device"] == "auto"
+
+
+def test_model_pickled_for_cuda_loads_on_a_cpu_machine(small_images, monkeypatch):
+    # A model fitted with device='cuda' records that device; on a machine without CUDA,
+    # unpickling maps its tensors to the CPU (skorch's map_location) and says so.
+    X, y = small_images
+    clf = BalancedImageClassifier(max_epochs=2, random_state=0, device="cpu").fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.__dict__["device"] = "cuda"
+    payload = pickle.dumps(clf)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="no CUDA devices are available"):
+        loaded = pickle.loads(payload)
+    assert str(loaded.device) == "cpu"
+    assert next(loaded.module_.parameters()).device.type == "cpu"
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
+
+
+def test_in_a_pipeline_and_cross_validation(small_images):
+    X, y = small_images
+    pipe = make_pipeline(
+        FunctionTransformer(lambda Z: Z.reshape(len(Z), -1)),  # flat rows, as sklearn tools give
+        BalancedImageClassifier(max_epochs=8, lr=1e-2, random_state=0),
+    )
+    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(3), scoring="balanced_accuracy")
+    assert scores.min() > 0.9
+
+
+def test_dataframe_input_keeps_feature_names(small_images):
+    X, y = small_images
+    df = pd.DataFrame(X.reshape(60, 64), columns=[f"px{i}" for i in range(64)])
+    clf = BalancedImageClassifier(max_epochs=3, random_state=0).fit(df, y)
+    assert list(clf.feature_names_in_) == list(df.columns)
+    assert clf.predict(df).shape == (60,)
+
+
+def test_grid_search_over_imbalance_strategies(lt_digits):
+    X_train, X_test, y_train, y_test = lt_digits
+    grid = GridSearchCV(
+        BalancedImageClassifier(loss="focal", max_epochs=15, random_state=0),
+        {
+            "class_weight": [None, "balanced"],
+            "sampler": [None, "class_balanced"],
+            "focal_gamma": [0.0, 2.0],
+        },
+        scoring="balanced_accuracy",
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    )
+    grid.fit(X_train, y_train)
+    scores = dict(
+        zip(map(str, grid.cv_results_["params"]), grid.cv_results_["mean_test_score"], strict=True)
+    )
+    plain = scores[str({"class_weight": None, "focal_gamma": 0.0, "sampler": None})]
+    # the winner corrects the imbalance in some way, and beats plain cross-entropy
+    assert grid.best_params_["class_weight"] == "balanced" or grid.best_params_["sampler"]
+    assert grid.best_score_ > plain + 0.03
+    assert grid.best_estimator_.score(X_test, y_test) > 0.8
