@@ -98,9 +98,10 @@ class BalancedImageClassifier(NeuralNetClassifier):
         ``device`` attribute reads the resolved device; ``get_params`` returns
         the setting.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, dropout, shuffling and samplers (the
-        global torch RNG is restored afterwards). With an int, fits on CPU are
-        reproducible.
+        Seeds weight initialisation, dropout, shuffling and samplers; the
+        global torch RNG is restored afterwards. With an int, fits on CPU are
+        reproducible. ``None`` draws from torch's global RNG, so
+        ``torch.manual_seed`` set before ``fit`` applies.
     verbose : int, default=0
         Print skorch's epoch log when > 0.
     **kwargs
@@ -344,7 +345,14 @@ class BalancedImageClassifier(NeuralNetClassifier):
     # -- training -------------------------------------------------------------------
     @contextmanager
     def _seeded_torch(self, offset: int = 0):
-        """Seed torch from ``random_state`` and restore the global RNG afterwards."""
+        """Seed torch from ``random_state`` and restore the global RNG afterwards.
+
+        With ``random_state=None`` torch's global RNG is used as it is, so that
+        ``torch.manual_seed`` before ``fit`` still makes a fit repeatable.
+        """
+        if self.random_state is None:
+            yield
+            return
         seed = (check_random_state(self.random_state).randint(_MAX_SEED) + offset) % _MAX_SEED
         device = self.device
         cuda = device is not None and torch.device(device).type == "cuda"

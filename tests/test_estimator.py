@@ -101,6 +101,16 @@ def test_random_state_makes_fits_reproducible_and_leaves_global_rng_alone(small_
     assert not np.allclose(a, c.predict_proba(X))
 
 
+def test_without_random_state_torch_manual_seed_applies(small_images):
+    X, y = small_images
+    params = {**FAST, "random_state": None}
+    torch.manual_seed(5)
+    a = BalancedImageClassifier(sampler="class_balanced", **params).fit(X, y).predict_proba(X)
+    torch.manual_seed(5)
+    b = BalancedImageClassifier(sampler="class_balanced", **params).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
 def test_sample_weight_is_honoured(small_images):
     X, y = small_images
     # make the striped class ambiguous with the bright one, then weight one side

@@ -120,8 +120,11 @@ def test_model_pickled_for_cuda_loads_on_a_cpu_machine(small_images, monkeypatch
     clf.__dict__["device"] = "cuda"
     payload = pickle.dumps(clf)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.warns(UserWarning, match="no CUDA devices are available"):
+    with pytest.warns(UserWarning) as record:
         loaded = pickle.loads(payload)
+    messages = " | ".join(str(w.message) for w in record)
+    assert "no CUDA devices are available" in messages
+    assert "Setting self.device = cpu" in messages
     assert str(loaded.device) == "cpu"
     assert next(loaded.module_.parameters()).device.type == "cpu"
     np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
