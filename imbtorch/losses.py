@@ -4,7 +4,8 @@ Every loss here computes one value per sample, multiplies it by the weight of
 the sample's class (``weight``) and by an optional ``sample_weight``, and for
 ``reduction='mean'`` divides by the sum of those weights, as
 :func:`torch.nn.functional.cross_entropy` does with ``weight``. A batch whose
-weights are all zero gives a loss of zero, not NaN.
+weights are all zero gives a loss of zero, not NaN. Any of them can keep only
+the hardest samples of each batch (OHEM, ``ohem_ratio``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ def _as_weight_tensor(values: Sequence[float] | torch.Tensor | None) -> torch.Te
     return torch.as_tensor(values, dtype=torch.float32).detach().clone()
 
 
+def _class_counts_tensor(class_counts: Sequence[float] | torch.Tensor) -> torch.Tensor:
+    counts = _as_weight_tensor(class_counts)
+    if counts.ndim != 1 or torch.any(counts <= 0):
+        raise ValueError(
+            "class_counts must be a 1-D sequence of positive per-class sample counts; "
+            f"got {class_counts!r}."
+        )
+    return counts
+
+
 class WeightedLoss(nn.Module):
     """Base class: per-sample loss, class and sample weights, torch-style reduction.
 
@@ -34,17 +45,25 @@ class WeightedLoss(nn.Module):
         Weight of each class.
     reduction : {'mean', 'sum', 'none'}, default='mean'
         ``'mean'`` divides the weighted sum by the sum of the weights.
+    ohem_ratio : float in (0, 1], default=None
+        Online hard example mining (Shrivastava et al., CVPR 2016): keep only
+        the ``ceil(ohem_ratio * batch_size)`` samples with the largest weighted
+        loss of each batch; the others get weight 0. ``None`` keeps all.
     """
 
     def __init__(
         self,
         weight: Sequence[float] | torch.Tensor | None = None,
         reduction: str = "mean",
+        ohem_ratio: float | None = None,
     ) -> None:
         super().__init__()
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}.")
+        if ohem_ratio is not None and not 0.0 < ohem_ratio <= 1.0:
+            raise ValueError(f"ohem_ratio must be in (0, 1] or None; got {ohem_ratio!r}.")
         self.reduction = reduction
+        self.ohem_ratio = ohem_ratio
         self.register_buffer("weight", _as_weight_tensor(weight))
 
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -64,12 +83,22 @@ class WeightedLoss(nn.Module):
             weights = sample_weight if weights is None else weights * sample_weight
         if weights is None:
             weights = torch.ones_like(losses)
+        if self.ohem_ratio is not None:
+            weights = weights * self._hardest_mask(losses * weights)
         weighted = losses * weights
         if self.reduction == "none":
             return weighted
         if self.reduction == "sum":
             return weighted.sum()
         return weighted.sum() / weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)
+
+
+    def _hardest_mask(self, weighted_losses: torch.Tensor) -> torch.Tensor:
+        """1 for the ``ceil(ohem_ratio * N)`` largest losses of the batch, else 0."""
+        n_keep = max(1, int(np.ceil(self.ohem_ratio * weighted_losses.numel())))
+        mask = torch.zeros_like(weighted_losses)
+        mask[weighted_losses.detach().topk(n_keep).indices] = 1.0
+        return mask
 
 
 class CrossEntropyLoss(WeightedLoss):
@@ -96,7 +125,8 @@ class FocalLoss(WeightedLoss):
         one factor per class. It multiplies ``weight``.
     weight : sequence of float, default=None
         Per-class weights (e.g. from ``class_weight``), combined with ``alpha``.
-    reduction : {'mean', 'sum', 'none'}, default='mean'
+    reduction, ohem_ratio
+        As in :class:`WeightedLoss`.
     """
 
     def __init__(
@@ -105,6 +135,7 @@ class FocalLoss(WeightedLoss):
         alpha: float | Sequence[float] | None = None,
         weight: Sequence[float] | torch.Tensor | None = None,
         reduction: str = "mean",
+        ohem_ratio: float | None = None,
     ) -> None:
         if gamma < 0:
             raise ValueError(f"gamma must be >= 0; got {gamma!r}.")
@@ -123,7 +154,7 @@ class FocalLoss(WeightedLoss):
             weight_t = weight_t * alpha_t
         elif alpha_t is not None:
             weight_t = alpha_t
-        super().__init__(weight=weight_t, reduction=reduction)
+        super().__init__(weight=weight_t, reduction=reduction, ohem_ratio=ohem_ratio)
         self.gamma = float(gamma)
 
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -137,3 +168,108 @@ class FocalLoss(WeightedLoss):
             return -log_p
         p = log_p.exp()
         return -((1.0 - p).clamp_min(0.0) ** self.gamma) * log_p
+
+
+class LogitAdjustedLoss(WeightedLoss):
+    """Logit-adjusted cross-entropy (Menon et al., "Long-tail learning via logit
+    adjustment", ICLR 2021).
+
+    Trains on ``logits + tau * log(prior)`` with the class prior
+    ``prior_c = n_c / n``, which pushes the raw logits to favour tail classes
+    by their Fisher-consistent margin; predictions use the raw logits.
+    ``tau=0`` is plain cross-entropy.
+
+    Parameters
+    ----------
+    class_counts : sequence of float of length n_classes
+        Training samples per class.
+    tau : float, default=1.0
+        Scale of the adjustment.
+    weight, reduction, ohem_ratio
+        As in :class:`WeightedLoss`.
+    """
+
+    def __init__(
+        self,
+        class_counts: Sequence[float] | torch.Tensor,
+        tau: float = 1.0,
+        weight: Sequence[float] | torch.Tensor | None = None,
+        reduction: str = "mean",
+        ohem_ratio: float | None = None,
+    ) -> None:
+        super().__init__(weight=weight, reduction=reduction, ohem_ratio=ohem_ratio)
+        counts = _class_counts_tensor(class_counts)
+        self.tau = float(tau)
+        self.register_buffer("log_prior", torch.log(counts / counts.sum()))
+
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        adjusted = logits + self.tau * self.log_prior.to(logits.dtype)
+        return F.cross_entropy(adjusted, target, reduction="none")
+
+
+class BalancedSoftmaxLoss(LogitAdjustedLoss):
+    """Balanced softmax (Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual
+    Recognition", NeurIPS 2020).
+
+    Cross-entropy of ``softmax(logits + log n_c)``: the softmax of the training
+    (long-tailed) label distribution, so that the raw logits model the balanced
+    one. For single-label softmax this is :class:`LogitAdjustedLoss` with
+    ``tau=1`` (``log n_c`` and ``log prior_c`` differ by a constant).
+    """
+
+    def __init__(
+        self,
+        class_counts: Sequence[float] | torch.Tensor,
+        weight: Sequence[float] | torch.Tensor | None = None,
+        reduction: str = "mean",
+        ohem_ratio: float | None = None,
+    ) -> None:
+        super().__init__(
+            class_counts, tau=1.0, weight=weight, reduction=reduction, ohem_ratio=ohem_ratio
+        )
+
+
+class LDAMLoss(WeightedLoss):
+    """Label-distribution-aware margin loss (Cao et al., "Learning Imbalanced Datasets
+    with Label-Distribution-Aware Margin Loss", NeurIPS 2019).
+
+    Subtracts a margin ``m_c = C / n_c ** (1/4)`` from the true-class logit,
+    with ``C`` set so the largest margin (the rarest class) is ``max_margin``,
+    and applies cross-entropy to ``scale`` times the result. The paper pairs it
+    with a cosine (normalised) classifier, whose logits lie in [-1, 1], and
+    ``scale=30``; with unnormalised logits use a scale near 1.
+
+    Parameters
+    ----------
+    class_counts : sequence of float of length n_classes
+        Training samples per class.
+    max_margin : float, default=0.5
+        Margin of the rarest class.
+    scale : float, default=30.0
+        Logit scale ``s``.
+    weight, reduction, ohem_ratio
+        As in :class:`WeightedLoss` (LDAM-DRW sets ``weight`` late in training).
+    """
+
+    def __init__(
+        self,
+        class_counts: Sequence[float] | torch.Tensor,
+        max_margin: float = 0.5,
+        scale: float = 30.0,
+        weight: Sequence[float] | torch.Tensor | None = None,
+        reduction: str = "mean",
+        ohem_ratio: float | None = None,
+    ) -> None:
+        super().__init__(weight=weight, reduction=reduction, ohem_ratio=ohem_ratio)
+        if max_margin < 0 or scale <= 0:
+            raise ValueError(
+                f"max_margin must be >= 0 and scale > 0; got {max_margin!r} and {scale!r}."
+            )
+        margins = _class_counts_tensor(class_counts) ** -0.25
+        self.register_buffer("margins", margins * (max_margin / margins.max()))
+        self.scale = float(scale)
+
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        margin = self.margins.to(logits.dtype)[target]
+        shifted = logits.scatter_add(1, target.unsqueeze(1), -margin.unsqueeze(1))
+        return F.cross_entropy(self.scale * shifted, target, reduction="none")

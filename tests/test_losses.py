@@ -2,7 +2,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from imbtorch.losses import CrossEntropyLoss, FocalLoss
+from imbtorch.losses import (
+    BalancedSoftmaxLoss,
+    CrossEntropyLoss,
+    FocalLoss,
+    LDAMLoss,
+    LogitAdjustedLoss,
+)
 
 
 @pytest.fixture
@@ -109,3 +115,94 @@ def test_bad_settings_are_refused():
 def test_weights_follow_the_module_to_another_dtype():
     loss = CrossEntropyLoss(weight=[1.0, 2.0]).double()
     assert loss.weight.dtype == torch.float64
+
+
+COUNTS = torch.tensor([500.0, 100.0, 20.0, 4.0])
+
+
+def test_ldam_margins_grow_toward_the_tail_as_n_to_the_minus_quarter():
+    loss = LDAMLoss(COUNTS, max_margin=0.5)
+    margins = loss.margins
+    assert torch.all(margins[1:] > margins[:-1])
+    assert margins[-1].item() == pytest.approx(0.5)
+    torch.testing.assert_close(margins[0] / margins[-1], (COUNTS[-1] / COUNTS[0]) ** 0.25)
+
+
+def test_ldam_subtracts_the_margin_from_the_true_logit_only(batch):
+    logits, target = batch
+    loss = LDAMLoss(COUNTS, max_margin=0.5, scale=2.0, reduction="none")(logits, target)
+    shifted = logits.clone()
+    shifted[torch.arange(32), target] -= loss_margins(target)
+    torch.testing.assert_close(loss, F.cross_entropy(2.0 * shifted, target, reduction="none"))
+    plain = LDAMLoss(COUNTS, max_margin=0.0, scale=1.0)(logits, target)
+    torch.testing.assert_close(plain, F.cross_entropy(logits, target))
+
+
+def loss_margins(target):
+    return LDAMLoss(COUNTS, max_margin=0.5).margins[target]
+
+
+def test_ldam_charges_tail_samples_more_for_the_same_logits():
+    logits = torch.zeros(4, 4)
+    logits[torch.arange(4), torch.arange(4)] = 0.5  # every sample equally confident
+    per_sample = LDAMLoss(COUNTS, scale=5.0, reduction="none")(logits, torch.arange(4))
+    assert torch.all(per_sample[1:] > per_sample[:-1])
+
+
+def test_logit_adjusted_loss_is_ce_on_prior_shifted_logits(batch):
+    logits, target = batch
+    prior = COUNTS / COUNTS.sum()
+    got = LogitAdjustedLoss(COUNTS, tau=1.5, weight=WEIGHTS)(logits, target)
+    expected = F.cross_entropy(logits + 1.5 * prior.log(), target, weight=WEIGHTS)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(
+        LogitAdjustedLoss(COUNTS, tau=0.0)(logits, target), F.cross_entropy(logits, target)
+    )
+
+
+def test_balanced_softmax_is_ce_of_count_weighted_softmax(batch):
+    logits, target = batch
+    got = BalancedSoftmaxLoss(COUNTS)(logits, target)
+    torch.testing.assert_close(got, F.cross_entropy(logits + COUNTS.log(), target))
+
+
+def test_logit_adjustment_favours_tail_logits_at_the_optimum():
+    # one free logit vector fitted to balanced targets under a long-tailed prior:
+    # the minimiser of the adjusted loss puts larger raw logits on tail classes
+    z = torch.zeros(4, requires_grad=True)
+    target = torch.arange(4)
+    opt = torch.optim.SGD([z], lr=0.5)
+    for _ in range(300):
+        opt.zero_grad()
+        LogitAdjustedLoss(COUNTS)(z.expand(4, 4), target).backward()
+        opt.step()
+    assert torch.all(z.detach()[1:] > z.detach()[:-1])
+
+
+@pytest.mark.parametrize("ratio, n_keep", [(0.25, 8), (0.1, 4), (1.0, 32)])
+def test_ohem_keeps_only_the_hardest_samples(batch, ratio, n_keep):
+    logits, target = batch
+    logits = logits.clone().requires_grad_(True)
+    per_sample = F.cross_entropy(logits, target, reduction="none")
+    hardest = per_sample.topk(n_keep).indices
+    loss = CrossEntropyLoss(ohem_ratio=ratio)(logits, target)
+    torch.testing.assert_close(loss, per_sample[hardest].mean())
+    loss.backward()
+    has_grad = logits.grad.abs().sum(1) > 0
+    assert set(torch.nonzero(has_grad).flatten().tolist()) == set(hardest.tolist())
+
+
+def test_ohem_ranks_by_weighted_loss_with_any_loss(batch):
+    logits, target = batch
+    loss = FocalLoss(gamma=0.0, weight=WEIGHTS, ohem_ratio=0.5, reduction="none")
+    kept = (loss(logits, target) > 0).sum().item()
+    assert kept == 16
+
+
+def test_prior_losses_refuse_bad_counts():
+    with pytest.raises(ValueError, match="positive per-class sample counts"):
+        LogitAdjustedLoss([10, 0, 3])
+    with pytest.raises(ValueError, match="ohem_ratio"):
+        CrossEntropyLoss(ohem_ratio=0.0)
+    with pytest.raises(ValueError, match="max_margin"):
+        LDAMLoss(COUNTS, max_margin=-1)
