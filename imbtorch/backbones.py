@@ -20,6 +20,21 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
+class NormedLinear(nn.Module):
+    """Cosine classifier: logits are cosines between normalised features and weights.
+
+    The logits lie in [-1, 1]; losses that expect it (LDAM) scale them up.
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        nn.init.kaiming_uniform_(self.weight, a=5**0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, dim=1) @ nn.functional.normalize(self.weight, dim=1).T
+
+
 class SimpleCNN(nn.Module):
     """A small CNN for small images (8x8 digits to 32x32 colour).
 
@@ -36,10 +51,17 @@ class SimpleCNN(nn.Module):
         Channels of the first stage; the second stage has ``2 * width``.
     dropout : float, default=0.1
         Dropout before the classifier.
+    cosine_classifier : bool, default=False
+        Use :class:`NormedLinear` instead of ``nn.Linear`` (as LDAM does).
     """
 
     def __init__(
-        self, in_channels: int = 1, num_classes: int = 10, width: int = 32, dropout: float = 0.1
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        width: int = 32,
+        dropout: float = 0.1,
+        cosine_classifier: bool = False,
     ) -> None:
         super().__init__()
         self.features = nn.Sequential(
@@ -52,7 +74,8 @@ class SimpleCNN(nn.Module):
             nn.Flatten(),
         )
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(2 * width, num_classes)
+        head = NormedLinear if cosine_classifier else nn.Linear
+        self.classifier = head(2 * width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.dropout(self.features(x)))

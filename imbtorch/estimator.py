@@ -27,11 +27,18 @@ from .class_weights import compute_imbalance_weights, weights_from_mapping
 from .dataset import IMAGES_KEY, SAMPLE_WEIGHT_KEY, ImageDataset, dataset_codes
 from .device import check_device, resolve_device
 from .images import DATA_FORMATS, channel_stats, standardize, to_nchw
-from .losses import CrossEntropyLoss, FocalLoss
+from .losses import (
+    BalancedSoftmaxLoss,
+    CrossEntropyLoss,
+    FocalLoss,
+    LDAMLoss,
+    LogitAdjustedLoss,
+)
 from .samplers import SAMPLER_NAMES, make_batch_sampler
 
 _MAX_SEED = 2**31 - 1
 _INHERITED_UNUSED = ("module", "criterion", "classes")
+LOSS_NAMES = ("ce", "focal", "ldam", "logit_adjusted", "balanced_softmax")
 
 
 class BalancedImageClassifier(NeuralNetClassifier):
@@ -61,15 +68,33 @@ class BalancedImageClassifier(NeuralNetClassifier):
         maps the labels of ``y`` (strings too) to weights, others weigh 1.
     beta : float in [0, 1), default=0.999
         Effective-number hyperparameter, used by ``class_weight='effective'``.
-    loss : {'ce', 'focal'}, default='ce'
-        Cross-entropy or focal loss; both combine with ``class_weight`` and
-        ``sample_weight``.
+    loss : {'ce', 'focal', 'ldam', 'logit_adjusted', 'balanced_softmax'}, default='ce'
+        Training loss (see :mod:`imbtorch.losses`); all combine with
+        ``class_weight``, ``sample_weight`` and ``ohem_ratio``. ``'ldam'``
+        gives ``'simple_cnn'`` its cosine classifier, as in the paper.
     focal_gamma : float >= 0, default=2.0
         Focusing parameter of the focal loss (``0`` gives cross-entropy).
     focal_alpha : None, float, array-like or dict, default=None
         Class balancing factor of the focal loss: a float ``a`` (two classes:
         ``a`` for ``classes_[1]``, ``1 - a`` for ``classes_[0]``), one factor per
         class in ``classes_`` order, or ``{label: factor}``.
+    ldam_max_margin : float >= 0, default=0.5
+        LDAM margin of the rarest class.
+    ldam_scale : float > 0, default=30.0
+        LDAM logit scale (30 suits cosine logits).
+    logit_adjust_tau : float, default=1.0
+        Scale of the prior shift of ``loss='logit_adjusted'``.
+    ohem_ratio : float in (0, 1], default=None
+        Online hard example mining: train on the hardest fraction of each batch.
+    drw_epoch : int, default=None
+        Deferred re-weighting (Cao et al. 2019): ``class_weight`` applies only
+        from this epoch (0-based) on; earlier epochs weigh classes equally.
+    drs_epoch : int, default=None
+        Deferred re-sampling: ``sampler`` applies only from this epoch on;
+        earlier epochs shuffle plainly.
+    predict_logit_adjust : float, default=None
+        Post-hoc logit adjustment (Menon et al. 2021): predict with
+        ``logits - tau * log(prior)``, moving decisions toward tail classes.
     sampler : None, str or imblearn sampler, default=None
         How training batches are drawn, re-drawn every epoch: ``None`` (shuffle),
         ``'weighted'`` (inverse class frequency, with replacement), ``'sqrt'``
@@ -77,6 +102,8 @@ class BalancedImageClassifier(NeuralNetClassifier):
         under-sampling), ``'class_balanced'`` (each batch holds the classes
         equally), or an imbalanced-learn sampler that selects samples (e.g.
         ``RandomUnderSampler(sampling_strategy=...)``) applied to the indices.
+        ``'progressive'`` moves from instance- to class-balanced sampling over
+        ``max_epochs`` (Kang et al. 2020).
     image_shape : tuple of int, default=None
         Shape ``(H, W)`` or ``(C, H, W)`` of each row of 2-D ``X`` (``-1`` infers
         one axis). ``None`` accepts square rows (e.g. 64 pixels -> 8x8).
@@ -140,9 +167,16 @@ class BalancedImageClassifier(NeuralNetClassifier):
         "backbone": [str, callable],
         "class_weight": [StrOptions({"balanced", "effective"}), dict, None],
         "beta": [Interval(Real, 0, 1, closed="left")],
-        "loss": [StrOptions({"ce", "focal"})],
+        "loss": [StrOptions(set(LOSS_NAMES))],
         "focal_gamma": [Interval(Real, 0, None, closed="left")],
         "focal_alpha": [Interval(Real, 0, 1, closed="both"), "array-like", dict, None],
+        "ldam_max_margin": [Interval(Real, 0, None, closed="left")],
+        "ldam_scale": [Interval(Real, 0, None, closed="neither")],
+        "logit_adjust_tau": [Interval(Real, None, None, closed="neither")],
+        "ohem_ratio": [Interval(Real, 0, 1, closed="right"), None],
+        "drw_epoch": [Interval(Integral, 0, None, closed="left"), None],
+        "drs_epoch": [Interval(Integral, 0, None, closed="left"), None],
+        "predict_logit_adjust": [Interval(Real, None, None, closed="neither"), None],
         "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
         "image_shape": [tuple, list, None],
         "data_format": [StrOptions(set(DATA_FORMATS))],
@@ -165,6 +199,13 @@ class BalancedImageClassifier(NeuralNetClassifier):
         loss="ce",
         focal_gamma=2.0,
         focal_alpha=None,
+        ldam_max_margin=0.5,
+        ldam_scale=30.0,
+        logit_adjust_tau=1.0,
+        ohem_ratio=None,
+        drw_epoch=None,
+        drs_epoch=None,
+        predict_logit_adjust=None,
         sampler=None,
         image_shape=None,
         data_format="auto",
@@ -188,6 +229,13 @@ class BalancedImageClassifier(NeuralNetClassifier):
         self.loss = loss
         self.focal_gamma = focal_gamma
         self.focal_alpha = focal_alpha
+        self.ldam_max_margin = ldam_max_margin
+        self.ldam_scale = ldam_scale
+        self.logit_adjust_tau = logit_adjust_tau
+        self.ohem_ratio = ohem_ratio
+        self.drw_epoch = drw_epoch
+        self.drs_epoch = drs_epoch
+        self.predict_logit_adjust = predict_logit_adjust
         self.sampler = sampler
         self.image_shape = image_shape
         self.data_format = data_format
@@ -428,11 +476,11 @@ class BalancedImageClassifier(NeuralNetClassifier):
                 "fit(X, y) rather than initialize()."
             )
         n_classes = len(self.classes_)
+        kwargs = self.get_params_for("module")
+        if self.loss == "ldam" and isinstance(self.backbone, str) and self.backbone == "simple_cnn":
+            kwargs.setdefault("cosine_classifier", True)
         module = build_backbone(
-            self.backbone,
-            in_channels=self.image_shape_[0],
-            num_classes=n_classes,
-            **self.get_params_for("module"),
+            self.backbone, in_channels=self.image_shape_[0], num_classes=n_classes, **kwargs
         )
         check_backbone_output(module, self.image_shape_, n_classes)
         self.module_ = module
@@ -463,18 +511,34 @@ class BalancedImageClassifier(NeuralNetClassifier):
 
     def initialize_criterion(self):
         """Build ``criterion_`` from ``loss``, the class weights and ``criterion__*``."""
-        kwargs = self.get_params_for("criterion")
-        if self.loss == "focal":
-            criterion = FocalLoss(
-                gamma=self.focal_gamma,
-                alpha=self._focal_alpha(),
-                weight=self.class_weight_,
-                **kwargs,
-            )
-        else:
-            criterion = CrossEntropyLoss(weight=self.class_weight_, **kwargs)
-        self.criterion_ = criterion
+        self.criterion_ = self._build_criterion(epoch=0)
         return self
+
+    def _build_criterion(self, epoch: int) -> torch.nn.Module:
+        """The loss module in force at ``epoch`` (class weights wait for ``drw_epoch``)."""
+        kwargs = {"ohem_ratio": self.ohem_ratio, **self.get_params_for("criterion")}
+        counts = self.class_counts_
+        if self.loss == "focal":
+            kwargs.update(gamma=self.focal_gamma, alpha=self._focal_alpha())
+        losses = {
+            "ce": CrossEntropyLoss,
+            "focal": FocalLoss,
+            "ldam": partial(
+                LDAMLoss, counts, max_margin=self.ldam_max_margin, scale=self.ldam_scale
+            ),
+            "logit_adjusted": partial(LogitAdjustedLoss, counts, tau=self.logit_adjust_tau),
+            "balanced_softmax": partial(BalancedSoftmaxLoss, counts),
+        }
+        deferred = self.drw_epoch is not None and epoch < self.drw_epoch
+        weight = np.ones_like(self.class_weight_) if deferred else self.class_weight_
+        return losses[self.loss](weight=weight, **kwargs)
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        epoch = len(self.history) - 1
+        if self.drw_epoch is not None and epoch == self.drw_epoch > 0:
+            # deferred re-weighting: from here on the loss carries the class weights
+            self.criterion_ = self._build_criterion(epoch).to(self.criterion_.weight.device)
 
     def get_iterator(self, dataset, training=False):
         """Training batches come from the per-epoch ``sampler``; others as in skorch."""
@@ -496,6 +560,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
         batch_size = kwargs.pop("batch_size", self.batch_size)
         if batch_size == -1:
             batch_size = len(dataset)
+        epochs_done = len(self.history)
         batch_sampler = make_batch_sampler(
             self.sampler,
             self.classes_[dataset_codes(dataset)],  # imblearn strategies name user labels
@@ -503,6 +568,9 @@ class BalancedImageClassifier(NeuralNetClassifier):
             seed=int(torch.randint(_MAX_SEED, (1,)).item()),
             shuffle=shuffle,
             drop_last=kwargs.pop("drop_last", False),
+            n_epochs=epochs_done + self.max_epochs,
+            first_epoch=epochs_done,
+            start_epoch=self.drs_epoch,
         )
         return self.iterator_train(dataset, batch_sampler=batch_sampler, **kwargs)
 
@@ -519,9 +587,17 @@ class BalancedImageClassifier(NeuralNetClassifier):
         return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
 
     def _get_predict_nonlinearity(self):
-        if isinstance(self.predict_nonlinearity, str) and self.predict_nonlinearity == "auto":
+        if not (isinstance(self.predict_nonlinearity, str) and self.predict_nonlinearity == "auto"):
+            return super()._get_predict_nonlinearity()
+        if self.predict_logit_adjust is None:
             return partial(torch.softmax, dim=-1)
-        return super()._get_predict_nonlinearity()
+        prior = self.class_counts_ / self.class_counts_.sum()
+        shift = torch.as_tensor(self.predict_logit_adjust * np.log(prior), dtype=torch.float32)
+
+        def adjusted_softmax(logits):
+            return torch.softmax(logits - shift.to(logits.device, logits.dtype), dim=-1)
+
+        return adjusted_softmax
 
     # -- prediction -----------------------------------------------------------------
     def predict_proba(self, X):

@@ -23,7 +23,7 @@ from torch.utils.data import (
     WeightedRandomSampler,
 )
 
-SAMPLER_NAMES = ("weighted", "sqrt", "over", "under", "class_balanced")
+SAMPLER_NAMES = ("weighted", "sqrt", "over", "under", "class_balanced", "progressive")
 _MAX_SEED = 2**31 - 1
 
 
@@ -163,6 +163,79 @@ class ClassBalancedBatchSampler(Sampler[list[int]]):
             yield self._rng.permutation(batch).tolist()
 
 
+class ProgressiveSampler(Sampler[int]):
+    """Progressively-balanced sampling (Kang et al., "Decoupling Representation and
+    Classifier for Long-Tailed Recognition", ICLR 2020).
+
+    Epoch ``t`` of ``T`` draws ``n_samples`` indices with replacement, class
+    ``c`` with probability ``(1 - t / (T - 1)) * n_c / n + t / (T - 1) / C``:
+    instance-balanced at the first epoch, class-balanced at the last.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+    n_epochs : int
+        ``T``, the number of epochs of the schedule.
+    seed : int
+    first_epoch : int, default=0
+        Epoch index of the first iteration (to continue a schedule).
+    """
+
+    def __init__(self, y: np.ndarray, n_epochs: int, seed: int, first_epoch: int = 0) -> None:
+        self.instance = frequency_sample_weights(y, power=0.0)
+        self.instance /= self.instance.sum()
+        self.balanced = frequency_sample_weights(y, power=1.0)
+        self.balanced /= self.balanced.sum()
+        self.n_epochs = int(n_epochs)
+        self.epoch = int(first_epoch)
+        self._generator = _torch_generator(seed)
+
+    def weights(self, epoch: int) -> np.ndarray:
+        """Sampling probability of every sample at ``epoch``."""
+        t = min(1.0, epoch / max(1, self.n_epochs - 1))
+        return (1.0 - t) * self.instance + t * self.balanced
+
+    def __len__(self) -> int:
+        return len(self.instance)
+
+    def __iter__(self) -> Iterator[int]:
+        probs = torch.as_tensor(self.weights(self.epoch))
+        self.epoch += 1
+        drawn = torch.multinomial(probs, len(probs), replacement=True, generator=self._generator)
+        return iter(drawn.tolist())
+
+
+class DeferredBatchSampler(Sampler[list[int]]):
+    """Use ``before`` until epoch ``start_epoch``, then ``after`` (deferred re-sampling).
+
+    Cao et al. 2019 (DRS): train with plain sampling first, re-balance late.
+
+    Parameters
+    ----------
+    before, after : batch samplers
+    start_epoch : int
+        First epoch (0-based) that uses ``after``.
+    first_epoch : int, default=0
+        Epoch index of the first iteration (to continue a schedule).
+    """
+
+    def __init__(self, before: Sampler, after: Sampler, start_epoch: int, first_epoch: int = 0):
+        self.before, self.after = before, after
+        self.start_epoch = int(start_epoch)
+        self.epoch = int(first_epoch)
+
+    def _current(self) -> Sampler:
+        return self.after if self.epoch >= self.start_epoch else self.before
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def __iter__(self) -> Iterator[list[int]]:
+        current = self._current()
+        self.epoch += 1
+        return iter(current)
+
+
 def make_batch_sampler(
     sampler,
     y: np.ndarray,
@@ -171,6 +244,9 @@ def make_batch_sampler(
     seed: int,
     shuffle: bool = True,
     drop_last: bool = False,
+    n_epochs: int = 1,
+    first_epoch: int = 0,
+    start_epoch: int | None = None,
 ) -> Sampler:
     """Build the per-epoch batch sampler for a ``sampler`` setting.
 
@@ -184,18 +260,36 @@ def make_batch_sampler(
         ``'over'`` / ``'under'``: imblearn's RandomOverSampler /
         RandomUnderSampler on indices (an epoch then holds ``n_classes * n_max``
         or ``n_classes * n_min`` samples). ``'class_balanced'``:
-        :class:`ClassBalancedBatchSampler`. An imblearn sampler object:
-        :class:`ImblearnIndexSampler`.
+        :class:`ClassBalancedBatchSampler`. ``'progressive'``:
+        :class:`ProgressiveSampler` over ``n_epochs``. An imblearn sampler
+        object: :class:`ImblearnIndexSampler`.
     y : ndarray of shape (n_samples,)
         Labels of the training samples.
     batch_size, seed, shuffle, drop_last
         As for a DataLoader; ``seed`` fixes every draw.
+    n_epochs : int, default=1
+        Length of the training run (the progressive schedule spans it).
+    first_epoch : int, default=0
+        Index of the coming epoch, to continue schedules across calls.
+    start_epoch : int, default=None
+        Deferred re-sampling: shuffle plainly before this epoch, then use
+        ``sampler`` (:class:`DeferredBatchSampler`).
 
     Returns
     -------
     batch_sampler : torch Sampler yielding lists of indices
     """
     y = np.asarray(y)
+    if start_epoch is not None and sampler is not None:
+        seeds = np.random.SeedSequence(seed).generate_state(2)
+        plain, balanced = (
+            make_batch_sampler(
+                name, y, batch_size=batch_size, seed=int(s), shuffle=shuffle,
+                drop_last=drop_last, n_epochs=n_epochs, first_epoch=first_epoch,
+            )
+            for name, s in zip((None, sampler), seeds, strict=True)
+        )
+        return DeferredBatchSampler(plain, balanced, start_epoch, first_epoch=first_epoch)
     if sampler == "class_balanced":
         return ClassBalancedBatchSampler(y, batch_size, seed, drop_last=drop_last)
     if sampler is None:
@@ -212,6 +306,8 @@ def make_batch_sampler(
             replacement=True,
             generator=_torch_generator(seed),
         )
+    elif sampler == "progressive":
+        index_sampler = ProgressiveSampler(y, n_epochs, seed, first_epoch=first_epoch)
     elif sampler == "over":
         index_sampler = ImblearnIndexSampler(RandomOverSampler(), y, seed)
     elif sampler == "under":
