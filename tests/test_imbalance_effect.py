@@ -8,6 +8,10 @@ load_long_tailed_digits(50, random_state=0) (torch 2.13 CPU):
     class_weight='balanced'   0.902 +- 0.006      0.687 +- 0.014
     sampler='class_balanced'  0.865 +- 0.005      0.578 +- 0.021
     sampler='weighted'        0.867 +- 0.010      0.573 +- 0.029
+    LDAM-DRW (effective, beta=0.9999, from epoch 20)
+                              0.941 +- 0.009      0.849 +- 0.036
+    loss='logit_adjusted'     0.945 +- 0.008      0.842 +- 0.028
+    loss='balanced_softmax'   0.945 +- 0.008      0.842 +- 0.028
 
 The margins asserted below are about half of the measured gains.
 """
@@ -43,6 +47,13 @@ def plain(lt_digits):
         ({"class_weight": "balanced"}, 0.04, 0.12),
         ({"sampler": "class_balanced"}, 0.02, 0.07),
         ({"sampler": "weighted"}, 0.02, 0.07),
+        (
+            {"loss": "ldam", "drw_epoch": 20, "class_weight": "effective", "beta": 0.9999},
+            0.06,
+            0.2,
+        ),
+        ({"loss": "logit_adjusted"}, 0.06, 0.2),
+        ({"loss": "balanced_softmax"}, 0.06, 0.2),
     ],
 )
 def test_balanced_strategy_beats_plain_cross_entropy(
