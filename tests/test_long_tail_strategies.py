@@ -139,3 +139,18 @@ def test_every_strategy_is_searchable(long_tailed):
     ).fit(X, y)
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
     assert len(grid.cv_results_["params"]) == 9
+
+
+def test_tuned_threshold_classifier_on_a_binary_task(small_images):
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import TunedThresholdClassifierCV
+
+    X, y = small_images
+    keep = np.r_[0:20, 20:24]  # 20 bright vs 4 dark
+    labels = np.array(["common", "rare"])[y[keep]]
+    tuned = TunedThresholdClassifierCV(
+        BalancedImageClassifier(**FAST), scoring="balanced_accuracy", cv=StratifiedKFold(2)
+    ).fit(X[keep], labels)
+    assert 0.0 < tuned.best_threshold_ < 1.0
+    assert set(tuned.predict(X[keep])) <= {"common", "rare"}
+    assert balanced_accuracy_score(labels, tuned.predict(X[keep])) > 0.9
