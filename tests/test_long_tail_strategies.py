@@ -154,3 +154,12 @@ def test_tuned_threshold_classifier_on_a_binary_task(small_images):
     assert 0.0 < tuned.best_threshold_ < 1.0
     assert set(tuned.predict(X[keep])) <= {"common", "rare"}
     assert balanced_accuracy_score(labels, tuned.predict(X[keep])) > 0.9
+
+
+def test_deferred_progressive_schedule_starts_where_it_takes_over():
+    y = np.array([0] * 90 + [1] * 10)
+    bs = make_batch_sampler("progressive", y, batch_size=10, seed=0, n_epochs=5, start_epoch=3)
+    assert bs.after.sampler.epoch == 3
+    for _ in range(4):
+        list(bs)
+    assert bs.after.sampler.epoch == 4  # iterated once, at epoch 3
