@@ -33,6 +33,7 @@ from .losses import (
     FocalLoss,
     LDAMLoss,
     LogitAdjustedLoss,
+    log_prior,
 )
 from .samplers import SAMPLER_NAMES, make_batch_sampler
 
@@ -591,8 +592,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
             return super()._get_predict_nonlinearity()
         if self.predict_logit_adjust is None:
             return partial(torch.softmax, dim=-1)
-        prior = self.class_counts_ / self.class_counts_.sum()
-        shift = torch.as_tensor(self.predict_logit_adjust * np.log(prior), dtype=torch.float32)
+        shift = self.predict_logit_adjust * log_prior(self.class_counts_)
 
         def adjusted_softmax(logits):
             return torch.softmax(logits - shift.to(logits.device, logits.dtype), dim=-1)

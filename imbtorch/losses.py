@@ -36,6 +36,12 @@ def _class_counts_tensor(class_counts: Sequence[float] | torch.Tensor) -> torch.
     return counts
 
 
+def log_prior(class_counts: Sequence[float] | torch.Tensor) -> torch.Tensor:
+    """``log(n_c / n)``: the log of the training class prior, float32."""
+    counts = _class_counts_tensor(class_counts)
+    return torch.log(counts / counts.sum())
+
+
 class WeightedLoss(nn.Module):
     """Base class: per-sample loss, class and sample weights, torch-style reduction.
 
@@ -91,7 +97,6 @@ class WeightedLoss(nn.Module):
         if self.reduction == "sum":
             return weighted.sum()
         return weighted.sum() / weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)
-
 
     def _hardest_mask(self, weighted_losses: torch.Tensor) -> torch.Tensor:
         """1 for the ``ceil(ohem_ratio * N)`` largest losses of the batch, else 0."""
@@ -198,9 +203,8 @@ class LogitAdjustedLoss(WeightedLoss):
         ohem_ratio: float | None = None,
     ) -> None:
         super().__init__(weight=weight, reduction=reduction, ohem_ratio=ohem_ratio)
-        counts = _class_counts_tensor(class_counts)
         self.tau = float(tau)
-        self.register_buffer("log_prior", torch.log(counts / counts.sum()))
+        self.register_buffer("log_prior", log_prior(class_counts))
 
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         adjusted = logits + self.tau * self.log_prior.to(logits.dtype)
