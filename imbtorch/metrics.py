@@ -1,0 +1,213 @@
+"""Metrics and plots for judging classifiers on imbalanced data.
+
+Scores come from scikit-learn and imbalanced-learn; this module gathers the
+ones that matter when classes are imbalanced, adds per-class recall against
+class frequency, and draws the two pictures that tell whether the tail
+classes are served: a row-normalised confusion matrix and recall per class
+ordered by training frequency. Plots need matplotlib
+(``pip install 'imbtorch[plot]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from imblearn.metrics import classification_report_imbalanced, geometric_mean_score
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    balanced_accuracy_score,
+    f1_score,
+    make_scorer,
+    recall_score,
+)
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = [
+    "IMBALANCE_SCORING",
+    "RecallFrequencyDisplay",
+    "classification_report_imbalanced",
+    "imbalance_scores",
+    "per_class_recall",
+    "plot_confusion_matrix",
+]
+
+#: Scorers for ``GridSearchCV(scoring=...)`` / ``cross_validate``; with several
+#: scorers pass ``refit=`` the one to select on.
+IMBALANCE_SCORING = {
+    "balanced_accuracy": "balanced_accuracy",
+    "f1_macro": "f1_macro",
+    "g_mean": make_scorer(geometric_mean_score),
+}
+
+
+def per_class_recall(y_true, y_pred, *, labels=None) -> np.ndarray:
+    """Recall of each class: the fraction of its samples predicted as it.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+    labels : array-like, default=None
+        Classes to report, in this order; all labels of ``y_true`` and
+        ``y_pred``, sorted, by default.
+
+    Returns
+    -------
+    recall : ndarray of shape (n_labels,)
+    """
+    return recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0.0)
+
+
+def imbalance_scores(y_true, y_pred, *, tail_labels=None) -> dict[str, float]:
+    """Balanced accuracy, macro-F1, G-mean and, when named, mean tail-class recall.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+    tail_labels : array-like, default=None
+        The rare classes; adds ``'tail_recall'``, their mean recall.
+
+    Returns
+    -------
+    scores : dict
+        ``{'balanced_accuracy', 'f1_macro', 'g_mean'[, 'tail_recall']}``.
+    """
+    scores = {
+        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+        "f1_macro": f1_score(y_true, y_pred, average="macro", zero_division=0.0),
+        "g_mean": geometric_mean_score(y_true, y_pred),
+    }
+    if tail_labels is not None:
+        tail_labels = np.atleast_1d(tail_labels)
+        missing = np.setdiff1d(tail_labels, y_true)
+        if len(missing):
+            raise ValueError(
+                f"tail_labels {missing.tolist()!r} do not occur in y_true, so their recall is "
+                "undefined; name classes that the evaluation set holds."
+            )
+        scores["tail_recall"] = float(per_class_recall(y_true, y_pred, labels=tail_labels).mean())
+    return {name: float(value) for name, value in scores.items()}
+
+
+def plot_confusion_matrix(y_true, y_pred, *, labels=None, ax=None, **kwargs):
+    """Confusion matrix with rows normalised to recall, via sklearn's display.
+
+    Row ``i`` shows where the samples of class ``i`` went, so a tail class
+    with 3 samples is as visible as a head class with 300.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+    labels : array-like, default=None
+    ax : matplotlib Axes, default=None
+    **kwargs
+        Passed to :meth:`sklearn.metrics.ConfusionMatrixDisplay.from_predictions`
+        (e.g. ``cmap``, ``normalize=None`` for counts).
+
+    Returns
+    -------
+    display : sklearn.metrics.ConfusionMatrixDisplay
+    """
+    kwargs = {"normalize": "true", "values_format": ".2f", **kwargs}
+    return ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=labels, ax=ax, **kwargs)
+
+
+def _counts_for(labels: np.ndarray, class_counts) -> np.ndarray:
+    if isinstance(class_counts, Mapping):
+        missing = [label for label in labels.tolist() if label not in class_counts]
+        if missing:
+            raise ValueError(
+                f"class_counts has no count for labels {missing!r}; give a count for every class."
+            )
+        return np.array([class_counts[label] for label in labels.tolist()], dtype=np.int64)
+    counts = np.asarray(class_counts)
+    if counts.shape != labels.shape:
+        raise ValueError(
+            f"class_counts holds {counts.shape[0] if counts.ndim else 0} counts but there are "
+            f"{len(labels)} classes {labels.tolist()!r}; pass one count per class in that order "
+            "or a dict {label: count}."
+        )
+    return counts.astype(np.int64)
+
+
+class RecallFrequencyDisplay:
+    """Recall of each class as bars, classes ordered by training frequency.
+
+    The training count of each class is drawn as a line on a log-scaled
+    second axis, so a recall that falls with frequency is visible at a
+    glance. Build it with :meth:`from_predictions` or :meth:`from_estimator`.
+
+    Parameters
+    ----------
+    recall : ndarray of shape (n_classes,)
+    class_counts : ndarray of shape (n_classes,)
+        Training samples per class.
+    labels : ndarray of shape (n_classes,)
+
+    Attributes
+    ----------
+    ax_, figure_, count_ax_
+        The matplotlib objects, set by :meth:`plot`.
+    """
+
+    def __init__(self, recall, class_counts, labels) -> None:
+        self.recall = np.asarray(recall, dtype=np.float64)
+        self.class_counts = np.asarray(class_counts)
+        self.labels = np.asarray(labels)
+
+    @classmethod
+    def from_predictions(cls, y_true, y_pred, *, class_counts, labels=None, ax=None):
+        """Plot from evaluation labels, predictions and training counts.
+
+        Parameters
+        ----------
+        y_true, y_pred : array-like of shape (n_samples,)
+        class_counts : dict or array-like
+            Training samples per class: ``{label: count}`` or counts in
+            ``labels`` order (e.g. ``np.unique(y_train, return_counts=True)[1]``).
+        labels : array-like, default=None
+            Classes to show; the sorted labels of ``y_true`` by default.
+        ax : matplotlib Axes, default=None
+
+        Returns
+        -------
+        display : RecallFrequencyDisplay
+        """
+        labels = np.unique(y_true) if labels is None else np.asarray(labels)
+        recall = per_class_recall(y_true, y_pred, labels=labels)
+        return cls(recall, _counts_for(labels, class_counts), labels).plot(ax=ax)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, ax=None):
+        """Plot for a fitted :class:`~imbtorch.BalancedImageClassifier` on ``(X, y)``.
+
+        Training counts come from the estimator's ``class_counts_``.
+        """
+        check_is_fitted(estimator, "class_counts_")
+        return cls.from_predictions(
+            y,
+            estimator.predict(X),
+            class_counts=estimator.class_counts_,
+            labels=estimator.classes_,
+            ax=ax,
+        )
+
+    def plot(self, *, ax=None):
+        """Draw the bars (and the count line) on ``ax`` or on a new figure."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        order = np.argsort(-self.class_counts, kind="stable")
+        positions = np.arange(len(order))
+        ax.bar(positions, self.recall[order], color="tab:blue", label="recall")
+        ax.set_xticks(positions, [str(label) for label in self.labels[order]])
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("class (most to least frequent in training)")
+        ax.set_ylabel("recall")
+        count_ax = ax.twinx()
+        count_ax.plot(positions, self.class_counts[order], color="tab:orange", marker="o")
+        count_ax.set_yscale("log")
+        count_ax.set_ylabel("training samples (log scale)", color="tab:orange")
+        self.ax_, self.count_ax_, self.figure_ = ax, count_ax, ax.figure
+        return self
