@@ -42,8 +42,10 @@ def main() -> None:
     for name in args.datasets:
         X_train, X_test, y_train, y_test = DATASETS[name](args.rho)
         tail = np.unique(y_train)[-3:]
-        print(f"\n{name}, rho={args.rho:g}: train counts {np.bincount(y_train).tolist()}, "
-              f"{len(y_test)} balanced test images, {args.epochs} epochs, {args.seeds} seeds")
+        print(
+            f"\n{name}, rho={args.rho:g}: train counts {np.bincount(y_train).tolist()}, "
+            f"{len(y_test)} balanced test images, {args.epochs} epochs, {args.seeds} seeds"
+        )
         print(f"{'strategy':<26}{'balanced acc':>16}{'tail recall':>16}{'s/fit':>8}")
         for label, params in STRATEGIES.items():
             if params.get("drw_epoch", 0) >= args.epochs:
@@ -56,8 +58,10 @@ def main() -> None:
                 secs.append(time.perf_counter() - start)
                 bacc.append(balanced_accuracy_score(y_test, pred))
                 rec.append(recall_score(y_test, pred, labels=tail, average="macro"))
-            print(f"{label:<26}{np.mean(bacc):>9.3f} ± {np.std(bacc):.3f}"
-                  f"{np.mean(rec):>9.3f} ± {np.std(rec):.3f}{np.mean(secs):>8.1f}")
+            print(
+                f"{label:<26}{np.mean(bacc):>9.3f} ± {np.std(bacc):.3f}"
+                f"{np.mean(rec):>9.3f} ± {np.std(rec):.3f}{np.mean(secs):>8.1f}"
+            )
 
 
 if __name__ == "__main__":

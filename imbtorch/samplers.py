@@ -283,13 +283,22 @@ def make_batch_sampler(
     if start_epoch is not None and sampler is not None:
         plain_seed, balanced_seed = np.random.SeedSequence(seed).generate_state(2)
         plain = make_batch_sampler(
-            None, y, batch_size=batch_size, seed=int(plain_seed), shuffle=shuffle,
+            None,
+            y,
+            batch_size=batch_size,
+            seed=int(plain_seed),
+            shuffle=shuffle,
             drop_last=drop_last,
         )
         # the re-balanced sampler is first iterated at start_epoch (or now, if later)
         balanced = make_batch_sampler(
-            sampler, y, batch_size=batch_size, seed=int(balanced_seed), drop_last=drop_last,
-            n_epochs=n_epochs, first_epoch=max(first_epoch, start_epoch),
+            sampler,
+            y,
+            batch_size=batch_size,
+            seed=int(balanced_seed),
+            drop_last=drop_last,
+            n_epochs=n_epochs,
+            first_epoch=max(first_epoch, start_epoch),
         )
         return DeferredBatchSampler(plain, balanced, start_epoch, first_epoch=first_epoch)
     if sampler == "class_balanced":

@@ -53,9 +53,9 @@ def test_scoring_dict_works_in_grid_search(lt_digits):
     for name in IMBALANCE_SCORING:
         assert f"mean_test_{name}" in search.cv_results_
     best = search.best_index_
-    assert search.cv_results_["mean_test_g_mean"][best] == search.cv_results_[
-        "mean_test_g_mean"
-    ].max()
+    assert (
+        search.cv_results_["mean_test_g_mean"][best] == search.cv_results_["mean_test_g_mean"].max()
+    )
 
 
 def test_classification_report_imbalanced_is_imblearns():
