@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from contextlib import contextmanager
 from functools import partial
@@ -35,6 +36,7 @@ from .losses import (
     LogitAdjustedLoss,
     log_prior,
 )
+from .monitors import progress_monitors, validation_monitors
 from .samplers import SAMPLER_NAMES, make_batch_sampler
 
 _MAX_SEED = 2**31 - 1
@@ -119,7 +121,16 @@ class BalancedImageClassifier(NeuralNetClassifier):
     train_split : callable or None, default=None
         skorch's internal validation split, e.g.
         ``skorch.dataset.ValidSplit(5, stratified=True)``. ``None`` trains on
-        all the data, which small tail classes need.
+        all the data, which small tail classes need. With a split, the history
+        records ``valid_bacc`` (balanced accuracy) and ``valid_f1`` (macro-F1)
+        each epoch, and the ``early_stopping`` callback stops after 10 epochs
+        without a better macro-F1 (never before ``drw_epoch``/``drs_epoch``)
+        and restores the best weights; tune or drop it with
+        ``callbacks__early_stopping__patience=20`` or
+        ``callbacks__early_stopping=None`` (see :mod:`imbtorch.monitors`).
+    checkpoint_dir : str or path, default=None
+        With a validation split: save the state of best macro-F1 there (skorch's
+        :class:`~skorch.callbacks.Checkpoint`) and load it at the end of ``fit``.
     callbacks : list of skorch callbacks, default=None
     device : 'auto', str, torch.device or None, default='auto'
         ``'auto'`` trains on CUDA when available and on the CPU otherwise. The
@@ -131,7 +142,8 @@ class BalancedImageClassifier(NeuralNetClassifier):
         reproducible. ``None`` draws from torch's global RNG, so
         ``torch.manual_seed`` set before ``fit`` applies.
     verbose : int, default=0
-        Print skorch's epoch log when > 0.
+        When > 0, print skorch's epoch log and show a progress bar over each
+        epoch's batches.
     **kwargs
         skorch's other parameters: ``module__*``, ``optimizer__*``,
         ``criterion__*``, ``iterator_train__*``, ``iterator_valid__*``,
@@ -186,6 +198,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "train_split": [callable, None],
+        "checkpoint_dir": [str, os.PathLike, None],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -216,6 +229,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
         max_epochs=30,
         batch_size=64,
         train_split=None,
+        checkpoint_dir=None,
         callbacks=None,
         device="auto",
         random_state=None,
@@ -241,6 +255,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
         self.image_shape = image_shape
         self.data_format = data_format
         self.normalize = normalize
+        self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         super().__init__(
             None,
@@ -325,6 +340,25 @@ class BalancedImageClassifier(NeuralNetClassifier):
             caller_name=type(self).__name__,
         )
         check_device(self.__dict__["device"])
+        if self.checkpoint_dir is not None and self.train_split is None:
+            raise ValueError(
+                f"checkpoint_dir={self.checkpoint_dir!r} keeps the state of best validation "
+                "macro-F1, but train_split=None holds out no validation data; set "
+                "train_split=skorch.dataset.ValidSplit(5, stratified=True) or drop checkpoint_dir."
+            )
+
+    @property
+    def _default_callbacks(self):
+        """skorch's defaults plus imbalance-aware validation monitors and a progress bar."""
+        callbacks = list(super()._default_callbacks)
+        if self.train_split is not None:
+            starts = [e for e in (self.drw_epoch, self.drs_epoch) if e is not None]
+            callbacks += validation_monitors(
+                start_epoch=max(starts, default=0), checkpoint_dir=self.checkpoint_dir
+            )
+        if self.verbose:
+            callbacks += progress_monitors()
+        return callbacks  # skorch runs PrintLog last
 
     # -- data -----------------------------------------------------------------------
     def _images(self, X, *, reset: bool) -> np.ndarray:

@@ -1,0 +1,92 @@
+"""Training monitors: imbalance-aware scores on the validation split, early stopping on them.
+
+With class imbalance, validation loss and accuracy follow the head classes;
+balanced accuracy and macro-F1 follow all of them. These are the skorch
+callbacks :class:`~imbtorch.BalancedImageClassifier` adds when it has a
+validation split.
+"""
+
+from __future__ import annotations
+
+from skorch.callbacks import Checkpoint, EarlyStopping, EpochScoring, ProgressBar
+
+#: History key of the macro-F1 that early stopping and checkpoints follow.
+MONITOR = "valid_f1"
+DEFAULT_PATIENCE = 10
+
+
+class EarlyStoppingAfter(EarlyStopping):
+    """skorch's :class:`~skorch.callbacks.EarlyStopping` that cannot stop before ``start_epoch``.
+
+    Deferred schedules (re-weighting or re-sampling from epoch ``E``) change
+    the objective at ``E``; stopping earlier would skip the stage they exist
+    for. Before ``start_epoch`` (0-based) the best score and weights are
+    still tracked, but epochs without improvement are not counted.
+
+    Parameters
+    ----------
+    start_epoch : int, default=0
+    **kwargs
+        :class:`~skorch.callbacks.EarlyStopping`'s parameters.
+    """
+
+    def __init__(self, *, start_epoch: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.start_epoch = start_epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) > self.start_epoch:
+            return super().on_epoch_end(net, **kwargs)
+        patience, self.patience = self.patience, None  # misses_ never equals None
+        try:
+            super().on_epoch_end(net, **kwargs)
+        finally:
+            self.patience = patience
+        self.misses_ = 0
+
+
+def validation_monitors(*, start_epoch: int = 0, checkpoint_dir=None) -> list[tuple]:
+    """Named callbacks for a fit with a validation split.
+
+    ``valid_bacc`` (balanced accuracy) and ``valid_f1`` (macro-F1) on the
+    validation split; ``early_stopping`` on macro-F1 (patience 10, restores
+    the best weights at the end, never stops before ``start_epoch``); and,
+    when ``checkpoint_dir`` is given, a ``checkpoint`` saving the best
+    macro-F1 state there and loading it back at the end.
+
+    Parameters
+    ----------
+    start_epoch : int, default=0
+        First epoch at which early stopping may stop.
+    checkpoint_dir : str or path, default=None
+
+    Returns
+    -------
+    callbacks : list of (name, callback)
+    """
+    callbacks = [
+        ("valid_bacc", EpochScoring("balanced_accuracy", name="valid_bacc", lower_is_better=False)),
+        ("valid_f1", EpochScoring("f1_macro", name=MONITOR, lower_is_better=False)),
+        (
+            "early_stopping",
+            EarlyStoppingAfter(
+                monitor=MONITOR,
+                lower_is_better=False,
+                patience=DEFAULT_PATIENCE,
+                load_best=True,
+                start_epoch=start_epoch,
+            ),
+        ),
+    ]
+    if checkpoint_dir is not None:
+        checkpoint = Checkpoint(
+            monitor=f"{MONITOR}_best", dirname=str(checkpoint_dir), load_best=True
+        )
+        callbacks.append(("checkpoint", checkpoint))
+    return callbacks
+
+
+def progress_monitors() -> list[tuple]:
+    """A progress bar over each epoch's batches: skorch's :class:`~skorch.callbacks.ProgressBar`."""
+    # batch counts follow the sampler (under-sampling shortens epochs): count, don't guess
+    return [("progress_bar", ProgressBar(batches_per_epoch="count"))]

@@ -1,0 +1,126 @@
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import balanced_accuracy_score, f1_score
+from skorch.callbacks import Checkpoint, EarlyStopping, ProgressBar
+from skorch.dataset import ValidSplit
+from skorch.history import History
+from torch.utils.data import Subset
+
+from imbtorch import BalancedImageClassifier
+from imbtorch.monitors import EarlyStoppingAfter
+
+FAST = {"max_epochs": 6, "batch_size": 16, "random_state": 0, "module__width": 8}
+
+
+def _names(clf):
+    return [name for name, _ in clf.callbacks_]
+
+
+def _fixed_split(valid_idx):
+    def split(dataset, y=None):
+        train_idx = np.setdiff1d(np.arange(len(dataset)), valid_idx)
+        return Subset(dataset, train_idx), Subset(dataset, valid_idx)
+
+    return split
+
+
+def test_validation_scores_are_balanced_accuracy_and_macro_f1_of_the_split(small_images):
+    X, y = small_images
+    labels = np.array(["a", "b", "c"])[y]
+    valid_idx = np.r_[0:5, 20:25, 40:45]
+    clf = BalancedImageClassifier(
+        train_split=_fixed_split(valid_idx), callbacks__early_stopping=None, **FAST
+    ).fit(X, labels)
+    pred = clf.predict(X[valid_idx])
+    assert clf.history[-1, "valid_f1"] == pytest.approx(
+        f1_score(labels[valid_idx], pred, average="macro")
+    )
+    assert clf.history[-1, "valid_bacc"] == pytest.approx(
+        balanced_accuracy_score(labels[valid_idx], pred)
+    )
+    assert "early_stopping" not in _names(clf)
+
+
+def test_monitors_only_with_a_validation_split_and_progress_bar_only_when_verbose(small_images):
+    X, y = small_images
+    plain = BalancedImageClassifier(**FAST).fit(X, y)
+    assert not {"valid_bacc", "valid_f1", "early_stopping", "progress_bar"} & set(_names(plain))
+    split = BalancedImageClassifier(train_split=ValidSplit(4, stratified=True), verbose=1, **FAST)
+    split.fit(X, y)
+    callbacks = dict(split.callbacks_)
+    assert isinstance(callbacks["early_stopping"], EarlyStopping)
+    assert callbacks["early_stopping"].monitor == "valid_f1"
+    assert callbacks["early_stopping"].load_best
+    assert isinstance(callbacks["progress_bar"], ProgressBar)
+    assert "checkpoint" not in callbacks
+
+
+def test_early_stopping_restores_the_weights_of_best_macro_f1(small_images):
+    X, y = small_images
+    valid_idx = np.r_[0:4, 20:24, 40:44]
+    clf = BalancedImageClassifier(
+        train_split=_fixed_split(valid_idx),
+        callbacks__early_stopping__patience=2,
+        **{**FAST, "max_epochs": 40, "lr": 3e-2},
+    ).fit(X, y)
+    assert len(clf.history) < 40  # perfect scores cannot improve: it stops
+    best = max(clf.history[:, "valid_f1"])
+    assert f1_score(y[valid_idx], clf.predict(X[valid_idx]), average="macro") == best
+
+
+def _run(callback, scores):
+    """Feed ``scores`` to ``callback`` epoch by epoch; return the epochs it ran."""
+    net = SimpleNamespace(history=History(), verbose=0, module_=torch.nn.Linear(1, 1))
+    callback.initialize().on_train_begin(net)
+    for epoch, score in enumerate(scores, start=1):
+        net.history.new_epoch()
+        net.history.record("epoch", epoch)
+        net.history.record("valid_f1", score)
+        try:
+            callback.on_epoch_end(net)
+        except KeyboardInterrupt:
+            return epoch
+    return len(scores)
+
+
+def test_early_stopping_after_does_not_count_epochs_before_its_start():
+    flat = [0.5] * 10
+    kwargs = {"monitor": "valid_f1", "lower_is_better": False, "patience": 2}
+    assert _run(EarlyStoppingAfter(**kwargs), flat) == 3
+    assert _run(EarlyStopping(**kwargs), flat) == 3
+    assert _run(EarlyStoppingAfter(start_epoch=5, **kwargs), flat) == 7
+    # the best before start_epoch still counts as the best to beat afterwards
+    assert _run(EarlyStoppingAfter(start_epoch=3, **kwargs), [0.1, 0.9, 0.2, 0.3, 0.4, 0.5]) == 5
+
+
+def test_early_stopping_waits_for_deferred_schedules(small_images):
+    X, y = small_images
+    clf = BalancedImageClassifier(
+        train_split=ValidSplit(4, stratified=True),
+        class_weight="balanced",
+        drw_epoch=3,
+        drs_epoch=4,
+        sampler="weighted",
+        **FAST,
+    ).fit(X, y)
+    assert dict(clf.callbacks_)["early_stopping"].start_epoch == 4
+
+
+def test_checkpoint_dir_saves_the_best_state(small_images, tmp_path):
+    X, y = small_images
+    clf = BalancedImageClassifier(
+        train_split=ValidSplit(4, stratified=True), checkpoint_dir=tmp_path, **FAST
+    ).fit(X, y)
+    checkpoint = dict(clf.callbacks_)["checkpoint"]
+    assert isinstance(checkpoint, Checkpoint) and checkpoint.monitor == "valid_f1_best"
+    assert (tmp_path / "params.pt").exists() and (tmp_path / "history.json").exists()
+    assert any(clf.history[:, "event_cp"])
+
+
+def test_checkpoint_dir_without_a_validation_split_is_refused(small_images, tmp_path):
+    X, y = small_images
+    with pytest.raises(ValueError, match="train_split=None holds out no validation data"):
+        BalancedImageClassifier(checkpoint_dir=tmp_path, **FAST).fit(X, y)
