@@ -27,6 +27,13 @@ from .backbones import build_backbone, check_backbone_output
 from .class_weights import compute_imbalance_weights, weights_from_mapping
 from .dataset import IMAGES_KEY, SAMPLE_WEIGHT_KEY, ImageDataset, dataset_codes
 from .device import check_device, resolve_device
+from .heads import (
+    ImbalanceNetwork,
+    check_tau_normalizable,
+    difficulty_loss,
+    find_classifier,
+    tau_normalized,
+)
 from .images import DATA_FORMATS, channel_stats, standardize, to_nchw
 from .losses import (
     BalancedSoftmaxLoss,
@@ -98,6 +105,20 @@ class BalancedImageClassifier(NeuralNetClassifier):
     predict_logit_adjust : float, default=None
         Post-hoc logit adjustment (Menon et al. 2021): predict with
         ``logits - tau * log(prior)``, moving decisions toward tail classes.
+    tau_normalize : float >= 0, default=None
+        Post-hoc tau-normalisation (Kang et al. 2020): predict (and validate)
+        with each class's classifier weights divided by their norm to the
+        power ``tau``, which evens out the larger norms head classes acquire.
+        Needs a final ``nn.Linear`` with one output per class.
+    logit_scale : bool, default=False
+        Multiply the logits by a learnable per-class scale (Kang et al. 2020's
+        learnable weight scaling), trained with the network.
+    difficulty_head : float > 0, default=None
+        Add an auxiliary head that predicts, from the classifier's input
+        features, each sample's cross-entropy (Yoo & Kweon 2019); the value is
+        the weight of its smooth-L1 loss in the training loss. Read it with
+        :meth:`predict_difficulty` to find the hard, often tail or mislabelled,
+        samples.
     sampler : None, str or imblearn sampler, default=None
         How training batches are drawn, re-drawn every epoch: ``None`` (shuffle),
         ``'weighted'`` (inverse class frequency, with replacement), ``'sqrt'``
@@ -190,6 +211,9 @@ class BalancedImageClassifier(NeuralNetClassifier):
         "drw_epoch": [Interval(Integral, 0, None, closed="left"), None],
         "drs_epoch": [Interval(Integral, 0, None, closed="left"), None],
         "predict_logit_adjust": [Interval(Real, None, None, closed="neither"), None],
+        "tau_normalize": [Interval(Real, 0, None, closed="left"), None],
+        "logit_scale": ["boolean"],
+        "difficulty_head": [Interval(Real, 0, None, closed="neither"), None],
         "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
         "image_shape": [tuple, list, None],
         "data_format": [StrOptions(set(DATA_FORMATS))],
@@ -220,6 +244,9 @@ class BalancedImageClassifier(NeuralNetClassifier):
         drw_epoch=None,
         drs_epoch=None,
         predict_logit_adjust=None,
+        tau_normalize=None,
+        logit_scale=False,
+        difficulty_head=None,
         sampler=None,
         image_shape=None,
         data_format="auto",
@@ -251,6 +278,9 @@ class BalancedImageClassifier(NeuralNetClassifier):
         self.drw_epoch = drw_epoch
         self.drs_epoch = drs_epoch
         self.predict_logit_adjust = predict_logit_adjust
+        self.tau_normalize = tau_normalize
+        self.logit_scale = logit_scale
+        self.difficulty_head = difficulty_head
         self.sampler = sampler
         self.image_shape = image_shape
         self.data_format = data_format
@@ -518,8 +548,23 @@ class BalancedImageClassifier(NeuralNetClassifier):
             self.backbone, in_channels=self.image_shape_[0], num_classes=n_classes, **kwargs
         )
         check_backbone_output(module, self.image_shape_, n_classes)
+        if self.logit_scale or self.difficulty_head is not None:
+            module = ImbalanceNetwork(
+                module,
+                n_classes,
+                logit_scale=self.logit_scale,
+                difficulty_head=self.difficulty_head is not None,
+            )
         self.module_ = module
+        if self.tau_normalize is not None:
+            check_tau_normalizable(self._classifier())
         return self
+
+    def _classifier(self) -> torch.nn.Module:
+        """The layer of ``module_`` that maps features to class logits."""
+        if isinstance(self.module_, ImbalanceNetwork):
+            return self.module_.classifier
+        return find_classifier(self.module_, len(self.classes_))[1]
 
     def _focal_alpha(self):
         alpha = self.focal_alpha
@@ -612,14 +657,24 @@ class BalancedImageClassifier(NeuralNetClassifier):
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping):
             x = x[IMAGES_KEY]
-        return super().infer(x, **fit_params)
+        if self.tau_normalize is None or self.module_.training:
+            return super().infer(x, **fit_params)
+        # evaluation (validation and prediction) sees the tau-normalised classifier
+        with tau_normalized(self._classifier(), self.tau_normalize):
+            return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         sample_weight = X.get(SAMPLE_WEIGHT_KEY) if isinstance(X, Mapping) else None
         if sample_weight is not None:
             sample_weight = to_tensor(sample_weight, device=self.device)
         y_true = to_tensor(y_true, device=self.device)
-        return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
+        if not isinstance(y_pred, tuple):
+            return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
+        logits, difficulty = y_pred
+        loss = self.criterion_(logits, y_true, sample_weight=sample_weight)
+        if training:  # the auxiliary head learns; valid_loss stays the classification loss
+            loss = loss + self.difficulty_head * difficulty_loss(difficulty, logits, y_true)
+        return loss
 
     def _get_predict_nonlinearity(self):
         if not (isinstance(self.predict_nonlinearity, str) and self.predict_nonlinearity == "auto"):
@@ -647,6 +702,27 @@ class BalancedImageClassifier(NeuralNetClassifier):
         """
         proba = super().predict_proba(self._prediction_input(X))
         return proba.astype(np.float64)
+
+    def predict_difficulty(self, X) -> np.ndarray:
+        """Difficulty of each sample as the auxiliary head predicts it (``difficulty_head``).
+
+        Parameters
+        ----------
+        X : array-like of images, shaped as in :meth:`fit`
+
+        Returns
+        -------
+        difficulty : ndarray of shape (N,)
+            Predicted cross-entropy of each sample; higher is harder.
+        """
+        X = self._prediction_input(X)
+        if self.difficulty_head is None or not isinstance(self.module_, ImbalanceNetwork):
+            raise AttributeError(
+                "predict_difficulty needs the auxiliary difficulty head; fit with "
+                "difficulty_head=1.0 (the weight of its loss)."
+            )
+        _, difficulty = self.forward(X, training=False)
+        return difficulty.numpy().astype(np.float64)
 
     def predict(self, X):
         """Predicted labels (elements of ``classes_``).

@@ -1,0 +1,172 @@
+"""Classifier heads: find the final layer, tau-normalise it, scale logits, predict difficulty.
+
+A network that classifies images ends in a layer mapping features to
+``num_classes`` logits. Long-tail methods act on that layer: tau-normalisation
+and learnable weight scaling (Kang et al. 2020, "Decoupling representation
+and classifier for long-tailed recognition") rescale it per class, and an
+auxiliary head (Yoo & Kweon 2019, "Learning loss for active learning")
+reads the same features to predict how hard each sample is.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from .backbones import NormedLinear
+
+CLASSIFIER_TYPES = (nn.Linear, NormedLinear)
+
+
+def find_classifier(module: nn.Module, num_classes: int) -> tuple[str, nn.Module]:
+    """The last linear layer of ``module`` with ``num_classes`` outputs, and its name.
+
+    Layers are searched in registration order, which puts the classifier last
+    in :class:`~imbtorch.backbones.SimpleCNN` and torchvision models.
+
+    Raises
+    ------
+    ValueError
+        When ``module`` has no such layer.
+    """
+    found = [
+        (name, layer)
+        for name, layer in module.named_modules()
+        if isinstance(layer, CLASSIFIER_TYPES) and layer.weight.shape[0] == num_classes
+    ]
+    if not found:
+        raise ValueError(
+            f"{type(module).__name__} has no nn.Linear layer with {num_classes} outputs, so its "
+            "classifier cannot be found; end the backbone in nn.Linear(features, num_classes)."
+        )
+    return found[-1]
+
+
+def split_classifier(module: nn.Module, num_classes: int) -> tuple[nn.Module, nn.Module]:
+    """Split ``module`` (in place) into a feature trunk and its classifier layer.
+
+    The classifier is replaced by ``nn.Identity`` inside ``module``, which then
+    returns features: ``classifier(trunk(x))`` equals the original ``module(x)``.
+    A bare linear layer has no trunk to split off.
+
+    Returns
+    -------
+    trunk, classifier : torch.nn.Module
+    """
+    name, classifier = find_classifier(module, num_classes)
+    if not name:
+        raise ValueError(
+            "The backbone is a single linear layer; there are no features to split from it."
+        )
+    module.set_submodule(name, nn.Identity())
+    return module, classifier
+
+
+def check_tau_normalizable(classifier: nn.Module) -> None:
+    """Refuse a cosine classifier: its class weights are normalised already."""
+    if isinstance(classifier, NormedLinear):
+        raise ValueError(
+            "tau_normalize rescales the class weight norms, but the classifier is a cosine "
+            "classifier whose weights are already normalised (loss='ldam' builds one); use "
+            "predict_logit_adjust instead, or a plain linear head "
+            "(module__cosine_classifier=False)."
+        )
+
+
+@contextmanager
+def tau_normalized(classifier: nn.Module, tau: float):
+    """Temporarily divide each class's weight vector by its norm to the power ``tau``.
+
+    Kang et al. 2020: after training on imbalanced data the weight norms of
+    head classes are larger, which favours them; ``w_c / ||w_c|| ** tau``
+    evens the norms (``tau=1`` makes them all 1, ``tau=0`` changes nothing).
+    The bias is kept. The weights are restored on exit.
+    """
+    check_tau_normalizable(classifier)
+    weight = classifier.weight
+    original = weight.detach().clone()
+    with torch.no_grad():
+        norms = weight.norm(dim=1, keepdim=True).clamp_min(torch.finfo(weight.dtype).tiny)
+        weight.div_(norms.pow(tau))
+    try:
+        yield classifier
+    finally:
+        with torch.no_grad():
+            weight.copy_(original)
+
+
+class LearnableLogitScale(nn.Module):
+    """Multiply each class's logit by a learnable factor (initialised to 1).
+
+    Kang et al. 2020's learnable weight scaling (LWS): a per-class scale on
+    the classifier output that can re-balance the decision boundaries,
+    notably once the training switches to re-balanced data (``drw_epoch`` /
+    ``drs_epoch``).
+    """
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(num_classes))
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits * self.scale
+
+
+class DifficultyHead(nn.Module):
+    """Predict a non-negative difficulty per sample from its features: linear + softplus."""
+
+    def __init__(self, in_features: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return nn.functional.softplus(self.linear(features)).squeeze(1)
+
+
+class ImbalanceNetwork(nn.Module):
+    """A backbone split into trunk and classifier, with optional extra heads.
+
+    ``forward`` returns the logits ``scale(classifier(trunk(x)))``, or the pair
+    ``(logits, difficulty)`` when a difficulty head is present.
+
+    Parameters
+    ----------
+    backbone : torch.nn.Module
+        Split in place by :func:`split_classifier`.
+    num_classes : int
+    logit_scale : bool, default=False
+        Add a :class:`LearnableLogitScale`.
+    difficulty_head : bool, default=False
+        Add a :class:`DifficultyHead` on the features.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        num_classes: int,
+        *,
+        logit_scale: bool = False,
+        difficulty_head: bool = False,
+    ) -> None:
+        super().__init__()
+        self.trunk, self.classifier = split_classifier(backbone, num_classes)
+        self.logit_scale = LearnableLogitScale(num_classes) if logit_scale else nn.Identity()
+        in_features = self.classifier.weight.shape[1]
+        self.difficulty = DifficultyHead(in_features) if difficulty_head else None
+
+    def forward(self, x: torch.Tensor):
+        features = self.trunk(x)
+        logits = self.logit_scale(self.classifier(features))
+        if self.difficulty is None:
+            return logits
+        return logits, self.difficulty(features)
+
+
+def difficulty_loss(
+    difficulty: torch.Tensor, logits: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
+    """Smooth-L1 loss between predicted difficulty and each sample's (detached) cross-entropy."""
+    observed = nn.functional.cross_entropy(logits.detach(), target, reduction="none")
+    return nn.functional.smooth_l1_loss(difficulty, observed)
