@@ -23,6 +23,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.utils import is_dataset, to_tensor
 
+from .augment import augment_minority, minority_codes
 from .backbones import build_backbone, check_backbone_output
 from .class_weights import compute_imbalance_weights, weights_from_mapping
 from .dataset import IMAGES_KEY, SAMPLE_WEIGHT_KEY, ImageDataset, dataset_codes
@@ -119,6 +120,18 @@ class BalancedImageClassifier(NeuralNetClassifier):
         the weight of its smooth-L1 loss in the training loss. Read it with
         :meth:`predict_difficulty` to find the hard, often tail or mislabelled,
         samples.
+    minority_augment : float in (0, 1) or callable, default=None
+        Minority-targeted augmentation: transform the training images of the
+        ``minority_classes`` only, afresh in every batch. A float is the
+        largest shift of :func:`~imbtorch.augment.random_shift` as a fraction
+        of the image size (``0.125``: CIFAR's pad-4-and-crop); a callable
+        (e.g. a ``torchvision.transforms.v2`` transform) is applied to each
+        tail image as a ``(C, H, W)`` tensor, after standardisation. It helps
+        alongside re-balancing (``class_weight``, ``sampler``), which shows
+        the tail often; on its own it makes the tail harder to fit.
+    minority_classes : 'auto' or array-like of labels, default='auto'
+        The classes ``minority_augment`` transforms; ``'auto'`` takes those
+        with fewer training samples than the median class.
     sampler : None, str or imblearn sampler, default=None
         How training batches are drawn, re-drawn every epoch: ``None`` (shuffle),
         ``'weighted'`` (inverse class frequency, with replacement), ``'sqrt'``
@@ -178,6 +191,8 @@ class BalancedImageClassifier(NeuralNetClassifier):
         Training samples per class.
     class_weight_ : ndarray of shape (n_classes,)
         Loss weight of each class (ones when ``class_weight=None``).
+    minority_classes_ : ndarray
+        The classes ``minority_augment`` transforms (set when it is given).
     image_shape_ : tuple of int
         ``(C, H, W)`` of the training images as the network sees them.
     channel_mean_, channel_std_ : ndarray of shape (C,)
@@ -214,6 +229,8 @@ class BalancedImageClassifier(NeuralNetClassifier):
         "tau_normalize": [Interval(Real, 0, None, closed="left"), None],
         "logit_scale": ["boolean"],
         "difficulty_head": [Interval(Real, 0, None, closed="neither"), None],
+        "minority_augment": [Interval(Real, 0, 1, closed="neither"), callable, None],
+        "minority_classes": [StrOptions({"auto"}), "array-like"],
         "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
         "image_shape": [tuple, list, None],
         "data_format": [StrOptions(set(DATA_FORMATS))],
@@ -247,6 +264,8 @@ class BalancedImageClassifier(NeuralNetClassifier):
         tau_normalize=None,
         logit_scale=False,
         difficulty_head=None,
+        minority_augment=None,
+        minority_classes="auto",
         sampler=None,
         image_shape=None,
         data_format="auto",
@@ -281,6 +300,8 @@ class BalancedImageClassifier(NeuralNetClassifier):
         self.tau_normalize = tau_normalize
         self.logit_scale = logit_scale
         self.difficulty_head = difficulty_head
+        self.minority_augment = minority_augment
+        self.minority_classes = minority_classes
         self.sampler = sampler
         self.image_shape = image_shape
         self.data_format = data_format
@@ -446,6 +467,13 @@ class BalancedImageClassifier(NeuralNetClassifier):
             self.class_weight_ = compute_imbalance_weights(
                 self.class_weight, classes=self.classes_, y=y, beta=self.beta
             )
+            if self.minority_augment is not None:
+                codes_to_augment = minority_codes(
+                    self.class_counts_, self.classes_, self.minority_classes
+                )
+                self.minority_classes_ = self.classes_[codes_to_augment]
+            else:
+                vars(self).pop("minority_classes_", None)  # from an earlier fit
         return ImageDataset(self._images(X, reset=reset), codes, sample_weight)
 
     def _prediction_input(self, X):
@@ -653,6 +681,21 @@ class BalancedImageClassifier(NeuralNetClassifier):
             start_epoch=self.drs_epoch,
         )
         return self.iterator_train(dataset, batch_sampler=batch_sampler, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        if self.minority_augment is not None:
+            batch = self._augment_minority(batch)
+        return super().train_step_single(batch, **fit_params)
+
+    def _augment_minority(self, batch):
+        X, codes = batch
+        images = X[IMAGES_KEY] if isinstance(X, Mapping) else X
+        augment_codes = torch.as_tensor(np.searchsorted(self.classes_, self.minority_classes_))
+        images = augment_minority(
+            to_tensor(images, device=self.device), codes, augment_codes, self.minority_augment
+        )
+        X = {**X, IMAGES_KEY: images} if isinstance(X, Mapping) else images
+        return X, codes
 
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping):
