@@ -9,6 +9,8 @@ has a Spearman correlation of 0.88-0.90 with the test samples' actual
 cross-entropy; misclassified samples get about twice the difficulty.
 """
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -157,6 +159,8 @@ def test_difficulty_head_outputs_and_missing_head_error(small_images):
     logits, difficulty = clf.forward(X[:8].reshape(8, 1, 8, 8), training=False)
     assert logits.shape == (8, 3) and difficulty.shape == (8,)
     assert clf.predict_proba(X[:8]).shape == (8, 3)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_difficulty(X), clf.predict_difficulty(X))
     plain = BalancedImageClassifier(**FAST).fit(X, y)
     with pytest.raises(AttributeError, match="fit with difficulty_head=1.0"):
         plain.predict_difficulty(X)

@@ -133,12 +133,14 @@ def test_every_strategy_is_searchable(long_tailed):
             {"loss": ["balanced_softmax"], "ohem_ratio": [None, 0.5]},
             {"sampler": ["progressive"], "drs_epoch": [None, 1]},
             {"predict_logit_adjust": [None, 1.0]},
+            {"tau_normalize": [1.0], "logit_scale": [True]},
+            {"difficulty_head": [0.5], "minority_augment": [0.125]},
         ],
         scoring="balanced_accuracy",
         cv=StratifiedKFold(3),
     ).fit(X, y)
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
-    assert len(grid.cv_results_["params"]) == 9
+    assert len(grid.cv_results_["params"]) == 11
 
 
 def test_tuned_threshold_classifier_on_a_binary_task(small_images):
