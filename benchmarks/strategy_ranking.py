@@ -29,6 +29,8 @@ STRATEGIES = {
     "logit_adjusted": {"loss": "logit_adjusted"},
     "balanced_softmax": {"loss": "balanced_softmax"},
     "post-hoc LA (tau=1)": {"predict_logit_adjust": 1.0},
+    "post-hoc tau-norm (tau=2)": {"tau_normalize": 2.0},
+    "over + minority_augment": {"sampler": "over", "minority_augment": 0.125},
 }
 
 
