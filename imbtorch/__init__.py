@@ -1,6 +1,7 @@
 """imbtorch: scikit-learn compatible CNN image classifiers for imbalanced data."""
 
+from .embeddings import ImageEmbedder
 from .estimator import BalancedImageClassifier
 
-__all__ = ["BalancedImageClassifier", "__version__"]
+__all__ = ["BalancedImageClassifier", "ImageEmbedder", "__version__"]
 __version__ = "0.1.0.dev0"

@@ -1,0 +1,291 @@
+"""ImageEmbedder: images to CNN feature vectors, as a scikit-learn transformer.
+
+The features a CNN computes before its classifier are where imbalanced-learn's
+resamplers (SMOTE, ADASYN, Tomek links, ...) make sense: interpolating pixels
+gives blurred ghosts, interpolating embeddings gives plausible samples. In an
+``imblearn.pipeline.Pipeline`` the embedder turns images into such vectors
+and any resampler and classifier follow::
+
+    make_pipeline(ImageEmbedder(), SMOTE(), LogisticRegression())
+
+With ``memory=`` on the pipeline, a grid search over the steps after the
+embedder trains the CNN once per training fold.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from .backbones import build_backbone
+from .device import check_device, resolve_device
+from .estimator import BalancedImageClassifier
+from .heads import ImbalanceNetwork, split_classifier
+from .images import DATA_FORMATS, channel_stats, standardize, to_nchw
+
+
+def embed(trunk: nn.Module, images: np.ndarray, *, batch_size: int, device) -> np.ndarray:
+    """Run ``trunk`` over ``(N, C, H, W)`` images in batches, in eval mode, without gradients."""
+    was_training = trunk.training
+    trunk.eval()
+    try:
+        with torch.no_grad():
+            batches = [
+                trunk(torch.as_tensor(images[i : i + batch_size], device=device)).flatten(1).cpu()
+                for i in range(0, len(images), batch_size)
+            ]
+    finally:
+        trunk.train(was_training)
+    return torch.cat(batches).numpy().astype(np.float32, copy=False)
+
+
+def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:
+    """A copy of a fitted classifier's network without its final classification layer."""
+    module = clf.module_
+    if isinstance(module, ImbalanceNetwork):
+        return copy.deepcopy(module.trunk)
+    return split_classifier(copy.deepcopy(module), len(clf.classes_))[0]
+
+
+def _is_classifier_model(model) -> bool:
+    return isinstance(model, BalancedImageClassifier)
+
+
+class ImageEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Turn images into the feature vectors of a CNN (the input of its classifier).
+
+    Three sources of the network:
+
+    - a :class:`~imbtorch.BalancedImageClassifier` (the default, with its
+      default settings) trained inside :meth:`fit` on ``(X, y)``, with any
+      imbalance strategy it is given;
+    - a fitted one with ``prefit=True``: its trained trunk is used as it is;
+    - a backbone (name, ``nn.Module`` class or instance) whose weights are
+      read from the local file ``weights`` (a ``state_dict`` saved with
+      ``torch.save``), e.g. ``backbone='resnet18'`` with torchvision's
+      ImageNet weights downloaded beforehand. The last ``nn.Linear`` layer is
+      dropped. An instance may also be used without ``weights``, as it is.
+
+    Parameters
+    ----------
+    model : BalancedImageClassifier, str, torch.nn.Module class or instance, default=None
+        ``None`` trains ``BalancedImageClassifier()`` in ``fit``.
+    weights : str or path, default=None
+        ``state_dict`` file for a backbone ``model``; loaded on the CPU with
+        ``weights_only=True``.
+    prefit : bool, default=False
+        ``model`` is a fitted :class:`~imbtorch.BalancedImageClassifier` to use
+        as it is: ``fit`` only checks it (and needs no ``y``).
+    image_shape, data_format
+        How to read ``X`` when ``model`` is a backbone (see
+        :class:`~imbtorch.BalancedImageClassifier`); a classifier uses its own.
+    normalize : bool, default=True
+        For a backbone: standardise each channel with the training images'
+        statistics.
+    batch_size : int, default=256
+        Images per forward pass in :meth:`transform`.
+    device : 'auto', str or torch.device, default='auto'
+        Where a backbone runs (a classifier runs on its own device).
+
+    Attributes
+    ----------
+    estimator_ : BalancedImageClassifier
+        The trained classifier (classifier sources only).
+    trunk_ : torch.nn.Module
+        The network that maps images to features.
+    n_features_in_ : int
+    image_shape_ : tuple of int
+        ``(C, H, W)`` of the images the trunk takes.
+    embedding_dim_ : int
+        Length of a feature vector.
+
+    Examples
+    --------
+    >>> from imblearn.over_sampling import SMOTE
+    >>> from imblearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from imbtorch import BalancedImageClassifier, ImageEmbedder
+    >>> pipe = make_pipeline(
+    ...     ImageEmbedder(BalancedImageClassifier(max_epochs=10, random_state=0)),
+    ...     SMOTE(k_neighbors=1, random_state=0),
+    ...     LogisticRegression(max_iter=1000),
+    ... )
+    """
+
+    _parameter_constraints: dict = {
+        "model": [BalancedImageClassifier, str, nn.Module, callable, None],
+        "weights": [str, os.PathLike, None],
+        "prefit": ["boolean"],
+        "image_shape": [tuple, list, None],
+        "data_format": [StrOptions(set(DATA_FORMATS))],
+        "normalize": ["boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device, None],
+    }
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        weights=None,
+        prefit=False,
+        image_shape=None,
+        data_format="auto",
+        normalize=True,
+        batch_size=256,
+        device="auto",
+    ):
+        self.model = model
+        self.weights = weights
+        self.prefit = prefit
+        self.image_shape = image_shape
+        self.data_format = data_format
+        self.normalize = normalize
+        self.batch_size = batch_size
+        self.device = device
+
+    def fit(self, X, y=None):
+        """Train (or check, or load) the network and keep its trunk.
+
+        Parameters
+        ----------
+        X : array-like of images
+        y : array-like of shape (N,), default=None
+            Needed when the classifier is trained here.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        model = BalancedImageClassifier() if self.model is None else self.model
+        if _is_classifier_model(model):
+            self._fit_classifier(model, X, y)
+        else:
+            self._fit_backbone(model, X)
+        probe = np.zeros((1, *self.image_shape_), dtype=np.float32)
+        self.embedding_dim_ = embed(self.trunk_, probe, batch_size=1, device=self._device()).shape[
+            1
+        ]
+        self._n_features_out = self.embedding_dim_
+        return self
+
+    def _fit_classifier(self, model: BalancedImageClassifier, X, y) -> None:
+        if self.weights is not None:
+            raise ValueError(
+                "weights loads a backbone's state_dict, but model is a BalancedImageClassifier; "
+                "pass the backbone as model, or drop weights."
+            )
+        if self.prefit:
+            check_is_fitted(model)
+            self.estimator_ = model
+        else:
+            if y is None:
+                raise ValueError(
+                    "ImageEmbedder trains its BalancedImageClassifier in fit, which needs y; "
+                    "pass fit(X, y), or a fitted classifier with prefit=True."
+                )
+            self.estimator_ = clone(model).fit(X, y)
+        validate_data(self, X, reset=True, allow_nd=True)
+        self.image_shape_ = self.estimator_.image_shape_
+        self.trunk_ = classifier_trunk(self.estimator_)
+
+    def _fit_backbone(self, model, X) -> None:
+        if self.prefit:
+            raise ValueError(
+                "prefit=True needs a fitted BalancedImageClassifier as model; a backbone is "
+                "used as it is (with its weights file, if any) without prefit."
+            )
+        if not isinstance(model, nn.Module) and self.weights is None:
+            raise ValueError(
+                f"model={model!r} would be built with random weights, which embed nothing "
+                "learned; pass weights='path/to/state_dict.pt', a trained module instance, or "
+                "a BalancedImageClassifier to train on (X, y)."
+            )
+        check_device(self.device)
+        X = validate_data(self, X, reset=True, allow_nd=True)
+        images = to_nchw(X, image_shape=self.image_shape, data_format=self.data_format)
+        self.image_shape_ = tuple(int(s) for s in images.shape[1:])
+        if self.normalize:
+            self.channel_mean_, self.channel_std_ = channel_stats(images)
+        if isinstance(model, nn.Module):
+            network = copy.deepcopy(model)
+            if self.weights is not None:
+                network.load_state_dict(self._load_weights())
+        else:
+            state = self._load_weights()
+            network = build_backbone(
+                model, in_channels=self.image_shape_[0], num_classes=_head_outputs(state)
+            )
+            network.load_state_dict(state)
+        self.trunk_ = split_classifier(network, _last_linear_outputs(network))[0]
+        self.trunk_.to(self._device())
+
+    def _load_weights(self) -> dict:
+        return torch.load(self.weights, map_location="cpu", weights_only=True)
+
+    def _device(self):
+        if hasattr(self, "estimator_"):
+            return self.estimator_.device
+        return resolve_device(self.device)
+
+    def transform(self, X) -> np.ndarray:
+        """Feature vectors of the images.
+
+        Parameters
+        ----------
+        X : array-like of images, shaped as in :meth:`fit`
+
+        Returns
+        -------
+        features : ndarray of shape (N, embedding_dim_), float32
+        """
+        check_is_fitted(self, "trunk_")
+        if hasattr(self, "estimator_"):
+            images = self.estimator_._prediction_input(X)
+        else:
+            X = validate_data(self, X, reset=False, allow_nd=True)
+            images = to_nchw(X, image_shape=self.image_shape, data_format=self.data_format)
+            if images.shape[1:] != self.image_shape_:
+                raise ValueError(
+                    f"X holds images of shape (C, H, W)={images.shape[1:]}, but ImageEmbedder "
+                    f"was fitted on images of shape {self.image_shape_}."
+                )
+            if self.normalize:
+                images = standardize(images, self.channel_mean_, self.channel_std_)
+        return embed(self.trunk_, images, batch_size=self.batch_size, device=self._device())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.requires_fit = True
+        return tags
+
+
+def _head_outputs(state: dict) -> int:
+    """Outputs of the last 2-D weight in a state_dict: the classes of the saved head."""
+    matrices = [v for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
+    if not matrices:
+        raise ValueError(
+            "The weights file holds no 2-D weight matrix, so it has no linear classifier to "
+            "build the backbone with; save the state_dict of the whole network."
+        )
+    return int(matrices[-1].shape[0])
+
+
+def _last_linear_outputs(network: nn.Module) -> int:
+    linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(
+            f"{type(network).__name__} has no nn.Linear layer; ImageEmbedder drops a backbone's "
+            "final linear classifier to read the features before it."
+        )
+    return linears[-1].out_features
