@@ -28,23 +28,8 @@ from torch import nn
 from .backbones import build_backbone
 from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
-from .heads import ImbalanceNetwork, split_classifier
+from .heads import ImbalanceNetwork, embed, split_classifier
 from .images import DATA_FORMATS, channel_stats, standardize, to_nchw
-
-
-def embed(trunk: nn.Module, images: np.ndarray, *, batch_size: int, device) -> np.ndarray:
-    """Run ``trunk`` over ``(N, C, H, W)`` images in batches, in eval mode, without gradients."""
-    was_training = trunk.training
-    trunk.eval()
-    try:
-        with torch.no_grad():
-            batches = [
-                trunk(torch.as_tensor(images[i : i + batch_size], device=device)).flatten(1).cpu()
-                for i in range(0, len(images), batch_size)
-            ]
-    finally:
-        trunk.train(was_training)
-    return torch.cat(batches).numpy().astype(np.float32, copy=False)
 
 
 def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:

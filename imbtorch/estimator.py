@@ -24,14 +24,16 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.utils import is_dataset, to_tensor
 
 from .augment import augment_minority, minority_codes
-from .backbones import build_backbone, check_backbone_output
+from .backbones import NormedLinear, build_backbone, check_backbone_output
 from .class_weights import compute_imbalance_weights, weights_from_mapping
 from .dataset import IMAGES_KEY, SAMPLE_WEIGHT_KEY, ImageDataset, dataset_codes
+from .decoupled import retrain_classifier
 from .device import check_device, resolve_device
 from .heads import (
     ImbalanceNetwork,
     check_tau_normalizable,
     difficulty_loss,
+    embed,
     find_classifier,
     tau_normalized,
 )
@@ -120,6 +122,16 @@ class BalancedImageClassifier(NeuralNetClassifier):
         the weight of its smooth-L1 loss in the training loss. Read it with
         :meth:`predict_difficulty` to find the hard, often tail or mislabelled,
         samples.
+    head_resampler : 'class_balanced' or imblearn sampler, default=None
+        Decoupled training (Kang et al. 2020, cRT): after the ``max_epochs``
+        of training, keep the trunk, re-initialise the final classifier layer
+        and train it alone for ``head_epochs`` on the training set's features,
+        either drawn class-balanced or resampled by an imbalanced-learn
+        sampler (SMOTE, ADASYN, ... are meaningful on features; ``k`` is
+        capped to the smallest class with a warning, see
+        :mod:`imbtorch.resampling`). Stage one can use any strategy.
+    head_epochs : int, default=30
+        Epochs of the classifier re-training (AdamW, ``lr``, ``batch_size``).
     minority_augment : float in (0, 1) or callable, default=None
         Minority-targeted augmentation: transform the training images of the
         ``minority_classes`` only, afresh in every batch. A float is the
@@ -229,6 +241,8 @@ class BalancedImageClassifier(NeuralNetClassifier):
         "tau_normalize": [Interval(Real, 0, None, closed="left"), None],
         "logit_scale": ["boolean"],
         "difficulty_head": [Interval(Real, 0, None, closed="neither"), None],
+        "head_resampler": [StrOptions({"class_balanced"}), HasMethods(["fit_resample"]), None],
+        "head_epochs": [Interval(Integral, 1, None, closed="left")],
         "minority_augment": [Interval(Real, 0, 1, closed="neither"), callable, None],
         "minority_classes": [StrOptions({"auto"}), "array-like"],
         "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
@@ -264,6 +278,8 @@ class BalancedImageClassifier(NeuralNetClassifier):
         tau_normalize=None,
         logit_scale=False,
         difficulty_head=None,
+        head_resampler=None,
+        head_epochs=30,
         minority_augment=None,
         minority_classes="auto",
         sampler=None,
@@ -300,6 +316,8 @@ class BalancedImageClassifier(NeuralNetClassifier):
         self.tau_normalize = tau_normalize
         self.logit_scale = logit_scale
         self.difficulty_head = difficulty_head
+        self.head_resampler = head_resampler
+        self.head_epochs = head_epochs
         self.minority_augment = minority_augment
         self.minority_classes = minority_classes
         self.sampler = sampler
@@ -504,7 +522,35 @@ class BalancedImageClassifier(NeuralNetClassifier):
 
     def _train(self, dataset: ImageDataset, fit_params: dict):
         # NeuralNet.partial_fit runs skorch's loop without re-entering our overrides.
-        return NeuralNet.partial_fit(self, dataset, dataset.codes, **fit_params)
+        NeuralNet.partial_fit(self, dataset, dataset.codes, **fit_params)
+        if self.head_resampler is not None:
+            self._retrain_classifier(dataset)
+
+    def _retrain_classifier(self, dataset: ImageDataset) -> None:
+        """Decoupled stage two (cRT): the classifier alone, on re-balanced features."""
+        if dataset.sample_weight is not None:
+            raise ValueError(
+                "head_resampler re-trains the classifier on re-balanced features, which carry "
+                "no sample weights; drop sample_weight or head_resampler."
+            )
+        batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
+        features = embed(
+            self.module_.trunk,
+            dataset.X.numpy(),
+            batch_size=max(batch_size, 256),
+            device=self.device,
+        )
+        classifier = self.module_.classifier
+        self.head_history_ = retrain_classifier(
+            classifier,
+            features,
+            dataset.y,
+            resampler=self.head_resampler,
+            epochs=self.head_epochs,
+            batch_size=batch_size,
+            lr=self.lr,
+            logit_scale=self.ldam_scale if isinstance(classifier, NormedLinear) else 1.0,
+        )
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Build the network for the data and train it for ``max_epochs`` epochs.
@@ -576,7 +622,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
             self.backbone, in_channels=self.image_shape_[0], num_classes=n_classes, **kwargs
         )
         check_backbone_output(module, self.image_shape_, n_classes)
-        if self.logit_scale or self.difficulty_head is not None:
+        if self.logit_scale or self.difficulty_head is not None or self.head_resampler is not None:
             module = ImbalanceNetwork(
                 module,
                 n_classes,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -73,6 +74,21 @@ def check_tau_normalizable(classifier: nn.Module) -> None:
             "predict_logit_adjust instead, or a plain linear head "
             "(module__cosine_classifier=False)."
         )
+
+
+def embed(trunk: nn.Module, images: np.ndarray, *, batch_size: int, device) -> np.ndarray:
+    """Run ``trunk`` over ``(N, C, H, W)`` images in batches, in eval mode, without gradients."""
+    was_training = trunk.training
+    trunk.eval()
+    try:
+        with torch.no_grad():
+            batches = [
+                trunk(torch.as_tensor(images[i : i + batch_size], device=device)).flatten(1).cpu()
+                for i in range(0, len(images), batch_size)
+            ]
+    finally:
+        trunk.train(was_training)
+    return torch.cat(batches).numpy().astype(np.float32, copy=False)
 
 
 @contextmanager

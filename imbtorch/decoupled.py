@@ -1,0 +1,93 @@
+"""Decoupled training, stage two: re-train the classifier alone on re-balanced features.
+
+Kang et al. 2020 ("Decoupling representation and classifier for long-tailed
+recognition", cRT): the representation learnt from the imbalanced data as it
+is serves all classes well; the bias toward the head sits in the final
+layer. So keep the trunk, re-initialise the classifier and train it alone on
+the training set's features, drawn class-balanced or re-sampled (on features,
+SMOTE and its kin are meaningful).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from torch import nn
+from torch.nn import functional as F
+
+from .resampling import cap_neighbors
+from .samplers import ClassBalancedBatchSampler
+
+_MAX_SEED = 2**31 - 1
+
+
+def _resampled(resampler, features: np.ndarray, codes: np.ndarray, seed: int):
+    resampler = clone(resampler)
+    if "random_state" in resampler.get_params() and resampler.random_state is None:
+        resampler.set_params(random_state=seed)
+    return cap_neighbors(resampler, codes).fit_resample(features, codes)
+
+
+def retrain_classifier(
+    classifier: nn.Module,
+    features: np.ndarray,
+    codes: np.ndarray,
+    *,
+    resampler,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    logit_scale: float = 1.0,
+) -> list[float]:
+    """Re-initialise ``classifier`` and train it alone on re-balanced ``features``.
+
+    Parameters
+    ----------
+    classifier : torch.nn.Module
+        The final layer, with ``reset_parameters``; trained in place.
+    features : ndarray of shape (N, D)
+        The trunk's features of the training images.
+    codes : ndarray of shape (N,)
+        Class codes.
+    resampler : 'class_balanced' or imblearn sampler
+        ``'class_balanced'``: every batch holds the classes equally
+        (:class:`~imbtorch.samplers.ClassBalancedBatchSampler`), ``N`` samples
+        an epoch. A sampler (SMOTE, ADASYN, RandomOverSampler, ...) resamples
+        the features once, ``k`` capped to the smallest class
+        (:func:`~imbtorch.resampling.cap_neighbors`); epochs shuffle the result.
+    epochs, batch_size, lr : training of the layer (AdamW, cross-entropy).
+    logit_scale : float, default=1.0
+        Factor on the logits in the loss (a cosine classifier needs ~30).
+
+    Returns
+    -------
+    losses : list of float
+        Mean loss of each epoch.
+    """
+    seed = int(torch.randint(_MAX_SEED, (1,)).item())
+    device = classifier.weight.device
+    if isinstance(resampler, str):
+        X, y = features, codes
+        batches = ClassBalancedBatchSampler(y, batch_size, seed=seed)
+    else:
+        X, y = _resampled(resampler, features, codes, seed)
+        batches = None
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
+    y = torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
+    classifier.reset_parameters()
+    optimizer = torch.optim.AdamW(classifier.parameters(), lr=lr)
+    losses = []
+    classifier.train()
+    for _ in range(epochs):
+        order = batches if batches is not None else torch.randperm(len(y)).split(batch_size)
+        epoch_losses = []
+        for batch in order:
+            batch = torch.as_tensor(batch, device=device)
+            loss = F.cross_entropy(logit_scale * classifier(X[batch]), y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            epoch_losses.append(loss.item())
+        losses.append(float(np.mean(epoch_losses)))
+    return losses
