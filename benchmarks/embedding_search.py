@@ -1,6 +1,7 @@
 """Grid search over resamplers and heads on CNN embeddings, with and without a cache.
 
-An imblearn pipeline ``ImageEmbedder -> resampler -> LogisticRegression`` is
+An imblearn pipeline ``ImageEmbedder -> StandardScaler -> resampler ->
+LogisticRegression`` is
 searched over K resampler/head configurations with GridSearchCV. Without a
 cache every configuration retrains the CNN on every fold; with
 ``Pipeline(memory=joblib.Memory(...))`` the fitted embedder is reused, so the
@@ -26,6 +27,7 @@ from imblearn.under_sampling import RandomUnderSampler
 from joblib import Memory
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder
@@ -61,6 +63,7 @@ def search(X, y, *, epochs: int, folds: int, memory) -> tuple[float, int, GridSe
     pipe = Pipeline(
         [
             ("embed", ImageEmbedder(cnn)),
+            ("scale", StandardScaler()),  # SMOTE's distances and lbfgs both want it
             ("resample", "passthrough"),
             ("head", LogisticRegression(max_iter=2000)),
         ],
