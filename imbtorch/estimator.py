@@ -522,17 +522,19 @@ class BalancedImageClassifier(NeuralNetClassifier):
 
     def _train(self, dataset: ImageDataset, fit_params: dict):
         # NeuralNet.partial_fit runs skorch's loop without re-entering our overrides.
-        NeuralNet.partial_fit(self, dataset, dataset.codes, **fit_params)
-        if self.head_resampler is not None:
-            self._retrain_classifier(dataset)
-
-    def _retrain_classifier(self, dataset: ImageDataset) -> None:
-        """Decoupled stage two (cRT): the classifier alone, on re-balanced features."""
-        if dataset.sample_weight is not None:
+        if self.head_resampler is not None and dataset.sample_weight is not None:
             raise ValueError(
                 "head_resampler re-trains the classifier on re-balanced features, which carry "
                 "no sample weights; drop sample_weight or head_resampler."
             )
+        NeuralNet.partial_fit(self, dataset, dataset.codes, **fit_params)
+        if self.head_resampler is not None:
+            self._retrain_classifier(dataset)
+        else:
+            vars(self).pop("head_history_", None)  # from an earlier fit
+
+    def _retrain_classifier(self, dataset: ImageDataset) -> None:
+        """Decoupled stage two (cRT): the classifier alone, on re-balanced features."""
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
         features = embed(
             self.module_.trunk,

@@ -103,6 +103,10 @@ def test_crt_refuses_sample_weight(small_images):
     clf = BalancedImageClassifier(head_resampler="class_balanced", **FAST)
     with pytest.raises(ValueError, match="carry no sample weights"):
         clf.fit(X, y, sample_weight=np.ones(len(y)))
+    assert len(clf.history) == 0  # refused before training
+    clf.fit(X, y)
+    assert hasattr(clf, "head_history_")
+    assert not hasattr(clf.set_params(head_resampler=None).fit(X, y), "head_history_")
 
 
 def test_head_resampler_in_grid_search(small_images):
