@@ -17,9 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .resampling import cap_neighbors
-from .samplers import ClassBalancedBatchSampler
-
-_MAX_SEED = 2**31 - 1
+from .samplers import MAX_SEED, ClassBalancedBatchSampler
 
 
 def _resampled(resampler, features: np.ndarray, codes: np.ndarray, seed: int):
@@ -65,7 +63,7 @@ def retrain_classifier(
     losses : list of float
         Mean loss of each epoch.
     """
-    seed = int(torch.randint(_MAX_SEED, (1,)).item())
+    seed = int(torch.randint(MAX_SEED, (1,)).item())
     device = classifier.weight.device
     if isinstance(resampler, str):
         X, y = features, codes

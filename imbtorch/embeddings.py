@@ -29,7 +29,7 @@ from .backbones import build_backbone
 from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
 from .heads import ImbalanceNetwork, embed, split_classifier
-from .images import DATA_FORMATS, channel_stats, standardize, to_nchw
+from .images import DATA_FORMATS, ImageInputMixin
 
 
 def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:
@@ -44,7 +44,9 @@ def _is_classifier_model(model) -> bool:
     return isinstance(model, BalancedImageClassifier)
 
 
-class ImageEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class ImageEmbedder(
+    ImageInputMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Turn images into the feature vectors of a CNN (the input of its classifier).
 
     Three sources of the network:
@@ -157,9 +159,8 @@ class ImageEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         else:
             self._fit_backbone(model, X)
         probe = np.zeros((1, *self.image_shape_), dtype=np.float32)
-        self.embedding_dim_ = embed(self.trunk_, probe, batch_size=1, device=self._device()).shape[
-            1
-        ]
+        features = embed(self.trunk_, probe, batch_size=1, device=self._device())
+        self.embedding_dim_ = features.shape[1]
         self._n_features_out = self.embedding_dim_
         return self
 
@@ -196,11 +197,7 @@ class ImageEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 "a BalancedImageClassifier to train on (X, y)."
             )
         check_device(self.device)
-        X = validate_data(self, X, reset=True, allow_nd=True)
-        images = to_nchw(X, image_shape=self.image_shape, data_format=self.data_format)
-        self.image_shape_ = tuple(int(s) for s in images.shape[1:])
-        if self.normalize:
-            self.channel_mean_, self.channel_std_ = channel_stats(images)
+        self._images(validate_data(self, X, reset=True, allow_nd=True), reset=True)
         if isinstance(model, nn.Module):
             network = copy.deepcopy(model)
             if self.weights is not None:
@@ -211,7 +208,7 @@ class ImageEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 model, in_channels=self.image_shape_[0], num_classes=_head_outputs(state)
             )
             network.load_state_dict(state)
-        self.trunk_ = split_classifier(network, _last_linear_outputs(network))[0]
+        self.trunk_ = split_classifier(network)[0]
         self.trunk_.to(self._device())
 
     def _load_weights(self) -> dict:
@@ -237,15 +234,7 @@ class ImageEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if hasattr(self, "estimator_"):
             images = self.estimator_._prediction_input(X)
         else:
-            X = validate_data(self, X, reset=False, allow_nd=True)
-            images = to_nchw(X, image_shape=self.image_shape, data_format=self.data_format)
-            if images.shape[1:] != self.image_shape_:
-                raise ValueError(
-                    f"X holds images of shape (C, H, W)={images.shape[1:]}, but ImageEmbedder "
-                    f"was fitted on images of shape {self.image_shape_}."
-                )
-            if self.normalize:
-                images = standardize(images, self.channel_mean_, self.channel_std_)
+            images = self._images(validate_data(self, X, reset=False, allow_nd=True), reset=False)
         return embed(self.trunk_, images, batch_size=self.batch_size, device=self._device())
 
     def __sklearn_tags__(self):
@@ -264,13 +253,3 @@ def _head_outputs(state: dict) -> int:
             "build the backbone with; save the state_dict of the whole network."
         )
     return int(matrices[-1].shape[0])
-
-
-def _last_linear_outputs(network: nn.Module) -> int:
-    linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise ValueError(
-            f"{type(network).__name__} has no nn.Linear layer; ImageEmbedder drops a backbone's "
-            "final linear classifier to read the features before it."
-        )
-    return linears[-1].out_features

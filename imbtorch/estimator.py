@@ -37,7 +37,7 @@ from .heads import (
     find_classifier,
     tau_normalized,
 )
-from .images import DATA_FORMATS, channel_stats, standardize, to_nchw
+from .images import DATA_FORMATS, ImageInputMixin
 from .losses import (
     BalancedSoftmaxLoss,
     CrossEntropyLoss,
@@ -47,14 +47,13 @@ from .losses import (
     log_prior,
 )
 from .monitors import progress_monitors, validation_monitors
-from .samplers import SAMPLER_NAMES, make_batch_sampler
+from .samplers import MAX_SEED, SAMPLER_NAMES, make_batch_sampler
 
-_MAX_SEED = 2**31 - 1
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 LOSS_NAMES = ("ce", "focal", "ldam", "logit_adjusted", "balanced_softmax")
 
 
-class BalancedImageClassifier(NeuralNetClassifier):
+class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
     """CNN image classifier whose answers to class imbalance are hyperparameters.
 
     A subclass of skorch's :class:`~skorch.NeuralNetClassifier` rather than a
@@ -430,23 +429,6 @@ class BalancedImageClassifier(NeuralNetClassifier):
         return callbacks  # skorch runs PrintLog last
 
     # -- data -----------------------------------------------------------------------
-    def _images(self, X, *, reset: bool) -> np.ndarray:
-        images = to_nchw(X, image_shape=self.image_shape, data_format=self.data_format)
-        if reset:
-            self.image_shape_ = tuple(int(s) for s in images.shape[1:])
-            if self.normalize:
-                self.channel_mean_, self.channel_std_ = channel_stats(images)
-            else:
-                n_channels = self.image_shape_[0]
-                self.channel_mean_ = np.zeros(n_channels, dtype=np.float32)
-                self.channel_std_ = np.ones(n_channels, dtype=np.float32)
-        elif images.shape[1:] != self.image_shape_:
-            raise ValueError(
-                f"X holds images of shape (C, H, W)={images.shape[1:]}, but "
-                f"{type(self).__name__} was fitted on images of shape {self.image_shape_}."
-            )
-        return standardize(images, self.channel_mean_, self.channel_std_)
-
     def _fit_dataset(self, X, y, sample_weight, *, reset: bool, classes=None) -> ImageDataset:
         if is_dataset(X):
             raise TypeError(
@@ -512,7 +494,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
         if self.random_state is None:
             yield
             return
-        seed = (check_random_state(self.random_state).randint(_MAX_SEED) + offset) % _MAX_SEED
+        seed = (check_random_state(self.random_state).randint(MAX_SEED) + offset) % MAX_SEED
         device = self.device
         cuda = device is not None and torch.device(device).type == "cuda"
         devices = [torch.device(device).index or 0] if cuda else []
@@ -721,7 +703,7 @@ class BalancedImageClassifier(NeuralNetClassifier):
             self.sampler,
             self.classes_[dataset_codes(dataset)],  # imblearn strategies name user labels
             batch_size=batch_size,
-            seed=int(torch.randint(_MAX_SEED, (1,)).item()),
+            seed=int(torch.randint(MAX_SEED, (1,)).item()),
             shuffle=shuffle,
             drop_last=kwargs.pop("drop_last", False),
             n_epochs=epochs_done + self.max_epochs,

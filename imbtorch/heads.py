@@ -21,8 +21,8 @@ from .backbones import NormedLinear
 CLASSIFIER_TYPES = (nn.Linear, NormedLinear)
 
 
-def find_classifier(module: nn.Module, num_classes: int) -> tuple[str, nn.Module]:
-    """The last linear layer of ``module`` with ``num_classes`` outputs, and its name.
+def find_classifier(module: nn.Module, num_classes: int | None = None) -> tuple[str, nn.Module]:
+    """The last linear layer of ``module`` (with ``num_classes`` outputs, if given), and its name.
 
     Layers are searched in registration order, which puts the classifier last
     in :class:`~imbtorch.backbones.SimpleCNN` and torchvision models.
@@ -35,22 +35,27 @@ def find_classifier(module: nn.Module, num_classes: int) -> tuple[str, nn.Module
     found = [
         (name, layer)
         for name, layer in module.named_modules()
-        if isinstance(layer, CLASSIFIER_TYPES) and layer.weight.shape[0] == num_classes
+        if isinstance(layer, CLASSIFIER_TYPES)
+        and (num_classes is None or layer.weight.shape[0] == num_classes)
     ]
     if not found:
+        outputs = "" if num_classes is None else f" with {num_classes} outputs"
         raise ValueError(
-            f"{type(module).__name__} has no nn.Linear layer with {num_classes} outputs, so its "
-            "classifier cannot be found; end the backbone in nn.Linear(features, num_classes)."
+            f"{type(module).__name__} has no nn.Linear layer{outputs}, so its classifier "
+            "cannot be found; end the backbone in nn.Linear(features, num_classes)."
         )
     return found[-1]
 
 
-def split_classifier(module: nn.Module, num_classes: int) -> tuple[nn.Module, nn.Module]:
+def split_classifier(
+    module: nn.Module, num_classes: int | None = None
+) -> tuple[nn.Module, nn.Module]:
     """Split ``module`` (in place) into a feature trunk and its classifier layer.
 
     The classifier is replaced by ``nn.Identity`` inside ``module``, which then
     returns features: ``classifier(trunk(x))`` equals the original ``module(x)``.
-    A bare linear layer has no trunk to split off.
+    A bare linear layer has no trunk to split off. The classifier is found by
+    :func:`find_classifier` (any last linear layer when ``num_classes`` is None).
 
     Returns
     -------

@@ -115,3 +115,30 @@ def standardize(images: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.nda
     images -= mean[None, :, None, None]
     images /= std[None, :, None, None]
     return images
+
+
+class ImageInputMixin:
+    """``_images``: read ``X`` as images and standardise them, for estimators taking images.
+
+    Uses the estimator's ``image_shape``, ``data_format`` and ``normalize``
+    parameters; with ``reset=True`` it sets ``image_shape_``, ``channel_mean_``
+    and ``channel_std_`` (zeros and ones with ``normalize=False``), otherwise
+    it checks the images have the fitted shape.
+    """
+
+    def _images(self, X, *, reset: bool) -> np.ndarray:
+        images = to_nchw(X, image_shape=self.image_shape, data_format=self.data_format)
+        if reset:
+            self.image_shape_ = tuple(int(s) for s in images.shape[1:])
+            if self.normalize:
+                self.channel_mean_, self.channel_std_ = channel_stats(images)
+            else:
+                n_channels = self.image_shape_[0]
+                self.channel_mean_ = np.zeros(n_channels, dtype=np.float32)
+                self.channel_std_ = np.ones(n_channels, dtype=np.float32)
+        elif images.shape[1:] != self.image_shape_:
+            raise ValueError(
+                f"X holds images of shape (C, H, W)={images.shape[1:]}, but "
+                f"{type(self).__name__} was fitted on images of shape {self.image_shape_}."
+            )
+        return standardize(images, self.channel_mean_, self.channel_std_)

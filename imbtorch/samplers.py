@@ -24,7 +24,7 @@ from torch.utils.data import (
 )
 
 SAMPLER_NAMES = ("weighted", "sqrt", "over", "under", "class_balanced", "progressive")
-_MAX_SEED = 2**31 - 1
+MAX_SEED = 2**31 - 1  # seeds drawn for torch, numpy and imblearn stay in int32
 
 
 def _torch_generator(seed: int) -> torch.Generator:
@@ -73,7 +73,7 @@ class ImblearnIndexSampler(Sampler[int]):
     def _draw(self) -> np.ndarray:
         sampler = clone(self.sampler)
         if "random_state" in sampler.get_params():
-            sampler.set_params(random_state=int(self._rng.integers(_MAX_SEED)))
+            sampler.set_params(random_state=int(self._rng.integers(MAX_SEED)))
         indices = np.arange(len(self.y)).reshape(-1, 1)
         try:
             sampler.fit_resample(indices, self.y)
