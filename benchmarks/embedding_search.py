@@ -6,10 +6,11 @@ searched over K resampler/head configurations with GridSearchCV. Without a
 cache every configuration retrains the CNN on every fold; with
 ``Pipeline(memory=joblib.Memory(...))`` the fitted embedder is reused, so the
 CNN trains once per fold. Both searches run in this process, one after the
-other, on long-tailed digits; the script prints their times, the ratio and
-the CNN trainings counted.
+other, on long-tailed digits (8x8) or MNIST-5k (28x28, ``--dataset mnist``);
+the script prints their times, the ratio and the CNN trainings counted.
 
     python benchmarks/embedding_search.py --epochs 30 --folds 3
+    python benchmarks/embedding_search.py --dataset mnist --epochs 20
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder
-from imbtorch.datasets import load_long_tailed_digits
+from imbtorch.datasets import load_long_tailed_digits, load_long_tailed_mnist
 from imbtorch.resampling import CappedNeighbors, SmallClassWarning
 
 CNN_FITS = []  # ADASYN is left out: on well-separated embeddings it finds no
@@ -79,15 +80,17 @@ def search(X, y, *, epochs: int, folds: int, memory) -> tuple[float, int, GridSe
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=["digits", "mnist"], default="digits")
     parser.add_argument("--rho", type=float, default=10.0)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--folds", type=int, default=3)
     args = parser.parse_args()
     warnings.simplefilter("ignore", SmallClassWarning)
-    X, _, y, _ = load_long_tailed_digits(args.rho, random_state=0)
+    load = {"digits": load_long_tailed_digits, "mnist": load_long_tailed_mnist}[args.dataset]
+    X, _, y, _ = load(args.rho, random_state=0)
     n_configs = int(np.prod([len(v) for v in grid().values()]))
     print(
-        f"long-tailed digits rho={args.rho:g}: train counts {np.bincount(y).tolist()}; "
+        f"long-tailed {args.dataset} rho={args.rho:g}: train counts {np.bincount(y).tolist()}; "
         f"{n_configs} configs x {args.folds} folds, CNN {args.epochs} epochs"
     )
     naive_s, naive_fits, naive = search(X, y, epochs=args.epochs, folds=args.folds, memory=None)

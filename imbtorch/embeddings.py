@@ -241,6 +241,7 @@ class ImageEmbedder(
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the network computes in float32
         return tags
 
 

@@ -14,7 +14,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import EarlyStopping
 
-from imbtorch import BalancedImageClassifier
+from imbtorch import BalancedImageClassifier, ImageEmbedder
 
 # Checks this estimator cannot pass, and why.
 EXPECTED_FAILED_CHECKS = {
@@ -46,6 +46,13 @@ def _check_config():
     [_check_config()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
 )
 def test_sklearn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        check(estimator)
+
+
+@parametrize_with_checks([ImageEmbedder(_check_config())])
+def test_embedder_passes_sklearn_transformer_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         check(estimator)
