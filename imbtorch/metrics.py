@@ -30,6 +30,7 @@ __all__ = [
     "imbalance_scores",
     "per_class_recall",
     "plot_confusion_matrix",
+    "tail_labels",
 ]
 
 #: Scorers for ``GridSearchCV(scoring=...)`` / ``cross_validate``; with several
@@ -39,6 +40,30 @@ IMBALANCE_SCORING = {
     "f1_macro": "f1_macro",
     "g_mean": make_scorer(geometric_mean_score),
 }
+
+
+def tail_labels(y, *, fraction: float = 0.3) -> np.ndarray:
+    """The rarest classes of ``y``: ``max(1, round(fraction * n_classes))`` of them.
+
+    Ties in count are broken by label order. With 10 classes and the default
+    fraction these are the 3 rarest; with 2 classes, the minority class.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Training labels (their counts decide what is rare).
+    fraction : float in (0, 1], default=0.3
+
+    Returns
+    -------
+    labels : ndarray
+        The tail classes, rarest first.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}.")
+    labels, counts = np.unique(np.asarray(y), return_counts=True)
+    n_tail = max(1, round(fraction * len(labels)))
+    return labels[np.argsort(counts, kind="stable")[:n_tail]]
 
 
 def per_class_recall(y_true, y_pred, *, labels=None) -> np.ndarray:

@@ -1,0 +1,194 @@
+"""compare_strategies: a cross-validated leaderboard of imbalance strategies.
+
+One call answers "which answer to imbalance suits my data?": every strategy
+is cross-validated on the same folds with imbalance-aware scores (balanced
+accuracy, macro-F1, G-mean, recall of the rarest classes) and fit time, and
+the results come back as a pandas DataFrame, best first::
+
+    from imbtorch import compare_strategies
+    table = compare_strategies(X, y, cv=3, plot=True)
+
+Needs pandas (``pip install 'imbtorch[compare]'``); the plot needs matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import make_scorer, recall_score
+from sklearn.model_selection import check_cv, cross_validate
+
+from .estimator import BalancedImageClassifier
+from .metrics import IMBALANCE_SCORING, tail_labels
+from .strategies import DEFAULT_STRATEGIES, strategy_params
+
+__all__ = ["compare_strategies", "plot_strategy_comparison"]
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError as error:
+        raise ImportError(
+            "compare_strategies returns a pandas DataFrame; install pandas with "
+            "pip install 'imbtorch[compare]'."
+        ) from error
+    return pandas
+
+
+def _resolve(strategies, estimator) -> dict:
+    """Strategy name -> estimator to cross-validate."""
+    if strategies is None:
+        strategies = DEFAULT_STRATEGIES
+    if isinstance(strategies, str) or not isinstance(strategies, (Mapping, Sequence)):
+        raise TypeError(
+            "strategies must be a list of strategy names (see imbtorch.strategies."
+            "STRATEGY_NAMES) or a dict {name: strategy name | dict of parameters | estimator}, "
+            f"got {strategies!r}."
+        )
+    if not isinstance(strategies, Mapping):
+        strategies = {name: name for name in strategies}
+    if not strategies:
+        raise ValueError("strategies is empty; name at least one strategy to compare.")
+    resolved = {}
+    for name, spec in strategies.items():
+        if hasattr(spec, "fit"):
+            resolved[name] = clone(spec)
+            continue
+        if isinstance(spec, str):
+            spec = strategy_params(spec, _max_epochs(estimator, spec))
+        if not isinstance(spec, Mapping):
+            raise TypeError(
+                f"Strategy {name!r} is {spec!r}; give a strategy name, a dict of "
+                f"{type(estimator).__name__} parameters, or an estimator."
+            )
+        resolved[name] = clone(estimator).set_params(**spec)
+    return resolved
+
+
+def _max_epochs(estimator, strategy: str) -> int:
+    params = estimator.get_params(deep=False)
+    if "max_epochs" not in params:
+        raise ValueError(
+            f"Strategy {strategy!r} sets BalancedImageClassifier parameters, but estimator "
+            f"is a {type(estimator).__name__}; pass a BalancedImageClassifier as estimator, "
+            "or give this strategy as an estimator of its own."
+        )
+    return int(params["max_epochs"])
+
+
+def compare_strategies(
+    X,
+    y,
+    strategies: Sequence[str] | Mapping | None = None,
+    *,
+    estimator=None,
+    cv=5,
+    scoring: Mapping | None = None,
+    tail_fraction: float = 0.3,
+    n_jobs: int | None = None,
+    error_score="raise",
+    plot: bool = False,
+    ax=None,
+):
+    """Cross-validate imbalance strategies on the same folds and rank them.
+
+    Parameters
+    ----------
+    X : array-like of images
+    y : array-like of shape (n_samples,)
+    strategies : list of str or dict, default=None
+        Names from :data:`imbtorch.strategies.STRATEGY_NAMES`, or a dict
+        ``{label: name | dict of parameters | estimator}``; dict parameters are
+        set on a clone of ``estimator``, estimators (e.g. a pipeline of
+        :class:`~imbtorch.ImageEmbedder` and SMOTE) run as they are.
+        ``None`` runs :data:`imbtorch.strategies.DEFAULT_STRATEGIES`.
+    estimator : BalancedImageClassifier, default=None
+        The configured classifier each strategy modifies (epochs, backbone,
+        device, ``random_state``...); ``BalancedImageClassifier()`` by default.
+    cv : int, cross-validation generator or iterable, default=5
+        As in :func:`~sklearn.model_selection.cross_validate` (stratified for
+        an int). The folds are drawn once, so every strategy sees the same.
+    scoring : dict, default=None
+        Scorers by name; by default balanced accuracy, macro-F1, G-mean and
+        ``tail_recall`` (mean recall of the rarest classes of ``y``).
+    tail_fraction : float, default=0.3
+        Share of classes counted as tail by ``tail_recall``.
+    n_jobs : int, default=None
+        Folds fitted in parallel (each fit also uses torch's threads).
+    error_score : 'raise' or float, default='raise'
+        A failing fit stops the comparison by default instead of a NaN score.
+    plot : bool, default=False
+        Also draw the ranking with :func:`plot_strategy_comparison`.
+    ax : matplotlib Axes, default=None
+        Where to draw (implies ``plot``); the axes are in ``table.attrs['ax']``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per strategy, best mean score first (the first scorer):
+        ``<score>_mean`` and ``<score>_std`` for every scorer and for
+        ``fit_time`` (seconds). ``table.attrs['cv_results']`` holds the raw
+        :func:`~sklearn.model_selection.cross_validate` output per strategy.
+    """
+    pd = _pandas()
+    estimator = BalancedImageClassifier() if estimator is None else estimator
+    candidates = _resolve(strategies, estimator)
+    if scoring is None:
+        tail = tail_labels(y, fraction=tail_fraction)
+        scoring = {
+            **IMBALANCE_SCORING,
+            "tail_recall": make_scorer(
+                recall_score, labels=tail, average="macro", zero_division=0.0
+            ),
+        }
+    folds = list(check_cv(cv, y, classifier=True).split(X, y))
+    results, rows = {}, []
+    for name, candidate in candidates.items():
+        result = cross_validate(
+            candidate, X, y, cv=folds, scoring=scoring, n_jobs=n_jobs, error_score=error_score
+        )
+        results[name] = result
+        row = {"strategy": name}
+        for key in [f"test_{s}" for s in scoring] + ["fit_time"]:
+            label = key.removeprefix("test_")
+            row[f"{label}_mean"] = float(np.mean(result[key]))
+            row[f"{label}_std"] = float(np.std(result[key]))
+        rows.append(row)
+    first = f"{next(iter(scoring))}_mean"
+    table = pd.DataFrame(rows).set_index("strategy").sort_values(first, ascending=False)
+    table.attrs["cv_results"] = results
+    if plot or ax is not None:
+        table.attrs["ax"] = plot_strategy_comparison(table, metric=first[: -len("_mean")], ax=ax)
+    return table
+
+
+def plot_strategy_comparison(table, *, metric: str = "balanced_accuracy", ax=None):
+    """Horizontal bars of one score per strategy, with its std over folds.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The output of :func:`compare_strategies`.
+    metric : str, default='balanced_accuracy'
+        A scorer name (the table has ``<metric>_mean`` and ``<metric>_std``).
+    ax : matplotlib Axes, default=None
+        Drawn on a new figure when omitted.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    if f"{metric}_mean" not in table:
+        scores = sorted(c.removesuffix("_mean") for c in table if c.endswith("_mean"))
+        raise ValueError(f"The table has no score {metric!r}; use one of {scores}.")
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 0.4 * len(table) + 1))
+    ordered = table.sort_values(f"{metric}_mean")
+    ax.barh(ordered.index, ordered[f"{metric}_mean"], xerr=ordered[f"{metric}_std"], color="C0")
+    ax.set_xlabel(f"{metric} (mean ± std over folds)")
+    return ax
