@@ -1,7 +1,11 @@
+import pickle
+
 import numpy as np
 import pytest
 
 from imbtorch.datasets import (
+    load_cifar10,
+    load_long_tailed_cifar10,
     load_long_tailed_digits,
     load_long_tailed_mnist,
     long_tailed_counts,
@@ -52,3 +56,31 @@ def test_long_tailed_mnist_split():
     counts = np.bincount(y_train)
     assert counts[0] / counts[-1] == pytest.approx(10, rel=0.05)
     np.testing.assert_array_equal(np.bincount(y_test), [100] * 10)
+
+
+def _write_fake_cifar10(folder, per_class_per_batch=4):
+    """Tiny CIFAR-10 in the published python format: each pixel holds its image's label."""
+    folder.mkdir()
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for name in names:
+        labels = np.repeat(np.arange(10), per_class_per_batch)
+        planes = np.repeat(labels[:, None], 3 * 32 * 32, axis=1).astype(np.uint8)
+        with open(folder / name, "wb") as file:
+            pickle.dump({b"data": planes, b"labels": labels.tolist()}, file)
+
+
+def test_cifar10_lt_reads_a_local_copy(tmp_path):
+    _write_fake_cifar10(tmp_path / "cifar-10-batches-py")
+    X_train, X_test, y_train, y_test = load_cifar10(tmp_path)
+    assert X_train.shape == (200, 32, 32, 3) and X_test.shape == (40, 32, 32, 3)
+    assert X_train.dtype == np.uint8
+    np.testing.assert_array_equal(X_train[:, 5, 7, 2], y_train)  # images stay with labels
+    X_lt, X_test, y_lt, _ = load_long_tailed_cifar10(tmp_path / "cifar-10-batches-py", 10)
+    np.testing.assert_array_equal(np.bincount(y_lt), long_tailed_counts(20, 10, 10))
+    np.testing.assert_array_equal(X_lt[:, 0, 0, 0], y_lt)
+    assert len(X_test) == 40
+
+
+def test_cifar10_missing_says_what_to_download(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data_batch_1.*cifar-10-python.tar.gz"):
+        load_long_tailed_cifar10(tmp_path)
