@@ -174,7 +174,8 @@ def load_long_tailed_mnist(
 CIFAR10_FILES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")
 
 
-def _cifar10_dir(root) -> Path:
+def cifar10_folder(root) -> Path:
+    """The folder under ``root`` holding CIFAR-10's python batches; a clear error if none."""
     root = Path(root)
     for folder in (root, root / "cifar-10-batches-py"):
         if all((folder / name).is_file() for name in CIFAR10_FILES):
@@ -208,7 +209,7 @@ def load_cifar10(root) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     X_train, X_test, y_train, y_test : ndarrays
         ``uint8`` images of shape ``(N, 32, 32, 3)`` (50000 / 10000) and labels 0..9.
     """
-    folder = _cifar10_dir(root)
+    folder = cifar10_folder(root)
     train = [_read_cifar_batch(folder / name) for name in CIFAR10_FILES[:-1]]
     X_test, y_test = _read_cifar_batch(folder / CIFAR10_FILES[-1])
     X_train = np.concatenate([X for X, _ in train])

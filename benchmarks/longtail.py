@@ -1,0 +1,229 @@
+"""Leaderboard on long-tailed real images: imbtorch's strategies against what users do instead.
+
+For every dataset and imbalance ratio rho, each seed draws one long-tailed
+training split (n_i = n_max * rho^(-i/(C-1))) with a balanced test set, and
+every method trains on that same split with that same seed:
+
+- imbtorch: ``BalancedImageClassifier`` with each named strategy
+  (``imbtorch.strategies``);
+- peers: plain skorch ``NeuralNetClassifier`` with cross-entropy (the
+  baseline), a hand-written torch loop with ``WeightedRandomSampler``, and
+  imblearn SMOTE on raw pixels + LogisticRegression (see ``peers.py``).
+
+Prints balanced accuracy, macro-F1, recall of the 3 rarest classes and fit
+seconds (mean ± std over seeds) and writes ``longtail.csv`` (per run),
+``longtail.md`` and ``longtail.png`` into ``--out``.
+
+    python benchmarks/longtail.py                        # digits + MNIST-5k, rho 10 and 100
+    python benchmarks/longtail.py --dataset digits --seeds 5
+    python benchmarks/longtail.py --dataset cifar10-lt --cifar-dir ~/data --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from peers import HandLoop, plain_skorch, prepare, smote_logistic_regression
+from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
+
+from imbtorch import BalancedImageClassifier
+from imbtorch.datasets import (
+    cifar10_folder,
+    load_long_tailed_cifar10,
+    load_long_tailed_digits,
+    load_long_tailed_mnist,
+)
+from imbtorch.device import check_device, resolve_device
+from imbtorch.metrics import tail_labels
+from imbtorch.strategies import strategy_params
+
+IMBTORCH = (
+    "ce",
+    "balanced_weights",
+    "weighted_sampler",
+    "class_balanced_sampler",
+    "focal",
+    "ldam_drw",
+    "logit_adjusted",
+    "balanced_softmax",
+    "crt",
+    "over_augment",
+)
+PEERS = ("skorch CE", "torch loop + WeightedRandomSampler", "SMOTE pixels + LogReg")
+BASELINE = "skorch CE"
+
+
+def loader(name: str, cifar_dir: str | None):
+    if name == "digits":
+        return lambda rho, seed: load_long_tailed_digits(rho, random_state=seed)
+    if name == "mnist":
+        return lambda rho, seed: load_long_tailed_mnist(rho, random_state=seed)
+    return lambda rho, seed: load_long_tailed_cifar10(cifar_dir, rho, random_state=seed)
+
+
+def fit_predict(method: str, split, *, seed: int, epochs: int, device) -> np.ndarray | None:
+    """Train ``method`` on the split's training part; predictions on its test part."""
+    X_train, X_test, y_train, _ = split
+    if method in IMBTORCH:
+        clf = BalancedImageClassifier(max_epochs=epochs, random_state=seed, device=device)
+        clf.set_params(**strategy_params(method, epochs))
+        return clf.fit(X_train, y_train).predict(X_test)
+    if method == "SMOTE pixels + LogReg":
+        pipe = smote_logistic_regression(y_train, seed=seed)
+        if pipe is None:
+            return None
+        flat = np.asarray(X_train, dtype=np.float32).reshape(len(X_train), -1)
+        return pipe.fit(flat, y_train).predict(np.asarray(X_test).reshape(len(X_test), -1))
+    train, test = prepare(X_train, X_test)
+    if method == BASELINE:
+        net = plain_skorch(train, y_train, epochs=epochs, seed=seed, device=device)
+        return net.fit(train, y_train.astype(np.int64)).predict(test)
+    loop = HandLoop(epochs=epochs, seed=seed, device=device, weighted=True)
+    return loop.fit(train, y_train).predict(test)
+
+
+def run(args) -> pd.DataFrame:
+    device = resolve_device(args.device)
+    rows = []
+    for dataset in args.dataset:
+        load = loader(dataset, args.cifar_dir)
+        for rho in args.rho:
+            for seed in range(args.seeds):
+                split = load(rho, seed)
+                tail = tail_labels(split[2])
+                if seed == 0:
+                    print(
+                        f"\n{dataset} rho={rho:g}: train counts {np.bincount(split[2]).tolist()},"
+                        f" {len(split[3])} balanced test images; tail classes {tail.tolist()}"
+                    )
+                for method in args.methods:
+                    start = time.perf_counter()
+                    pred = fit_predict(method, split, seed=seed, epochs=args.epochs, device=device)
+                    seconds = time.perf_counter() - start
+                    row = {"dataset": dataset, "rho": rho, "seed": seed, "method": method}
+                    row["family"] = "imbtorch" if method in IMBTORCH else "peer"
+                    if pred is None:  # SMOTE with a one-image class
+                        rows.append(row)
+                        continue
+                    y_test = split[3]
+                    rows.append(
+                        {
+                            **row,
+                            "balanced_accuracy": balanced_accuracy_score(y_test, pred),
+                            "f1_macro": f1_score(y_test, pred, average="macro", zero_division=0.0),
+                            "tail_recall": recall_score(y_test, pred, labels=tail, average="macro"),
+                            "fit_seconds": seconds,
+                        }
+                    )
+            summary = summarize(pd.DataFrame(rows).query("dataset == @dataset and rho == @rho"))
+            print(summary.to_string(index=False))
+    return pd.DataFrame(rows)
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std over seeds per dataset, rho and method, best balanced accuracy first."""
+    scores = ["balanced_accuracy", "f1_macro", "tail_recall"]
+    grouped = runs.groupby(["dataset", "rho", "family", "method"], sort=False)
+    table = grouped[[*scores, "fit_seconds"]].agg(["mean", "std"]).reset_index()
+    out = table[["dataset", "rho", "family", "method"]].copy()
+    out.columns = ["dataset", "rho", "family", "method"]
+    for score in scores:
+        mean, std = table[(score, "mean")], table[(score, "std")]
+        out[score] = [
+            "n/a" if np.isnan(m) else f"{m:.3f} ± {s:.3f}" for m, s in zip(mean, std, strict=True)
+        ]
+    out["fit s"] = table[("fit_seconds", "mean")].map(
+        lambda s: "n/a" if np.isnan(s) else f"{s:.1f}"
+    )
+    out["_order"] = table[("balanced_accuracy", "mean")].fillna(-1.0)
+    out = out.sort_values(["dataset", "rho", "_order"], ascending=[True, True, False])
+    return out.drop(columns="_order")
+
+
+def verdicts(runs: pd.DataFrame) -> list[str]:
+    """Best imbtorch strategy against plain skorch CE and against the best peer."""
+    lines = []
+    means = runs.groupby(["dataset", "rho", "family", "method"])["balanced_accuracy"].mean()
+    for (dataset, rho), group in means.groupby(level=["dataset", "rho"]):
+        ours = group.xs("imbtorch", level="family")
+        peers = group.xs("peer", level="family").dropna()
+        best = ours.idxmax()[-1]
+        base = peers.xs(BASELINE, level="method").iloc[0]
+        best_peer = peers.idxmax()[-1]
+        lines.append(
+            f"{dataset} rho={rho:g}: best imbtorch {best} {ours.max():.3f} = "
+            f"{100 * (ours.max() - base):+.1f} points over {BASELINE} ({base:.3f}); "
+            f"{100 * (ours.max() - peers.max()):+.1f} over the best peer, "
+            f"{best_peer} ({peers.max():.3f})"
+        )
+    return lines
+
+
+def plot(runs: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = list(runs.groupby(["dataset", "rho"]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5), squeeze=False)
+    for ax, ((dataset, rho), group) in zip(axes[0], panels, strict=True):
+        stats = group.groupby(["method", "family"])["balanced_accuracy"].agg(["mean", "std"])
+        stats = stats.dropna(subset=["mean"]).sort_values("mean").reset_index()
+        colors = ["C0" if f == "imbtorch" else "C3" for f in stats["family"]]
+        ax.barh(stats["method"], stats["mean"], xerr=stats["std"], color=colors)
+        ax.set_title(f"{dataset}-LT, rho={rho:g}")
+        ax.set_xlabel("balanced accuracy (blue: imbtorch, red: peers)")
+        ax.set_xlim(max(0.0, stats["mean"].min() - 0.1), 1.0)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--dataset",
+        nargs="+",
+        default=["digits", "mnist"],
+        choices=["digits", "mnist", "cifar10-lt"],
+    )
+    parser.add_argument("--cifar-dir", help="local CIFAR-10 (python version) for cifar10-lt")
+    parser.add_argument("--rho", nargs="+", type=float, default=[10.0, 100.0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--methods", nargs="+", default=[*IMBTORCH, *PEERS])
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    check_device(args.device)
+    unknown = set(args.methods) - {*IMBTORCH, *PEERS}
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {[*IMBTORCH, *PEERS]}")
+    if "cifar10-lt" in args.dataset:
+        try:
+            cifar10_folder(args.cifar_dir or "")
+        except FileNotFoundError as error:
+            print(f"Skipping cifar10-lt: {error} (pass --cifar-dir)")
+            args.dataset = [d for d in args.dataset if d != "cifar10-lt"]
+    if not args.dataset:
+        return
+    print(f"device {resolve_device(args.device)}, {args.epochs} epochs, seeds 0..{args.seeds - 1}")
+    runs = run(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(args.out / "longtail.csv", index=False)
+    summary = summarize(runs)
+    lines = verdicts(runs) if BASELINE in args.methods else []
+    (args.out / "longtail.md").write_text(
+        summary.to_markdown(index=False) + "\n\n" + "\n".join(f"- {v}" for v in lines) + "\n"
+    )
+    plot(runs, args.out / "longtail.png")
+    print("\n" + "\n".join(lines))
+    print(f"\nwrote {args.out / 'longtail.csv'}, longtail.md, longtail.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""What a user would write instead of imbtorch: the peers the benchmarks compare against.
+
+Every CNN peer trains imbtorch's own ``SimpleCNN`` on the same standardised
+pixels with the same optimiser (AdamW), learning rate, batch size and
+epochs as ``BalancedImageClassifier``'s defaults, so that differences come
+from the imbalance strategy or the wrapper, not the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import make_pipeline
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from skorch import NeuralNetClassifier
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
+
+from imbtorch.backbones import SimpleCNN
+from imbtorch.images import channel_stats, standardize, to_nchw
+
+LR = 1e-3
+BATCH_SIZE = 64
+
+
+def prepare(X_train, X_test) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 NCHW images standardised per channel with the training statistics."""
+    train, test = to_nchw(np.asarray(X_train)), to_nchw(np.asarray(X_test))
+    mean, std = channel_stats(train)
+    return standardize(train, mean, std), standardize(test, mean, std)
+
+
+def simple_cnn(images: np.ndarray, y: np.ndarray) -> nn.Module:
+    return SimpleCNN(in_channels=images.shape[1], num_classes=len(np.unique(y)))
+
+
+class HandLoop:
+    """A hand-written torch training loop, optionally with WeightedRandomSampler.
+
+    ``weighted=True`` is the recipe most tutorials give for imbalance: draw
+    each sample with probability proportional to 1 / its class count.
+    """
+
+    def __init__(self, *, epochs: int, seed: int, device: str, weighted: bool = False):
+        self.epochs, self.seed, self.device, self.weighted = epochs, seed, device, weighted
+
+    def fit(self, images: np.ndarray, y: np.ndarray) -> HandLoop:
+        torch.manual_seed(self.seed)
+        self.model_ = simple_cnn(images, y).to(self.device)
+        optimizer = torch.optim.AdamW(self.model_.parameters(), lr=LR)
+        criterion = nn.CrossEntropyLoss()
+        data = TensorDataset(torch.from_numpy(images), torch.from_numpy(y.astype(np.int64)))
+        if self.weighted:
+            weights = 1.0 / np.bincount(y)[y]
+            sampler = WeightedRandomSampler(weights.tolist(), num_samples=len(y))
+            loader = DataLoader(data, batch_size=BATCH_SIZE, sampler=sampler)
+        else:
+            loader = DataLoader(data, batch_size=BATCH_SIZE, shuffle=True)
+        self.model_.train()
+        for _ in range(self.epochs):
+            for inputs, targets in loader:
+                inputs, targets = inputs.to(self.device), targets.to(self.device)
+                optimizer.zero_grad()
+                loss = criterion(self.model_(inputs), targets)
+                loss.backward()
+                optimizer.step()
+        return self
+
+    @torch.no_grad()
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        self.model_.eval()
+        logits = [
+            self.model_(torch.from_numpy(chunk).to(self.device)).cpu()
+            for chunk in np.array_split(images, max(1, len(images) // 512))
+        ]
+        return torch.cat(logits).argmax(1).numpy()
+
+
+def plain_skorch(images: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, device: str):
+    """skorch's NeuralNetClassifier with cross-entropy: the untreated baseline."""
+    torch.manual_seed(seed)
+    return NeuralNetClassifier(
+        simple_cnn(images, y),
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=LR,
+        batch_size=BATCH_SIZE,
+        max_epochs=epochs,
+        train_split=None,
+        iterator_train__shuffle=True,
+        device=device,
+        verbose=0,
+    )
+
+
+def smote_logistic_regression(y: np.ndarray, *, seed: int):
+    """imblearn SMOTE on raw pixels, then logistic regression.
+
+    ``k_neighbors`` is lowered to the smallest class minus one, as a user must;
+    a class of one image leaves SMOTE nothing to interpolate (returns None).
+    """
+    smallest = int(np.bincount(y).min())
+    if smallest < 2:
+        return None
+    return make_pipeline(
+        StandardScaler(),
+        SMOTE(k_neighbors=min(5, smallest - 1), random_state=seed),
+        LogisticRegression(max_iter=2000),
+    )
