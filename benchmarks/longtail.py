@@ -48,8 +48,7 @@ IMBTORCH = (
     "class_balanced_sampler",
     "focal",
     "ldam_drw",
-    "logit_adjusted",
-    "balanced_softmax",
+    "logit_adjusted",  # balanced_softmax is the same loss (see imbtorch.losses)
     "crt",
     "over_augment",
 )

@@ -36,7 +36,9 @@ STRATEGY_NAMES: tuple[str, ...] = (*_FIXED, *_DEFERRED)
 
 #: What :func:`imbtorch.compare_strategies` runs when given no strategies:
 #: the plain baseline and one of each family (re-weighting, re-sampling,
-#: margin loss with deferred re-weighting, logit adjustment, decoupling).
+#: focusing, margin loss with deferred re-weighting, logit adjustment,
+#: decoupling). ``'balanced_softmax'`` is left out: for single-label softmax
+#: it is the same loss as ``'logit_adjusted'``.
 DEFAULT_STRATEGIES: tuple[str, ...] = (
     "ce",
     "balanced_weights",
@@ -44,7 +46,6 @@ DEFAULT_STRATEGIES: tuple[str, ...] = (
     "focal",
     "ldam_drw",
     "logit_adjusted",
-    "balanced_softmax",
     "crt",
 )
 
