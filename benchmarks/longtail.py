@@ -4,8 +4,9 @@ For every dataset and imbalance ratio rho, each seed draws one long-tailed
 training split (n_i = n_max * rho^(-i/(C-1))) with a balanced test set, and
 every method trains on that same split with that same seed:
 
-- imbtorch: ``BalancedImageClassifier`` with each named strategy
-  (``imbtorch.strategies``);
+- imbtorch: ``BalancedImageClassifier`` with named strategies
+  (``imbtorch.strategies``; ``--methods`` takes any of them, e.g.
+  ``posthoc_logit_adjust tau_norm drs``);
 - peers: plain skorch ``NeuralNetClassifier`` with cross-entropy (the
   baseline), a hand-written torch loop with ``WeightedRandomSampler``, and
   imblearn SMOTE on raw pixels + LogisticRegression (see ``peers.py``).
@@ -39,7 +40,7 @@ from imbtorch.datasets import (
 )
 from imbtorch.device import check_device, resolve_device
 from imbtorch.metrics import tail_labels
-from imbtorch.strategies import strategy_params
+from imbtorch.strategies import STRATEGY_NAMES, strategy_params
 
 IMBTORCH = (
     "ce",
@@ -67,7 +68,7 @@ def loader(name: str, cifar_dir: str | None):
 def fit_predict(method: str, split, *, seed: int, epochs: int, device) -> np.ndarray | None:
     """Train ``method`` on the split's training part; predictions on its test part."""
     X_train, X_test, y_train, _ = split
-    if method in IMBTORCH:
+    if method in STRATEGY_NAMES:
         clf = BalancedImageClassifier(max_epochs=epochs, random_state=seed, device=device)
         clf.set_params(**strategy_params(method, epochs))
         return clf.fit(X_train, y_train).predict(X_test)
@@ -104,7 +105,7 @@ def run(args) -> pd.DataFrame:
                     pred = fit_predict(method, split, seed=seed, epochs=args.epochs, device=device)
                     seconds = time.perf_counter() - start
                     row = {"dataset": dataset, "rho": rho, "seed": seed, "method": method}
-                    row["family"] = "imbtorch" if method in IMBTORCH else "peer"
+                    row["family"] = "imbtorch" if method in STRATEGY_NAMES else "peer"
                     if pred is None:  # SMOTE with a one-image class
                         rows.append(row)
                         continue
@@ -141,6 +142,13 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     out["_order"] = table[("balanced_accuracy", "mean")].fillna(-1.0)
     out = out.sort_values(["dataset", "rho", "_order"], ascending=[True, True, False])
     return out.drop(columns="_order")
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A GitHub Markdown table of a DataFrame's columns and rows."""
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * table.shape[1]]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
 
 
 def verdicts(runs: pd.DataFrame) -> list[str]:
@@ -194,14 +202,19 @@ def main() -> None:
     parser.add_argument("--rho", nargs="+", type=float, default=[10.0, 100.0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--methods", nargs="+", default=[*IMBTORCH, *PEERS])
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=[*IMBTORCH, *PEERS],
+        help="any of imbtorch.strategies.STRATEGY_NAMES and the peers",
+    )
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     check_device(args.device)
-    unknown = set(args.methods) - {*IMBTORCH, *PEERS}
+    unknown = set(args.methods) - {*STRATEGY_NAMES, *PEERS}
     if unknown:
-        parser.error(f"unknown methods {sorted(unknown)}; choose from {[*IMBTORCH, *PEERS]}")
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {[*STRATEGY_NAMES, *PEERS]}")
     if "cifar10-lt" in args.dataset:
         try:
             cifar10_folder(args.cifar_dir or "")
@@ -217,7 +230,7 @@ def main() -> None:
     summary = summarize(runs)
     lines = verdicts(runs) if BASELINE in args.methods else []
     (args.out / "longtail.md").write_text(
-        summary.to_markdown(index=False) + "\n\n" + "\n".join(f"- {v}" for v in lines) + "\n"
+        markdown(summary) + "\n\n" + "\n".join(f"- {v}" for v in lines) + "\n"
     )
     plot(runs, args.out / "longtail.png")
     print("\n" + "\n".join(lines))

@@ -1,0 +1,59 @@
+"""The benchmark scripts run end to end (tiny settings; numbers are not judged here)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run_script(name: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_longtail_writes_its_table_plot_and_verdicts(tmp_path):
+    methods = ["ce", "skorch CE", "torch loop + WeightedRandomSampler", "SMOTE pixels + LogReg"]
+    out = run_script(
+        "longtail.py",
+        *("--dataset", "digits", "cifar10-lt", "--cifar-dir", str(tmp_path)),
+        *("--rho", "100", "--seeds", "2", "--epochs", "1", "--out", str(tmp_path)),
+        *("--methods", *methods),
+    )
+    assert "Skipping cifar10-lt: No CIFAR-10" in out
+    runs = pd.read_csv(tmp_path / "longtail.csv")
+    assert len(runs) == 2 * len(methods) and set(runs["method"]) == set(methods)
+    # digits at rho=100 keeps one nine: SMOTE cannot run and is reported, not dropped
+    smote = runs[runs["method"] == "SMOTE pixels + LogReg"]
+    assert smote["balanced_accuracy"].isna().all()
+    assert runs.dropna()["balanced_accuracy"].between(0, 1).all()
+    table = (tmp_path / "longtail.md").read_text()
+    assert "| n/a |" in table and "best imbtorch ce" in table
+    assert (tmp_path / "longtail.png").stat().st_size > 0
+
+
+def test_longtail_refuses_unknown_methods(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "longtail.py"), "--methods", "svm"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "unknown methods ['svm']" in done.stderr
+
+
+def test_overhead_times_every_runner():
+    out = run_script(
+        "overhead.py",
+        *("--dataset", "digits", "--epochs", "1", "--repeats", "1", "--device", "cpu"),
+    )
+    for runner in ["torch loop ", "torch loop + WRS", "skorch", "sampler=None", "sampler=over"]:
+        assert runner in out
+    assert "sampler=RandomUnderSampler()" in out
