@@ -177,8 +177,12 @@ def plot(runs: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     panels = list(runs.groupby(["dataset", "rho"]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5), squeeze=False)
-    for ax, ((dataset, rho), group) in zip(axes[0], panels, strict=True):
+    ncols = min(2, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7 * ncols, 4.5 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, ((dataset, rho), group) in zip(axes.flat, panels, strict=False):
         stats = group.groupby(["method", "family"])["balanced_accuracy"].agg(["mean", "std"])
         stats = stats.dropna(subset=["mean"]).sort_values("mean").reset_index()
         colors = ["C0" if f == "imbtorch" else "C3" for f in stats["family"]]
