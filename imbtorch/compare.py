@@ -108,6 +108,8 @@ def compare_strategies(
     estimator : BalancedImageClassifier, default=None
         The configured classifier each strategy modifies (epochs, backbone,
         device, ``random_state``...); ``BalancedImageClassifier()`` by default.
+        Its own imbalance settings stay in every strategy that does not set
+        them (``'ce'`` sets nothing), so leave them at their defaults.
     cv : int, cross-validation generator or iterable, default=5
         As in :func:`~sklearn.model_selection.cross_validate` (stratified for
         an int). The folds are drawn once, so every strategy sees the same.
