@@ -18,11 +18,13 @@ from skorch import NeuralNetClassifier
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 
+from imbtorch import BalancedImageClassifier
 from imbtorch.backbones import SimpleCNN
 from imbtorch.images import channel_stats, standardize, to_nchw
 
-LR = 1e-3
-BATCH_SIZE = 64
+# the classifier's own defaults, so that a change there moves the peers with it
+_DEFAULTS = BalancedImageClassifier().get_params(deep=False)
+OPTIMIZER, LR, BATCH_SIZE = _DEFAULTS["optimizer"], _DEFAULTS["lr"], _DEFAULTS["batch_size"]
 
 
 def prepare(X_train, X_test) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +51,7 @@ class HandLoop:
     def fit(self, images: np.ndarray, y: np.ndarray) -> HandLoop:
         torch.manual_seed(self.seed)
         self.model_ = simple_cnn(images, y).to(self.device)
-        optimizer = torch.optim.AdamW(self.model_.parameters(), lr=LR)
+        optimizer = OPTIMIZER(self.model_.parameters(), lr=LR)
         criterion = nn.CrossEntropyLoss()
         data = TensorDataset(torch.from_numpy(images), torch.from_numpy(y.astype(np.int64)))
         if self.weighted:
@@ -84,7 +86,7 @@ def plain_skorch(images: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, d
     return NeuralNetClassifier(
         simple_cnn(images, y),
         criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.AdamW,
+        optimizer=OPTIMIZER,
         lr=LR,
         batch_size=BATCH_SIZE,
         max_epochs=epochs,
