@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.backbones import SimpleCNN
-from imbtorch.images import channel_stats, standardize, to_nchw
+from imbtorch.data.arrays import array_channel_stats, as_nchw
 
 # the classifier's own defaults, so that a change there moves the peers with it
 _DEFAULTS = BalancedImageClassifier().get_params(deep=False)
@@ -29,9 +29,14 @@ OPTIMIZER, LR, BATCH_SIZE = _DEFAULTS["optimizer"], _DEFAULTS["lr"], _DEFAULTS["
 
 def prepare(X_train, X_test) -> tuple[np.ndarray, np.ndarray]:
     """Float32 NCHW images standardised per channel with the training statistics."""
-    train, test = to_nchw(np.asarray(X_train)), to_nchw(np.asarray(X_test))
-    mean, std = channel_stats(train)
-    return standardize(train, mean, std), standardize(test, mean, std)
+    train, test = (as_nchw(np.asarray(X)) for X in (X_train, X_test))
+    mean, std = array_channel_stats(train)
+
+    def standardised(images):
+        images = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
+        return (images - mean[None, :, None, None]) / std[None, :, None, None]
+
+    return standardised(train), standardised(test)
 
 
 def simple_cnn(images: np.ndarray, y: np.ndarray) -> nn.Module:

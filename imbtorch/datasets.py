@@ -15,6 +15,19 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .data.files import load_image_folder
+
+__all__ = [
+    "load_cifar10",
+    "load_image_folder",
+    "load_long_tailed_cifar10",
+    "load_long_tailed_digits",
+    "load_long_tailed_mnist",
+    "long_tailed_counts",
+    "long_tailed_split",
+    "make_long_tailed",
+]
+
 
 def long_tailed_counts(n_max: int, n_classes: int, imbalance_ratio: float) -> np.ndarray:
     """Samples per class, ``floor(n_max * rho ** (-i / (C - 1)))``, at least 1.

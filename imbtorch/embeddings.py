@@ -16,20 +16,27 @@ from __future__ import annotations
 
 import copy
 import os
+from functools import partial
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+from skorch.helper import SliceDataset
+from skorch.utils import is_dataset
 from torch import nn
+from torch.utils.data import DataLoader
 
 from .backbones import build_backbone
+from .data.arrays import DATA_FORMATS
+from .data.files import COLOR_MODES
+from .data.inputs import ImageInputMixin
+from .data.loader import loader_kwargs
 from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
 from .heads import ImbalanceNetwork, embed, split_classifier
-from .images import DATA_FORMATS, ImageInputMixin
 
 
 def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:
@@ -71,14 +78,16 @@ class ImageEmbedder(
     prefit : bool, default=False
         ``model`` is a fitted :class:`~imbtorch.BalancedImageClassifier` to use
         as it is: ``fit`` only checks it (and needs no ``y``).
-    image_shape, data_format
-        How to read ``X`` when ``model`` is a backbone (see
-        :class:`~imbtorch.BalancedImageClassifier`); a classifier uses its own.
+    image_size, color_mode, image_shape, data_format
+        How to read ``X`` (arrays, image file paths or a torch Dataset) when
+        ``model`` is a backbone (see :class:`~imbtorch.BalancedImageClassifier`);
+        a classifier reads images with its own settings.
     normalize : bool, default=True
         For a backbone: standardise each channel with the training images'
         statistics.
     batch_size : int, default=256
-        Images per forward pass in :meth:`transform`.
+        Images per forward pass in :meth:`transform`; files are decoded in
+        worker processes (see :mod:`imbtorch.data.loader`).
     device : 'auto', str or torch.device, default='auto'
         Where a backbone runs (a classifier runs on its own device).
 
@@ -111,6 +120,8 @@ class ImageEmbedder(
         "model": [BalancedImageClassifier, str, nn.Module, callable, None],
         "weights": [str, os.PathLike, None],
         "prefit": ["boolean"],
+        "image_size": [tuple, list, None],
+        "color_mode": [StrOptions(set(COLOR_MODES))],
         "image_shape": [tuple, list, None],
         "data_format": [StrOptions(set(DATA_FORMATS))],
         "normalize": ["boolean"],
@@ -124,6 +135,8 @@ class ImageEmbedder(
         *,
         weights=None,
         prefit=False,
+        image_size=None,
+        color_mode="auto",
         image_shape=None,
         data_format="auto",
         normalize=True,
@@ -133,6 +146,8 @@ class ImageEmbedder(
         self.model = model
         self.weights = weights
         self.prefit = prefit
+        self.image_size = image_size
+        self.color_mode = color_mode
         self.image_shape = image_shape
         self.data_format = data_format
         self.normalize = normalize
@@ -144,9 +159,11 @@ class ImageEmbedder(
 
         Parameters
         ----------
-        X : array-like of images
+        X : images: an array, a sequence of image file paths or a torch Dataset
+            (as in :meth:`BalancedImageClassifier.fit`)
         y : array-like of shape (N,), default=None
-            Needed when the classifier is trained here.
+            Needed when the classifier is trained here (a Dataset may carry
+            its own targets).
 
         Returns
         -------
@@ -158,8 +175,8 @@ class ImageEmbedder(
             self._fit_classifier(model, X, y)
         else:
             self._fit_backbone(model, X)
-        probe = np.zeros((1, *self.image_shape_), dtype=np.float32)
-        features = embed(self.trunk_, probe, batch_size=1, device=self._device())
+        probe = torch.zeros((1, *self.image_shape_))
+        features = embed(self.trunk_, [(probe, None)], prepare=lambda x: x.to(self._device()))
         self.embedding_dim_ = features.shape[1]
         self._n_features_out = self.embedding_dim_
         return self
@@ -174,13 +191,15 @@ class ImageEmbedder(
             check_is_fitted(model)
             self.estimator_ = model
         else:
-            if y is None:
+            if y is None and not (is_dataset(X) or isinstance(X, SliceDataset)):
                 raise ValueError(
                     "ImageEmbedder trains its BalancedImageClassifier in fit, which needs y; "
                     "pass fit(X, y), or a fitted classifier with prefit=True."
                 )
             self.estimator_ = clone(model).fit(X, y)
-        validate_data(self, X, reset=True, allow_nd=True)
+        vars(self).pop("n_features_in_", None)
+        if hasattr(self.estimator_, "n_features_in_"):  # arrays, as scikit-learn checks them
+            self.n_features_in_ = self.estimator_.n_features_in_
         self.image_shape_ = self.estimator_.image_shape_
         self.trunk_ = classifier_trunk(self.estimator_)
 
@@ -197,7 +216,7 @@ class ImageEmbedder(
                 "a BalancedImageClassifier to train on (X, y)."
             )
         check_device(self.device)
-        self._images(validate_data(self, X, reset=True, allow_nd=True), reset=True)
+        self._fit_normalization(self._image_source(X, reset=True))
         if isinstance(model, nn.Module):
             network = copy.deepcopy(model)
             if self.weights is not None:
@@ -224,18 +243,24 @@ class ImageEmbedder(
 
         Parameters
         ----------
-        X : array-like of images, shaped as in :meth:`fit`
+        X : images, as in :meth:`fit`
 
         Returns
         -------
         features : ndarray of shape (N, embedding_dim_), float32
         """
         check_is_fitted(self, "trunk_")
-        if hasattr(self, "estimator_"):
-            images = self.estimator_._prediction_input(X)
-        else:
-            images = self._images(validate_data(self, X, reset=False, allow_nd=True), reset=False)
-        return embed(self.trunk_, images, batch_size=self.batch_size, device=self._device())
+        reader = getattr(self, "estimator_", self)  # a classifier reads images its own way
+        dataset = reader._prediction_dataset(X)
+        overrides = {}
+        if reader is not self:
+            overrides = reader.get_params_for("iterator_valid")
+            overrides.pop("batch_size", None)
+        kwargs = loader_kwargs(dataset, self._device(), overrides)
+        batches = DataLoader(dataset, batch_size=self.batch_size, **kwargs)
+        return embed(
+            self.trunk_, batches, prepare=partial(reader._network_input, device=self._device())
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

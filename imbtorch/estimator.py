@@ -19,14 +19,26 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, _check_y
 from skorch import NeuralNet, NeuralNetClassifier
-from skorch.utils import is_dataset, to_tensor
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
 
 from .augment import augment_minority, minority_codes
 from .backbones import NormedLinear, build_backbone, check_backbone_output
 from .class_weights import compute_imbalance_weights, weights_from_mapping
-from .dataset import IMAGES_KEY, SAMPLE_WEIGHT_KEY, ImageDataset, dataset_codes
+from .data.arrays import DATA_FORMATS
+from .data.dataset import (
+    SAMPLE_WEIGHT_KEY,
+    ImageDataset,
+    batch_images,
+    dataset_codes,
+    is_prepared,
+    with_transform,
+)
+from .data.files import COLOR_MODES
+from .data.inputs import ImageInputMixin
+from .data.loader import loader_kwargs
 from .decoupled import retrain_classifier
 from .device import check_device, resolve_device
 from .heads import (
@@ -37,7 +49,6 @@ from .heads import (
     find_classifier,
     tau_normalized,
 )
-from .images import DATA_FORMATS, ImageInputMixin
 from .losses import (
     BalancedSoftmaxLoss,
     CrossEntropyLoss,
@@ -137,7 +148,8 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         largest shift of :func:`~imbtorch.augment.random_shift` as a fraction
         of the image size (``0.125``: CIFAR's pad-4-and-crop); a callable
         (e.g. a ``torchvision.transforms.v2`` transform) is applied to each
-        tail image as a ``(C, H, W)`` tensor, after standardisation. It helps
+        tail image as a ``(C, H, W)`` tensor, after standardisation (and
+        after ``train_transform``), on the training device. It helps
         alongside re-balancing (``class_weight``, ``sampler``), which shows
         the tail often; on its own it makes the tail harder to fit.
     minority_classes : 'auto' or array-like of labels, default='auto'
@@ -152,13 +164,33 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         ``RandomUnderSampler(sampling_strategy=...)``) applied to the indices.
         ``'progressive'`` moves from instance- to class-balanced sampling over
         ``max_epochs`` (Kang et al. 2020).
+    train_transform : callable, default=None
+        Augmentation of every training image, e.g. a
+        ``torchvision.transforms.v2`` pipeline: called on each image as a
+        float ``(C, H, W)`` tensor (``uint8`` pixels and files scaled to
+        ``[0, 1]``), before standardisation, in the loader's worker processes
+        for files and Datasets. It must keep the shape. Prediction and the
+        validation split never see it.
+    image_size : (int, int), default=None
+        Resize every image to ``(H, W)`` (files and PIL images with Pillow's
+        bilinear resize, arrays and tensors with torch's antialiased one).
+        ``None`` keeps the sizes, which must then all be equal: files of
+        different sizes raise an error naming two of them.
+    color_mode : {'auto', 'grey', 'rgb'}, default='auto'
+        Channels of the images: ``'auto'`` keeps those of the first image
+        (file, Dataset item or array), and converts every other image to
+        them; ``'grey'`` and ``'rgb'`` convert every image to 1 or 3
+        channels. Prediction converts to the channels fitted.
     image_shape : tuple of int, default=None
         Shape ``(H, W)`` or ``(C, H, W)`` of each row of 2-D ``X`` (``-1`` infers
         one axis). ``None`` accepts square rows (e.g. 64 pixels -> 8x8).
     data_format : {'auto', 'channels_first', 'channels_last'}, default='auto'
-        Channel axis of 4-D ``X``; ``'auto'`` picks the axis of size <= 4.
+        Channel axis of 4-D ``X`` (and of 3-D array items of a Dataset);
+        ``'auto'`` picks the axis of size <= 4.
     normalize : bool, default=True
-        Standardise each channel with the mean and std of the training images.
+        Standardise each channel with the mean and std of the training
+        images: exact for arrays, estimated from 1,000 images for files and
+        Datasets. Standardisation runs per batch, on the training device.
     optimizer : torch optimizer class, default=torch.optim.AdamW
     lr : float, default=1e-3
     max_epochs : int, default=30
@@ -193,6 +225,10 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         skorch's other parameters: ``module__*``, ``optimizer__*``,
         ``criterion__*``, ``iterator_train__*``, ``iterator_valid__*``,
         ``callbacks__*``, ``warm_start``, ``predict_nonlinearity``, ...
+        Loaders get ``num_workers`` (one per CPU up to 8 for files and
+        Datasets, 0 for arrays), ``pin_memory`` (on CUDA) and
+        ``persistent_workers`` by default; ``iterator_train__num_workers=4``
+        and the like override them (see :mod:`imbtorch.data.loader`).
 
     Attributes
     ----------
@@ -209,7 +245,8 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
     channel_mean_, channel_std_ : ndarray of shape (C,)
         Standardisation statistics (zeros and ones with ``normalize=False``).
     n_features_in_ : int
-        ``X.shape[1]`` of the training data, as scikit-learn checks it.
+        ``X.shape[1]`` of training data given as an array, as scikit-learn
+        checks it (not set for files and Datasets).
     module_, criterion_, optimizer_, history_
         skorch's fitted components.
 
@@ -245,6 +282,9 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         "minority_augment": [Interval(Real, 0, 1, closed="neither"), callable, None],
         "minority_classes": [StrOptions({"auto"}), "array-like"],
         "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
+        "train_transform": [callable, None],
+        "image_size": [tuple, list, None],
+        "color_mode": [StrOptions(set(COLOR_MODES))],
         "image_shape": [tuple, list, None],
         "data_format": [StrOptions(set(DATA_FORMATS))],
         "normalize": ["boolean"],
@@ -282,6 +322,9 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         minority_augment=None,
         minority_classes="auto",
         sampler=None,
+        train_transform=None,
+        image_size=None,
+        color_mode="auto",
         image_shape=None,
         data_format="auto",
         normalize=True,
@@ -320,6 +363,9 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         self.minority_augment = minority_augment
         self.minority_classes = minority_classes
         self.sampler = sampler
+        self.train_transform = train_transform
+        self.image_size = image_size
+        self.color_mode = color_mode
         self.image_shape = image_shape
         self.data_format = data_format
         self.normalize = normalize
@@ -430,12 +476,8 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
 
     # -- data -----------------------------------------------------------------------
     def _fit_dataset(self, X, y, sample_weight, *, reset: bool, classes=None) -> ImageDataset:
-        if is_dataset(X):
-            raise TypeError(
-                f"{type(self).__name__}.fit takes an array of images, not a torch Dataset; "
-                "pass X as a numpy array of shape (N, H, W), (N, H, W, C) or (N, C, H, W)."
-            )
-        X, y = validate_data(self, X, y, reset=reset, allow_nd=True)
+        source = self._image_source(X, reset=reset)
+        y = self._labels(source, y)
         check_classification_targets(y)
         if reset:
             self.classes_ = np.unique(y if classes is None else classes)
@@ -454,7 +496,7 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         codes = np.searchsorted(self.classes_, y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+                sample_weight, source, dtype=np.float32, ensure_non_negative=True
             )
             weighted = np.unique(codes[sample_weight > 0])
             if len(weighted) < 2:
@@ -474,14 +516,34 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
                 self.minority_classes_ = self.classes_[codes_to_augment]
             else:
                 vars(self).pop("minority_classes_", None)  # from an earlier fit
-        return ImageDataset(self._images(X, reset=reset), codes, sample_weight)
+            self._fit_normalization(source)
+        return ImageDataset(source, codes, sample_weight)
+
+    def _labels(self, source, y) -> np.ndarray:
+        """``y`` checked against the images, or a Dataset's own targets when ``y`` is None."""
+        if y is None:
+            y = source.targets()
+            if y is None:
+                raise ValueError(
+                    f"{type(self).__name__} requires y to be passed, but the target y is None "
+                    "and X carries no labels. Pass y, one label per image; a torch Dataset "
+                    "gives its own when its items are (image, target) pairs or it has a "
+                    "targets attribute."
+                )
+        y = _check_y(y, estimator=self)
+        if len(y) != len(source):
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: [{len(source)}, {len(y)}]: "
+                f"X holds {len(source)} images and y {len(y)} labels. Pass one label per "
+                "image (for a torch Dataset, y=None reads its targets)."
+            )
+        return y
 
     def _prediction_input(self, X):
         self.check_is_fitted()
-        if is_dataset(X):  # skorch's scoring callbacks pass our own prepared datasets
+        if is_prepared(X):  # skorch's scoring callbacks pass our own prepared datasets
             return X
-        X = validate_data(self, X, reset=False, allow_nd=True)
-        return self._images(X, reset=False)
+        return self._prediction_dataset(X)
 
     # -- training -------------------------------------------------------------------
     @contextmanager
@@ -520,9 +582,8 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
         features = embed(
             self.module_.trunk,
-            dataset.X.numpy(),
-            batch_size=max(batch_size, 256),
-            device=self.device,
+            self.get_iterator(dataset, training=False),
+            prepare=partial(self._network_input, device=self.device),
         )
         classifier = self.module_.classifier
         self.head_history_ = retrain_classifier(
@@ -541,10 +602,19 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (N, H, W), (N, H, W, C), (N, C, H, W) or (N, H*W)
-            Images; ``uint8`` pixels are scaled to [0, 1].
-        y : array-like of shape (N,)
-            Labels of any type.
+        X : array, sequence of file paths, or torch Dataset
+            Images: an array of shape ``(N, H, W)``, ``(N, H, W, C)``,
+            ``(N, C, H, W)`` or ``(N, H*W)``, kept as given (``uint8`` pixels
+            are scaled to [0, 1] per batch); a 1-D array, list or pandas
+            Series of image file paths (see
+            :func:`imbtorch.datasets.load_image_folder`), decoded lazily with
+            Pillow in the loader's workers; or a map-style torch Dataset of
+            ``(image, target)`` pairs (``ImageFolder``, your own) or skorch's
+            ``SliceDataset``, whose images may be PIL images, tensors or
+            arrays.
+        y : array-like of shape (N,), or None
+            Labels of any type. ``None`` for a Dataset reads its ``targets``
+            (or ``y``) attribute, else the targets of its items.
         sample_weight : array-like of shape (N,), default=None
             Non-negative weight of each sample in the loss.
         **fit_params
@@ -679,11 +749,23 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
             self.criterion_ = self._build_criterion(epoch).to(self.criterion_.weight.device)
 
     def get_iterator(self, dataset, training=False):
-        """Training batches come from the per-epoch ``sampler``; others as in skorch."""
-        kwargs = self.get_params_for("iterator_train") if training else {}
+        """A DataLoader set for the source and device; training batches from the ``sampler``.
+
+        Training batches carry ``train_transform``. ``iterator_train__*`` /
+        ``iterator_valid__*`` parameters override the loader defaults.
+        """
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = loader_kwargs(dataset, self.device, self.get_params_for(prefix))
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        if batch_size == -1:
+            batch_size = len(dataset)
+        if not training:
+            return self.iterator_valid(dataset, batch_size=batch_size, **kwargs)
+        if self.train_transform is not None:
+            dataset = with_transform(dataset, self.train_transform)
         own_sampler = "sampler" in kwargs or "batch_sampler" in kwargs
-        if not training or (own_sampler and self.sampler is None):
-            return super().get_iterator(dataset, training=training)
+        if own_sampler and self.sampler is None:
+            return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
         if own_sampler:
             raise ValueError(
                 f"sampler={self.sampler!r} and an iterator_train__sampler / batch_sampler were "
@@ -695,9 +777,6 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
                 f"iterator_train__shuffle=False conflicts with sampler={self.sampler!r}, which "
                 "sets the order of the training samples; drop one of the two."
             )
-        batch_size = kwargs.pop("batch_size", self.batch_size)
-        if batch_size == -1:
-            batch_size = len(dataset)
         epochs_done = len(self.history)
         batch_sampler = make_batch_sampler(
             self.sampler,
@@ -713,28 +792,35 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         return self.iterator_train(dataset, batch_sampler=batch_sampler, **kwargs)
 
     def train_step_single(self, batch, **fit_params):
+        """skorch's step, on images standardised on the device (and minority-augmented)."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        images = self._network_input(batch_images(Xi), self.device)
         if self.minority_augment is not None:
-            batch = self._augment_minority(batch)
-        return super().train_step_single(batch, **fit_params)
+            images = self._augment_minority(images, yi)
+        y_pred = self._forward_network(images, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
 
-    def _augment_minority(self, batch):
-        X, codes = batch
-        images = X[IMAGES_KEY] if isinstance(X, Mapping) else X
+    def _augment_minority(self, images: torch.Tensor, codes) -> torch.Tensor:
         augment_codes = torch.as_tensor(np.searchsorted(self.classes_, self.minority_classes_))
-        images = augment_minority(
-            to_tensor(images, device=self.device), codes, augment_codes, self.minority_augment
+        return augment_minority(
+            images, to_tensor(codes, device=self.device), augment_codes, self.minority_augment
         )
-        X = {**X, IMAGES_KEY: images} if isinstance(X, Mapping) else images
-        return X, codes
 
     def infer(self, x, **fit_params):
-        if isinstance(x, Mapping):
-            x = x[IMAGES_KEY]
+        """The network's output for a batch as the loader gives it (raw images, or a dict)."""
+        return self._forward_network(
+            self._network_input(batch_images(x), self.device), **fit_params
+        )
+
+    def _forward_network(self, images: torch.Tensor, **fit_params):
         if self.tau_normalize is None or self.module_.training:
-            return super().infer(x, **fit_params)
+            return self.module_(images, **fit_params)
         # evaluation (validation and prediction) sees the tau-normalised classifier
         with tau_normalized(self._classifier(), self.tau_normalize):
-            return super().infer(x, **fit_params)
+            return self.module_(images, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         sample_weight = X.get(SAMPLE_WEIGHT_KEY) if isinstance(X, Mapping) else None
@@ -767,7 +853,7 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of images, shaped as in :meth:`fit`
+        X : images, as in :meth:`fit`
 
         Returns
         -------
@@ -781,7 +867,7 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of images, shaped as in :meth:`fit`
+        X : images, as in :meth:`fit`
 
         Returns
         -------
@@ -802,14 +888,14 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of images, shaped as in :meth:`fit`
-            A prepared torch Dataset (what skorch's scoring callbacks pass
-            inside the training loop) gets class codes instead of labels, to
-            match the codes such datasets hold as targets.
+        X : images, as in :meth:`fit`
+            imbtorch's own prepared dataset (what skorch's scoring callbacks
+            pass inside the training loop) gets class codes instead of
+            labels, to match the codes such datasets hold as targets.
 
         Returns
         -------
         y_pred : ndarray of shape (N,)
         """
         codes = np.argmax(self.predict_proba(X), axis=1)
-        return codes if is_dataset(X) else self.classes_[codes]
+        return codes if is_prepared(X) else self.classes_[codes]

@@ -10,6 +10,7 @@ reads the same features to predict how hard each sample is.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
 import numpy as np
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from .backbones import NormedLinear
+from .data.dataset import batch_images
 
 CLASSIFIER_TYPES = (nn.Linear, NormedLinear)
 
@@ -81,19 +83,29 @@ def check_tau_normalizable(classifier: nn.Module) -> None:
         )
 
 
-def embed(trunk: nn.Module, images: np.ndarray, *, batch_size: int, device) -> np.ndarray:
-    """Run ``trunk`` over ``(N, C, H, W)`` images in batches, in eval mode, without gradients."""
+def embed(trunk: nn.Module, batches: Iterable, *, prepare: Callable) -> np.ndarray:
+    """Run ``trunk`` over a loader's batches in eval mode, without gradients.
+
+    Parameters
+    ----------
+    trunk : torch.nn.Module
+    batches : iterable of (X, y) batches
+        E.g. a DataLoader over an :class:`~imbtorch.data.ImageDataset`.
+    prepare : callable
+        Turns a batch's ``X`` into the trunk's input (device, standardisation).
+
+    Returns
+    -------
+    features : ndarray of shape (N, D), float32
+    """
     was_training = trunk.training
     trunk.eval()
     try:
         with torch.no_grad():
-            batches = [
-                trunk(torch.as_tensor(images[i : i + batch_size], device=device)).flatten(1).cpu()
-                for i in range(0, len(images), batch_size)
-            ]
+            features = [trunk(prepare(batch_images(X))).flatten(1).cpu() for X, _ in batches]
     finally:
         trunk.train(was_training)
-    return torch.cat(batches).numpy().astype(np.float32, copy=False)
+    return torch.cat(features).numpy().astype(np.float32, copy=False)
 
 
 @contextmanager

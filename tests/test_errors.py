@@ -168,13 +168,21 @@ def test_backbone_with_wrong_output(data):
         BalancedImageClassifier(backbone=wrong, **FAST).fit(X, y)
 
 
-def test_torch_dataset_as_x_is_refused(data):
+def test_dataset_without_targets_needs_y(data):
     import torch
 
-    X, y = data
-    ds = torch.utils.data.TensorDataset(torch.zeros(3, 1, 8, 8))
-    with pytest.raises(TypeError, match="not a torch Dataset"):
-        BalancedImageClassifier(**FAST).fit(ds, y[:3])
+    images = torch.utils.data.TensorDataset(torch.zeros(3, 1, 8, 8))  # items: (image,)
+    with pytest.raises(ValueError, match="requires y to be passed.*carries no labels"):
+        BalancedImageClassifier(**FAST).fit(images, None)
+
+
+def test_y_of_other_length_than_a_dataset(data):
+    import torch
+
+    _, y = data
+    pairs = torch.utils.data.TensorDataset(torch.zeros(30, 1, 8, 8), torch.zeros(30))
+    with pytest.raises(ValueError, match=r"X holds 30 images and y 29 labels"):
+        BalancedImageClassifier(**FAST).fit(pairs, y[:29])
 
 
 def test_initialize_without_data_says_to_fit():

@@ -1,0 +1,29 @@
+"""The data path: sources of images (arrays, files, torch Datasets), one dataset, loaders.
+
+- :mod:`~imbtorch.data.arrays`: numeric array layouts, viewed as ``(N, C, H, W)``;
+- :mod:`~imbtorch.data.files`: image files decoded with Pillow, image folders;
+- :mod:`~imbtorch.data.sources`: one reader per kind of input, :func:`make_source`;
+- :mod:`~imbtorch.data.dataset`: :class:`ImageDataset`, the torch dataset of a source
+  with class codes, sample weights and a training transform;
+- :mod:`~imbtorch.data.normalize`: channel statistics, per-batch standardisation;
+- :mod:`~imbtorch.data.loader`: DataLoader settings for the source and the device;
+- :mod:`~imbtorch.data.inputs`: :class:`ImageInputMixin`, what the estimators use.
+"""
+
+from .dataset import ImageDataset
+from .files import IMAGE_EXTENSIONS, ImageReadError, load_image_folder
+from .inputs import ImageInputMixin
+from .sources import ArraySource, DatasetSource, FileSource, ImageSource, make_source
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ArraySource",
+    "DatasetSource",
+    "FileSource",
+    "ImageDataset",
+    "ImageInputMixin",
+    "ImageReadError",
+    "ImageSource",
+    "load_image_folder",
+    "make_source",
+]

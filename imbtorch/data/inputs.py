@@ -1,0 +1,78 @@
+"""ImageInputMixin: what an estimator taking images needs to read any ``X``.
+
+``X`` may be a numeric array (``(N, H, W)``, ``(N, H, W, C)``,
+``(N, C, H, W)`` or flat rows), a 1-D sequence of image file paths, a
+map-style torch Dataset of ``(image, target)`` pairs, or skorch's
+``SliceDataset``. The mixin turns it into an
+:class:`~imbtorch.data.dataset.ImageDataset` and standardises batches on the
+device; the estimator knows nothing of layouts or files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.utils.validation import validate_data
+
+from .dataset import ImageDataset
+from .loader import default_workers
+from .normalize import channel_stats, standardize_batch
+from .sources import ImageSource, make_source
+
+COLOR_CHANNELS = {"auto": None, "grey": 1, "rgb": 3}
+
+
+class ImageInputMixin:
+    """Read ``X`` into an :class:`~imbtorch.data.dataset.ImageDataset`; standardise batches.
+
+    Uses the estimator's parameters ``image_shape``, ``data_format``,
+    ``image_size``, ``color_mode`` and ``normalize``. With
+    ``reset=True`` it sets ``image_shape_``, ``channel_mean_`` and
+    ``channel_std_`` (zeros and ones with ``normalize=False``), and
+    ``n_features_in_`` for arrays as scikit-learn does; otherwise it reads
+    images as they were fitted (same channels) and checks their shape.
+    """
+
+    def _image_source(self, X, *, reset: bool) -> ImageSource:
+        if reset:
+            for name in ("n_features_in_", "feature_names_in_"):
+                vars(self).pop(name, None)  # set again by validate_data for arrays
+            channels = COLOR_CHANNELS[self.color_mode]
+        else:
+            channels = self.image_shape_[0]
+        source = make_source(
+            X,
+            validate_array=lambda X: validate_data(self, X, reset=reset, allow_nd=True),
+            image_shape=self.image_shape,
+            data_format=self.data_format,
+            channels=channels,
+            image_size=self.image_size,
+        )
+        if reset:
+            self.image_shape_ = source.image_shape
+        elif source.image_shape != self.image_shape_:
+            raise ValueError(
+                f"X holds images of shape (C, H, W)={source.image_shape}, but "
+                f"{type(self).__name__} was fitted on images of shape {self.image_shape_}; "
+                "pass images of that size, or set image_size to resize every image."
+            )
+        return source
+
+    def _fit_normalization(self, source: ImageSource) -> None:
+        """Set ``channel_mean_`` / ``channel_std_`` from the training images."""
+        if self.normalize:
+            self.channel_mean_, self.channel_std_ = channel_stats(
+                source, num_workers=default_workers(source)
+            )
+        else:
+            n_channels = self.image_shape_[0]
+            self.channel_mean_ = np.zeros(n_channels, dtype=np.float32)
+            self.channel_std_ = np.ones(n_channels, dtype=np.float32)
+
+    def _prediction_dataset(self, X) -> ImageDataset:
+        """``X`` read as fitted, for prediction and embedding (no labels, no transform)."""
+        return ImageDataset(self._image_source(X, reset=False))
+
+    def _network_input(self, images: torch.Tensor, device) -> torch.Tensor:
+        """A batch as the network takes it: on ``device``, float32, standardised."""
+        return standardize_batch(images, self.channel_mean_, self.channel_std_, device)

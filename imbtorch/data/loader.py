@@ -1,0 +1,67 @@
+"""DataLoader settings that suit the source and the device."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch.utils.data import Dataset
+
+from .dataset import root_dataset
+
+#: Most worker processes a decoding source gets by default.
+MAX_DEFAULT_WORKERS = 8
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_workers(source) -> int:
+    """Worker processes for reading ``source``: one per CPU (at most 8) if it decodes, else 0."""
+    return min(MAX_DEFAULT_WORKERS, available_cpus()) if getattr(source, "decodes", False) else 0
+
+
+def loader_defaults(dataset: Dataset, device) -> dict:
+    """``num_workers``, ``pin_memory`` and ``persistent_workers`` for a DataLoader.
+
+    Sources that decode images (files, most Datasets) get one worker process
+    per available CPU, up to :data:`MAX_DEFAULT_WORKERS`, kept alive across
+    epochs; in-memory arrays are read in the main process (a worker would
+    only copy what is already in memory). Batches are pinned for a CUDA
+    device, so that the copy to it can overlap computation. The
+    estimators' ``iterator_train__*`` / ``iterator_valid__*`` parameters
+    override each of these.
+
+    Parameters
+    ----------
+    dataset : ImageDataset or Subset of one
+    device : torch device, str or None
+
+    Returns
+    -------
+    dict
+    """
+    workers = default_workers(getattr(root_dataset(dataset), "source", None))
+    cuda = device is not None and torch.device(device).type == "cuda"
+    return {
+        "num_workers": workers,
+        "pin_memory": cuda,
+        "persistent_workers": workers > 0,
+    }
+
+
+def loader_kwargs(dataset: Dataset, device, overrides: dict) -> dict:
+    """:func:`loader_defaults` updated with the user's ``overrides``.
+
+    ``persistent_workers`` is dropped when the user sets ``num_workers=0``
+    (torch refuses the pair).
+    """
+    kwargs = {**loader_defaults(dataset, device), **overrides}
+    if kwargs.get("num_workers", 0) == 0 and "persistent_workers" not in overrides:
+        kwargs.pop("persistent_workers", None)
+    return kwargs
