@@ -1,8 +1,13 @@
-"""The ``device`` hyperparameter: 'auto' picks CUDA when there is one."""
+"""The ``device`` hyperparameter ('auto' picks CUDA when there is one), and seeded torch RNGs."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
+from sklearn.utils import check_random_state
+
+from .samplers import MAX_SEED
 
 
 def resolve_device(device: str | torch.device | None) -> str | torch.device | None:
@@ -31,3 +36,22 @@ def check_device(device: str | torch.device | None) -> None:
             f"device={device!r} but CUDA is not available on this machine. "
             "Use device='auto' to run on the GPU when there is one and on the CPU otherwise."
         )
+
+
+@contextmanager
+def seeded_torch(random_state, device, *, offset: int = 0):
+    """Seed torch from ``random_state`` (plus ``offset``), restoring the global RNG afterwards.
+
+    With ``random_state=None`` torch's global RNG is used as it is, so that
+    ``torch.manual_seed`` before ``fit`` still makes a fit repeatable. The
+    CUDA RNG of ``device`` is forked and seeded too.
+    """
+    if random_state is None:
+        yield
+        return
+    seed = (check_random_state(random_state).randint(MAX_SEED) + offset) % MAX_SEED
+    cuda = device is not None and torch.device(device).type == "cuda"
+    devices = [torch.device(device).index or 0] if cuda else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from contextlib import contextmanager
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -18,15 +16,14 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, _check_y
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from .augment import augment_minority, minority_codes
 from .backbones import NormedLinear, build_backbone, check_backbone_output
-from .class_weights import compute_imbalance_weights, weights_from_mapping
+from .class_weights import compute_imbalance_weights
+from .criteria import LOSS_NAMES, focal_alpha_factors, make_criterion
 from .data.arrays import DATA_FORMATS
 from .data.dataset import (
     SAMPLE_WEIGHT_KEY,
@@ -40,7 +37,7 @@ from .data.files import COLOR_MODES
 from .data.inputs import ImageInputMixin
 from .data.loader import loader_kwargs
 from .decoupled import retrain_classifier
-from .device import check_device, resolve_device
+from .device import check_device, seeded_torch
 from .heads import (
     ImbalanceNetwork,
     check_tau_normalizable,
@@ -49,22 +46,16 @@ from .heads import (
     find_classifier,
     tau_normalized,
 )
-from .losses import (
-    BalancedSoftmaxLoss,
-    CrossEntropyLoss,
-    FocalLoss,
-    LDAMLoss,
-    LogitAdjustedLoss,
-    log_prior,
-)
+from .labels import check_class_sample_weight, encode_labels, fit_classes
+from .losses import log_prior
 from .monitors import progress_monitors, validation_monitors
+from .net_params import NetParamsMixin
 from .samplers import MAX_SEED, SAMPLER_NAMES, make_batch_sampler
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
-LOSS_NAMES = ("ce", "focal", "ldam", "logit_adjusted", "balanced_softmax")
 
 
-class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
+class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifier):
     """CNN image classifier whose answers to class imbalance are hyperparameters.
 
     A subclass of skorch's :class:`~skorch.NeuralNetClassifier` rather than a
@@ -389,58 +380,6 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
             vars(self).pop(name, None)
 
     # -- parameters -----------------------------------------------------------------
-    def __setattr__(self, name, value):
-        if name == "backbone":  # may be a module instance: a setting, not a fitted part
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
-    @property
-    def device(self):
-        """The torch device in use: the ``device`` setting with ``'auto'`` resolved."""
-        return resolve_device(self.__dict__["device"])
-
-    @device.setter
-    def device(self, value):
-        self.__dict__["device"] = value
-
-    @property
-    def classes_(self):
-        try:
-            return self.__dict__["classes_"]
-        except KeyError:
-            raise AttributeError(
-                f"{type(self).__name__} has no classes_ before fit; call fit(X, y) first."
-            ) from None
-
-    @classes_.setter
-    def classes_(self, value):
-        self.__dict__["classes_"] = value
-
-    def get_params(self, deep=True, **kwargs):
-        params = super().get_params(deep=deep, **kwargs)
-        params["device"] = self.__dict__["device"]
-        params.pop("_params_to_validate", None)  # skorch bookkeeping, not a parameter
-        return params
-
-    def __repr__(self):
-        defaults = type(self)().get_params(deep=False)
-        changed = {
-            key: value
-            for key, value in self.get_params(deep=False).items()
-            if key not in defaults or repr(value) != repr(defaults[key])
-        }
-        args = ", ".join(f"{key}={value!r}" for key, value in changed.items())
-        return f"{type(self).__name__}({args})"
-
-    def __setstate__(self, state):
-        requested = state["device"]
-        if isinstance(requested, str) and requested == "auto":
-            state["device"] = resolve_device("auto")
-        super().__setstate__(state)
-        if isinstance(requested, str) and requested == "auto":
-            self.__dict__["device"] = "auto"
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
@@ -477,33 +416,11 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
     # -- data -----------------------------------------------------------------------
     def _fit_dataset(self, X, y, sample_weight, *, reset: bool, classes=None) -> ImageDataset:
         source = self._image_source(X, reset=reset)
-        y = self._labels(source, y)
-        check_classification_targets(y)
+        y = self._targets(source, y)
         if reset:
-            self.classes_ = np.unique(y if classes is None else classes)
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"y contains only one class ({self.classes_[0]!r}); a classifier needs "
-                    "samples of at least two classes."
-                )
-        unseen = np.setdiff1d(y, self.classes_)
-        if len(unseen):
-            raise ValueError(
-                f"y contains labels {unseen.tolist()!r} that are not among classes_="
-                f"{self.classes_.tolist()!r}; pass all classes to the first partial_fit "
-                "through its classes argument, or call fit."
-            )
-        codes = np.searchsorted(self.classes_, y)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, source, dtype=np.float32, ensure_non_negative=True
-            )
-            weighted = np.unique(codes[sample_weight > 0])
-            if len(weighted) < 2:
-                raise ValueError(
-                    "sample_weight is zero for all samples but those of one class; a "
-                    "classifier needs positive weight on at least two classes."
-                )
+            self.classes_ = fit_classes(y, classes)
+        codes = encode_labels(y, self.classes_)
+        sample_weight = check_class_sample_weight(sample_weight, codes)
         if reset:
             self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
             self.class_weight_ = compute_imbalance_weights(
@@ -519,26 +436,6 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
             self._fit_normalization(source)
         return ImageDataset(source, codes, sample_weight)
 
-    def _labels(self, source, y) -> np.ndarray:
-        """``y`` checked against the images, or a Dataset's own targets when ``y`` is None."""
-        if y is None:
-            y = source.targets()
-            if y is None:
-                raise ValueError(
-                    f"{type(self).__name__} requires y to be passed, but the target y is None "
-                    "and X carries no labels. Pass y, one label per image; a torch Dataset "
-                    "gives its own when its items are (image, target) pairs or it has a "
-                    "targets attribute."
-                )
-        y = _check_y(y, estimator=self)
-        if len(y) != len(source):
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: [{len(source)}, {len(y)}]: "
-                f"X holds {len(source)} images and y {len(y)} labels. Pass one label per "
-                "image (for a torch Dataset, y=None reads its targets)."
-            )
-        return y
-
     def _prediction_input(self, X):
         self.check_is_fitted()
         if is_prepared(X):  # skorch's scoring callbacks pass our own prepared datasets
@@ -546,24 +443,6 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         return self._prediction_dataset(X)
 
     # -- training -------------------------------------------------------------------
-    @contextmanager
-    def _seeded_torch(self, offset: int = 0):
-        """Seed torch from ``random_state`` and restore the global RNG afterwards.
-
-        With ``random_state=None`` torch's global RNG is used as it is, so that
-        ``torch.manual_seed`` before ``fit`` still makes a fit repeatable.
-        """
-        if self.random_state is None:
-            yield
-            return
-        seed = (check_random_state(self.random_state).randint(MAX_SEED) + offset) % MAX_SEED
-        device = self.device
-        cuda = device is not None and torch.device(device).type == "cuda"
-        devices = [torch.device(device).index or 0] if cuda else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
-
     def _train(self, dataset: ImageDataset, fit_params: dict):
         # NeuralNet.partial_fit runs skorch's loop without re-entering our overrides.
         if self.head_resampler is not None and dataset.sample_weight is not None:
@@ -628,7 +507,7 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
             return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
         self._validate_hyperparameters()
         dataset = self._fit_dataset(X, y, sample_weight, reset=True)
-        with self._seeded_torch():
+        with seeded_torch(self.random_state, self.device):
             self.initialize()
             self._train(dataset, fit_params)
         return self
@@ -652,7 +531,7 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
         self._validate_hyperparameters()
         dataset = self._fit_dataset(X, y, sample_weight, reset=first_call, classes=classes)
         epochs_done = 0 if first_call else len(self.history_)
-        with self._seeded_torch(offset=epochs_done):
+        with seeded_torch(self.random_state, self.device, offset=epochs_done):
             if first_call:
                 self.initialize()
             self._train(dataset, fit_params)
@@ -694,29 +573,6 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
             return self.module_.classifier
         return find_classifier(self.module_, len(self.classes_))[1]
 
-    def _focal_alpha(self):
-        alpha = self.focal_alpha
-        n_classes = len(self.classes_)
-        if alpha is None:
-            return None
-        if isinstance(alpha, Mapping):
-            return weights_from_mapping(alpha, self.classes_, name="focal_alpha")
-        if isinstance(alpha, Real):
-            if n_classes != 2:
-                raise ValueError(
-                    f"A scalar focal_alpha is defined for two classes, but y has {n_classes}. "
-                    "Pass one factor per class (a list in classes_ order or a dict "
-                    "{label: factor})."
-                )
-            return float(alpha)
-        alpha = np.asarray(alpha, dtype=np.float64)
-        if alpha.shape != (n_classes,) or not np.all(np.isfinite(alpha)) or np.any(alpha < 0):
-            raise ValueError(
-                f"focal_alpha as a sequence needs {n_classes} finite non-negative factors, one "
-                f"per class in classes_ order {self.classes_.tolist()!r}; got {alpha.tolist()!r}."
-            )
-        return alpha
-
     def initialize_criterion(self):
         """Build ``criterion_`` from ``loss``, the class weights and ``criterion__*``."""
         self.criterion_ = self._build_criterion(epoch=0)
@@ -724,22 +580,19 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
 
     def _build_criterion(self, epoch: int) -> torch.nn.Module:
         """The loss module in force at ``epoch`` (class weights wait for ``drw_epoch``)."""
-        kwargs = {"ohem_ratio": self.ohem_ratio, **self.get_params_for("criterion")}
-        counts = self.class_counts_
-        if self.loss == "focal":
-            kwargs.update(gamma=self.focal_gamma, alpha=self._focal_alpha())
-        losses = {
-            "ce": CrossEntropyLoss,
-            "focal": FocalLoss,
-            "ldam": partial(
-                LDAMLoss, counts, max_margin=self.ldam_max_margin, scale=self.ldam_scale
-            ),
-            "logit_adjusted": partial(LogitAdjustedLoss, counts, tau=self.logit_adjust_tau),
-            "balanced_softmax": partial(BalancedSoftmaxLoss, counts),
-        }
         deferred = self.drw_epoch is not None and epoch < self.drw_epoch
-        weight = np.ones_like(self.class_weight_) if deferred else self.class_weight_
-        return losses[self.loss](weight=weight, **kwargs)
+        return make_criterion(
+            self.loss,
+            class_counts=self.class_counts_,
+            weight=np.ones_like(self.class_weight_) if deferred else self.class_weight_,
+            focal_gamma=self.focal_gamma,
+            focal_alpha=focal_alpha_factors(self.focal_alpha, self.classes_),
+            ldam_max_margin=self.ldam_max_margin,
+            ldam_scale=self.ldam_scale,
+            logit_adjust_tau=self.logit_adjust_tau,
+            ohem_ratio=self.ohem_ratio,
+            **self.get_params_for("criterion"),
+        )
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -763,27 +616,20 @@ class BalancedImageClassifier(ImageInputMixin, NeuralNetClassifier):
             return self.iterator_valid(dataset, batch_size=batch_size, **kwargs)
         if self.train_transform is not None:
             dataset = with_transform(dataset, self.train_transform)
-        own_sampler = "sampler" in kwargs or "batch_sampler" in kwargs
-        if own_sampler and self.sampler is None:
+        if "sampler" in kwargs or "batch_sampler" in kwargs:
+            if self.sampler is not None:
+                raise ValueError(
+                    f"sampler={self.sampler!r} and an iterator_train__sampler / batch_sampler "
+                    "were both given; keep one of them."
+                )
             return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
-        if own_sampler:
-            raise ValueError(
-                f"sampler={self.sampler!r} and an iterator_train__sampler / batch_sampler were "
-                "both given; keep one of them."
-            )
-        shuffle = kwargs.pop("shuffle", True)
-        if not shuffle and self.sampler is not None:
-            raise ValueError(
-                f"iterator_train__shuffle=False conflicts with sampler={self.sampler!r}, which "
-                "sets the order of the training samples; drop one of the two."
-            )
         epochs_done = len(self.history)
         batch_sampler = make_batch_sampler(
             self.sampler,
             self.classes_[dataset_codes(dataset)],  # imblearn strategies name user labels
             batch_size=batch_size,
             seed=int(torch.randint(MAX_SEED, (1,)).item()),
-            shuffle=shuffle,
+            shuffle=kwargs.pop("shuffle", True),
             drop_last=kwargs.pop("drop_last", False),
             n_epochs=epochs_done + self.max_epochs,
             first_epoch=epochs_done,

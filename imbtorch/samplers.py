@@ -280,6 +280,11 @@ def make_batch_sampler(
     batch_sampler : torch Sampler yielding lists of indices
     """
     y = np.asarray(y)
+    if not shuffle and sampler is not None:
+        raise ValueError(
+            f"iterator_train__shuffle=False conflicts with sampler={sampler!r}, which sets the "
+            "order of the training samples; drop one of the two."
+        )
     if start_epoch is not None and sampler is not None:
         plain_seed, balanced_seed = np.random.SeedSequence(seed).generate_state(2)
         plain = make_batch_sampler(

@@ -57,3 +57,15 @@ def test_overhead_times_every_runner():
     for runner in ["torch loop ", "torch loop + WRS", "skorch", "sampler=None", "sampler=over"]:
         assert runner in out
     assert "sampler=RandomUnderSampler()" in out
+
+
+def test_data_loading_compares_with_the_hand_loop_and_measures_memory(tmp_path):
+    out = run_script(
+        "data_loading.py",
+        *("--files", "120", "--repeats", "1", "--workers", "1"),
+        *("--array-sizes", "100", "--file-sizes", "120", "--data-dir", str(tmp_path)),
+    )
+    assert "| torch loop |" in out and "| imbtorch |" in out
+    assert "| uint8 array (N, 64, 64, 3) | 100 |" in out
+    assert "| JPEG files (on disk) | 120 |" in out
+    assert len(list((tmp_path / "mnist64-jpeg-120").rglob("*.jpg"))) == 120

