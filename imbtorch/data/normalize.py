@@ -13,17 +13,6 @@ from .sources import ArraySource, ImageSource
 STATS_SAMPLE_SIZE = 1000
 
 
-class _SourceImages(torch.utils.data.Dataset):
-    def __init__(self, source: ImageSource) -> None:
-        self.source = source
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.source[index]
-
-
 def channel_stats(source: ImageSource, *, num_workers: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and std of the images as the network sees them (``uint8`` in ``[0, 1]``).
 
@@ -45,9 +34,7 @@ def channel_stats(source: ImageSource, *, num_workers: int = 0) -> tuple[np.ndar
     if len(source) > STATS_SAMPLE_SIZE:
         rng = np.random.default_rng(0)
         indices = np.sort(rng.choice(len(source), STATS_SAMPLE_SIZE, replace=False))
-    loader = DataLoader(
-        Subset(_SourceImages(source), indices.tolist()), batch_size=64, num_workers=num_workers
-    )
+    loader = DataLoader(Subset(source, indices.tolist()), batch_size=64, num_workers=num_workers)
     count, total, total_sq = 0, np.zeros(n_channels), np.zeros(n_channels)
     for batch in loader:
         pixels = batch.to(torch.float64)
