@@ -96,24 +96,33 @@ def scan_files(
     return channels, first_size
 
 
-def read_image(path, index: int, *, channels: int, image_size: tuple[int, int] | None):
-    """Decode one file into a ``uint8`` tensor of shape ``(channels, H, W)``.
+def pil_to_tensor(image: Image.Image, *, channels: int, image_size) -> torch.Tensor:
+    """A PIL image as a ``uint8`` tensor ``(channels, H, W)``: converted, resized if asked.
 
-    Converted to grey (``channels=1``) or RGB (``3``) and, with
-    ``image_size=(H, W)``, resized bilinearly (Pillow's antialiased resize).
+    Grey (``channels=1``), RGB (``3``) or RGBA (``4``); ``image_size=(H, W)``
+    resizes bilinearly (Pillow's antialiased resize).
     """
     if channels not in _PIL_MODES:
         raise ImageReadError(
-            f"Cannot decode image files into {channels} channels; files are read as grey (1), "
+            f"Cannot decode images into {channels} channels; images are read as grey (1), "
             "RGB (3) or RGBA (4)."
         )
+    image = image.convert(_PIL_MODES[channels])
+    if image_size is not None and (image.height, image.width) != tuple(image_size):
+        image = image.resize((image_size[1], image_size[0]), Image.BILINEAR)
+    tensor = torch.from_numpy(np.array(image))
+    return tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
+
+
+def read_image(path, index: int, *, channels: int, image_size: tuple[int, int] | None):
+    """Decode one file into a ``uint8`` tensor of shape ``(channels, H, W)``.
+
+    See :func:`pil_to_tensor`; decoding errors name the file.
+    """
     with _open(path, index) as image:
         try:
             channels_of_mode(image.mode, describe_file(path, index))
-            image = image.convert(_PIL_MODES[channels])
-            if image_size is not None and (image.height, image.width) != tuple(image_size):
-                image = image.resize((image_size[1], image_size[0]), Image.BILINEAR)
-            pixels = np.asarray(image)
+            return pil_to_tensor(image, channels=channels, image_size=image_size)
         except ImageReadError:
             raise
         except (OSError, ValueError, SyntaxError) as exc:
@@ -121,8 +130,6 @@ def read_image(path, index: int, *, channels: int, image_size: tuple[int, int] |
                 f"Cannot decode the {describe_file(path, index)}: {exc}. The file is "
                 "probably truncated or corrupt; replace or remove it (and its label)."
             ) from None
-    tensor = torch.from_numpy(pixels.copy())
-    return tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
 
 
 def load_image_folder(

@@ -26,7 +26,14 @@ from skorch.utils import is_dataset
 from torch.nn import functional as F
 
 from .arrays import as_nchw, channel_axis
-from .files import ImageReadError, channels_of_mode, describe_file, read_image, scan_files
+from .files import (
+    ImageReadError,
+    channels_of_mode,
+    describe_file,
+    pil_to_tensor,
+    read_image,
+    scan_files,
+)
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114])  # ITU-R 601-2, as Pillow converts RGB to L
 
@@ -208,11 +215,7 @@ class DatasetSource(ImageSource):
         name = self.describe(index)
         if isinstance(image, Image.Image):
             channels = self.channels or channels_of_mode(image.mode, name)
-            image = image.convert("L" if channels == 1 else "RGB")
-            if self.image_size is not None and image.size != self.image_size[::-1]:
-                image = image.resize(self.image_size[::-1], Image.BILINEAR)
-            pixels = torch.from_numpy(np.array(image))
-            return pixels[None] if pixels.ndim == 2 else pixels.permute(2, 0, 1).contiguous()
+            return pil_to_tensor(image, channels=channels, image_size=self.image_size)
         image = _to_chw(image, name, self.data_format)
         if self.channels is not None:
             image = _convert_channels(image, self.channels, name)
