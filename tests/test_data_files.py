@@ -12,7 +12,7 @@ from conftest import write_image_folder
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder
-from imbtorch.data import ImageReadError
+from imbtorch.data import ImageReadError, files, normalize
 from imbtorch.datasets import load_image_folder
 
 FAST = dict(max_epochs=2, random_state=0, module__width=8)
@@ -134,6 +134,35 @@ def test_mixed_sizes_need_image_size_and_rgb_jpegs_convert(mnist_lt, tmp_path):
     grey = BalancedImageClassifier(image_size=(24, 24), color_mode="grey", **FAST)
     assert grey.fit(paths, y_train).image_shape_ == (1, 24, 24)
     assert grey.predict(paths[:3]).shape == (3,)
+
+
+def test_header_scan_in_workers_names_files_as_the_serial_scan_does(
+    png_folder, tmp_path, monkeypatch
+):
+    _, paths, labels = png_folder
+    monkeypatch.setattr(files, "PARALLEL_SCAN_MIN_FILES", 1)
+    workers_used = []
+    real_loader = files.DataLoader
+
+    def recording_loader(*args, num_workers=0, **kwargs):
+        workers_used.append(num_workers)
+        return real_loader(*args, num_workers=num_workers, **kwargs)
+
+    monkeypatch.setattr(files, "DataLoader", recording_loader)
+    monkeypatch.setattr(normalize, "DataLoader", recording_loader)  # the statistics' sample
+    odd = write_image_folder(tmp_path, np.zeros((1, 20, 20), np.uint8), [0])
+    mixed = np.concatenate([paths[:100], odd, paths[100:]])
+    with pytest.raises(ImageReadError, match=r"00000\.png' \(X\[0\]\).*\(X\[100\]\) is \(20, 20\)"):
+        BalancedImageClassifier(**FAST).fit(mixed, np.append(labels, labels[0]))
+    gone = paths.copy()
+    gone[90] = gone[90].replace(".png", "-gone.png")
+    with pytest.raises(ImageReadError, match=r"^The image file .*-gone\.png' \(X\[90\]\) does"):
+        BalancedImageClassifier(**FAST, iterator_train__num_workers=1).fit(gone, labels)
+    assert workers_used and all(n > 0 for n in workers_used)
+    workers_used.clear()  # num_workers=0 keeps every pass in this process
+    no_workers = dict(iterator_train__num_workers=0, iterator_valid__num_workers=0)
+    BalancedImageClassifier(**FAST, **no_workers).fit(paths, labels).predict(paths)
+    assert not any(workers_used)
 
 
 def test_prediction_reads_files_as_fitted_and_checks_their_size(mnist_lt, png_folder, tmp_path):

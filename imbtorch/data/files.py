@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset
 
 #: File name endings read as images (those of torchvision's ImageFolder).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -61,15 +62,50 @@ def check_color_mode(color_mode: str) -> None:
         raise ValueError(f"color_mode must be one of {COLOR_MODES}; got {color_mode!r}.")
 
 
+#: Collections at least this large have their headers read by worker processes.
+PARALLEL_SCAN_MIN_FILES = 2000
+
+
+class _FileSizes(Dataset):
+    """``(H, W)`` of each file from its header, or the :class:`ImageReadError` it raised."""
+
+    def __init__(self, paths: Sequence) -> None:
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        try:
+            with _open(self.paths[index], index) as image:
+                return image.height, image.width
+        except ImageReadError as exc:  # raised in the main process, as it is, by the caller
+            return exc
+
+
+def _as_list(batch: list) -> list:
+    return batch
+
+
+def _file_sizes(paths: Sequence, num_workers: int) -> Iterator:
+    """The :class:`_FileSizes` items of ``paths`` in order, read by ``num_workers`` processes."""
+    sizes = _FileSizes(paths)
+    if num_workers == 0 or len(paths) < PARALLEL_SCAN_MIN_FILES:
+        return map(sizes.__getitem__, range(len(paths)))
+    loader = DataLoader(sizes, batch_size=256, num_workers=num_workers, collate_fn=_as_list)
+    return (size for batch in loader for size in batch)
+
+
 def scan_files(
-    paths: Sequence, *, image_size: tuple[int, int] | None
+    paths: Sequence, *, image_size: tuple[int, int] | None, num_workers: int = 0
 ) -> tuple[int, tuple[int, int]]:
     """Check every file up front and return the first file's channels and ``(H, W)``.
 
     With ``image_size=None`` every header is read (Pillow does not decode the
-    pixels for that), and files of different sizes raise an error naming two
-    of them; with ``image_size`` only existence is checked and the size is
-    ``image_size``.
+    pixels for that), by ``num_workers`` processes for collections of
+    :data:`PARALLEL_SCAN_MIN_FILES` files or more, and files of different
+    sizes raise an error naming two of them; with ``image_size`` only
+    existence is checked and the size is ``image_size``.
 
     Raises
     ------
@@ -84,9 +120,9 @@ def scan_files(
             if not os.path.isfile(path):
                 _open(path, index).close()  # raises the error that names the file
         return channels, tuple(image_size)
-    for index in range(1, len(paths)):
-        with _open(paths[index], index) as image:
-            size = (image.height, image.width)
+    for index, size in enumerate(_file_sizes(paths, num_workers)):
+        if isinstance(size, ImageReadError):
+            raise size
         if size != first_size:
             raise ImageReadError(
                 f"Images differ in size: the {describe_file(paths[0], 0)} is (H, W)={first_size}"

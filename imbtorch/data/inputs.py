@@ -15,7 +15,7 @@ import torch
 from sklearn.utils.validation import _check_y, validate_data
 
 from .dataset import ImageDataset
-from .loader import default_workers
+from .loader import decoding_workers
 from .normalize import channel_stats, standardize_batch
 from .sources import ImageSource, make_source
 
@@ -40,6 +40,7 @@ class ImageInputMixin:
             channels = COLOR_CHANNELS[self.color_mode]
         else:
             channels = self.image_shape_[0]
+        workers = self._decoding_workers(training=reset)
         source = make_source(
             X,
             validate_array=lambda X: validate_data(self, X, reset=reset, allow_nd=True),
@@ -47,6 +48,7 @@ class ImageInputMixin:
             data_format=self.data_format,
             channels=channels,
             image_size=self.image_size,
+            num_workers=workers,
         )
         if reset:
             self.image_shape_ = source.image_shape
@@ -57,6 +59,12 @@ class ImageInputMixin:
                 "pass images of that size, or set image_size to resize every image."
             )
         return source
+
+    def _decoding_workers(self, *, training: bool) -> int:
+        """Processes that scan and sample images outside the loaders: as many as the loaders'."""
+        get_params_for = getattr(self, "get_params_for", None)  # skorch's iterator_*__ params
+        prefix = "iterator_train" if training else "iterator_valid"
+        return decoding_workers(get_params_for(prefix) if get_params_for else None)
 
     def _targets(self, source: ImageSource, y) -> np.ndarray:
         """``y`` checked against the images, or a Dataset's own targets when ``y`` is None."""
@@ -81,9 +89,8 @@ class ImageInputMixin:
     def _fit_normalization(self, source: ImageSource) -> None:
         """Set ``channel_mean_`` / ``channel_std_`` from the training images."""
         if self.normalize:
-            self.channel_mean_, self.channel_std_ = channel_stats(
-                source, num_workers=default_workers(source)
-            )
+            workers = self._decoding_workers(training=True) if source.decodes else 0
+            self.channel_mean_, self.channel_std_ = channel_stats(source, num_workers=workers)
         else:
             n_channels = self.image_shape_[0]
             self.channel_mean_ = np.zeros(n_channels, dtype=np.float32)

@@ -21,9 +21,22 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def decoding_workers(overrides: dict | None = None) -> int:
+    """Worker processes for decoding: ``overrides['num_workers']``, else one per CPU (at most 8).
+
+    ``overrides`` are the estimator's ``iterator_train__*`` or
+    ``iterator_valid__*`` parameters, so that a user who sets
+    ``num_workers=0`` gets no worker process anywhere (header scan and
+    statistics included).
+    """
+    if overrides and "num_workers" in overrides:
+        return overrides["num_workers"]
+    return min(MAX_DEFAULT_WORKERS, available_cpus())
+
+
 def default_workers(source) -> int:
     """Worker processes for reading ``source``: one per CPU (at most 8) if it decodes, else 0."""
-    return min(MAX_DEFAULT_WORKERS, available_cpus()) if getattr(source, "decodes", False) else 0
+    return decoding_workers() if getattr(source, "decodes", False) else 0
 
 
 def loader_defaults(dataset: Dataset, device) -> dict:

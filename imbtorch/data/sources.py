@@ -97,9 +97,11 @@ class FileSource(ImageSource):
     do not copy them page by page (as Python string lists are).
     """
 
-    def __init__(self, paths, *, channels: int | None, image_size=None) -> None:
+    def __init__(self, paths, *, channels: int | None, image_size=None, num_workers=0) -> None:
         self.paths = np.array([os.fsencode(p) for p in paths])
-        first_channels, size = scan_files(self.paths, image_size=image_size)
+        first_channels, size = scan_files(
+            self.paths, image_size=image_size, num_workers=num_workers
+        )
         self.channels = first_channels if channels is None else channels
         self.image_size = None if image_size is None else tuple(image_size)
         self.image_shape = (self.channels, *size)
@@ -279,6 +281,7 @@ def make_source(
     data_format: str = "auto",
     channels=None,
     image_size=None,
+    num_workers: int = 0,
 ) -> ImageSource:
     """The source that reads ``X``: file paths, a torch Dataset / SliceDataset, or an array.
 
@@ -295,6 +298,8 @@ def make_source(
         Convert every image to grey or RGB; None keeps the first image's.
     image_size : (H, W) or None
         Resize every image to it.
+    num_workers : int, default=0
+        Processes that read the file headers of a large collection.
     """
     check_not_empty(X)
     if image_size is not None:
@@ -310,7 +315,7 @@ def make_source(
             "own shape. Drop image_shape (image_size=(H, W) resizes the images)."
         )
     if paths is not None:
-        return FileSource(paths, channels=channels, image_size=image_size)
+        return FileSource(paths, channels=channels, image_size=image_size, num_workers=num_workers)
     if collection:
         return DatasetSource(X, channels=channels, image_size=image_size, data_format=data_format)
     source = ArraySource(validate_array(X), image_shape=image_shape, data_format=data_format)
