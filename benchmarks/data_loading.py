@@ -13,9 +13,14 @@ workers, trained from the folder by
   iterator_train__num_workers=W).fit(paths, labels)``, which also reads every
   file header and estimates the channel statistics from 1,000 images.
 
-Each runner is timed from the folder to a trained model; runners are
+Each runner is timed from the folder to a trained model, each run in a
+fresh process (so that no run inherits another's heap); runners are
 interleaved in rotated order, after one discarded warm-up round, and the
 table gives medians of images/s and of the per-repeat ratio to the loop.
+On the CPU both spend much of their time in the kernel on minor page faults
+(glibc's malloc maps and unmaps the large activation buffers at every step),
+which varies from run to run; the table reports them, and ``--no-mmap``
+runs both with glibc kept from mmap (the same setting for both).
 The loop also runs a second time each round ("torch loop, again"): its
 ratio to the first is what identical code measures on this machine, the
 resolution of the comparison.
@@ -26,6 +31,7 @@ before ``fit``. Arrays are in-memory ``uint8`` (N, 64, 64, 3); for files the
 workers' own peak is reported beside the main process's.
 
     python benchmarks/data_loading.py                    # CPU, 5,000 files
+    python benchmarks/data_loading.py --no-mmap --skip-memory
     python benchmarks/data_loading.py --device cuda --epochs 3
 """
 
@@ -34,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,6 +53,9 @@ from imbtorch.backbones import SimpleCNN
 from imbtorch.data.loader import available_cpus
 from imbtorch.datasets import load_image_folder
 from imbtorch.device import resolve_device
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _runs import rotated, run_fresh  # noqa: E402
 
 _DEFAULTS = BalancedImageClassifier().get_params(deep=False)
 OPTIMIZER, LR, BATCH_SIZE = _DEFAULTS["optimizer"], _DEFAULTS["lr"], _DEFAULTS["batch_size"]
@@ -141,29 +149,49 @@ def imbtorch_fit(root: Path, *, epochs: int, workers: int, seed: int, device: st
 RUNNERS = {"torch loop": hand_loop, "imbtorch": imbtorch_fit, "torch loop, again": hand_loop}
 
 
-def throughput(root: Path, *, epochs: int, repeats: int, workers: int, device: str) -> str:
+def run_child(name: str, root: Path, *, epochs: int, workers: int, seed: int, device: str):
+    """Run in a fresh process: time one runner, print images/s and its page faults as JSON."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    images = RUNNERS[name](root, epochs=epochs, workers=workers, seed=seed, device=device)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    faults = after.ru_minflt - before.ru_minflt
+    print(json.dumps(dict(rate=images / seconds, faults=faults)))
+
+
+def throughput(
+    files: int, *, epochs: int, repeats: int, workers: int, device: str, data_dir: Path, env: dict
+) -> str:
     names = list(RUNNERS)
     rates = {name: [] for name in names}
+    faults = {name: [] for name in names}
     for repeat in range(repeats + 1):  # round 0 warms up and is discarded
-        order = names[repeat % len(names) :] + names[: repeat % len(names)]
-        for name in order:
-            start = time.perf_counter()
-            images = RUNNERS[name](root, epochs=epochs, workers=workers, seed=repeat, device=device)
-            rate = images / (time.perf_counter() - start)
+        for name in rotated(names, repeat):
+            args = ["--run-child", name, str(repeat), "--files", str(files)]
+            args += ["--data-dir", str(data_dir), "--epochs", str(epochs)]
+            result = run_fresh(
+                __file__, [*args, "--workers", str(workers), "--device", device], env
+            )
             if repeat:
-                rates[name].append(rate)
-            print(f"  repeat {repeat} {name:>10}: {rate:8.1f} images/s", flush=True)
+                rates[name].append(result["rate"])
+                faults[name].append(result["faults"])
+            print(
+                f"  repeat {repeat} {name:>17}: {result['rate']:8.1f} images/s, "
+                f"{result['faults'] / 1e6:5.1f} M page faults",
+                flush=True,
+            )
     hand = np.asarray(rates["torch loop"])
     lines = [
         f"| runner | images/s (median of {repeats}) | ratio to torch loop: median "
-        "| ratio: min - max |",
-        "|---|---:|---:|---:|",
+        "| ratio: min - max | minor page faults (median) |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name in names:
         ratios = np.asarray(rates[name]) / hand
         lines.append(
             f"| {name} | {np.median(rates[name]):.1f} | {np.median(ratios):.3f} "
-            f"| {ratios.min():.3f} - {ratios.max():.3f} |"
+            f"| {ratios.min():.3f} - {ratios.max():.3f} | {np.median(faults[name]) / 1e6:.1f} M |"
         )
     return "\n".join(lines)
 
@@ -221,14 +249,8 @@ def memory(sizes: dict[str, list[int]], data_dir: Path, device: str) -> str:
     ]
     for kind, ns in sizes.items():
         for n in ns:
-            out = subprocess.run(
-                [sys.executable, __file__, "--rss-child", kind, str(n)]
-                + ["--data-dir", str(data_dir), "--device", device],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            r = json.loads(out.strip().splitlines()[-1])
+            args = ["--rss-child", kind, str(n), "--data-dir", str(data_dir), "--device", device]
+            r = run_fresh(__file__, args)
             mib = 1024 * 1024
             growth = (r["peak"] - r["before"]) / 1024
             worker = f"{r['worker'] / 1024:.0f}" if kind == "files" else "-"
@@ -253,9 +275,22 @@ def main() -> None:
     parser.add_argument("--array-sizes", type=int, nargs="*", default=[3000, 12000])
     parser.add_argument("--file-sizes", type=int, nargs="*", default=[5000, 20000])
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--no-mmap",
+        action="store_true",
+        help="run the throughput with glibc's malloc kept from mmap (MALLOC_MMAP_MAX_=0), "
+        "which removes most page faults from both runners",
+    )
     parser.add_argument("--rss-child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--run-child", nargs=2, metavar=("RUNNER", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     device = resolve_device(args.device)
+    if args.run_child:
+        root = jpeg_folder(args.files, args.data_dir)
+        name, seed = args.run_child[0], int(args.run_child[1])
+        run_child(name, root, epochs=args.epochs, workers=args.workers, seed=seed, device=device)
+        return
     if args.rss_child:
         rss_child(args.rss_child[0], int(args.rss_child[1]), args.data_dir, device)
         return
@@ -263,15 +298,29 @@ def main() -> None:
     print(f"device {device}, torch {torch.__version__}, {cpus} CPUs, workers {args.workers}")
     if not args.skip_throughput:
         root = jpeg_folder(args.files, args.data_dir)
-        print(f"\nThroughput, {args.files} JPEG files 64x64 RGB, {args.epochs} epoch(s):")
+        env = (
+            {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(2**36)} if args.no_mmap else {}
+        )
+        print(
+            f"\nThroughput, {args.files} JPEG files 64x64 RGB, {args.epochs} epoch(s), "
+            f"one fresh process per run{', ' + str(env) if env else ''}:"
+        )
         print(
             throughput(
-                root, epochs=args.epochs, repeats=args.repeats, workers=args.workers, device=device
+                args.files,
+                epochs=args.epochs,
+                repeats=args.repeats,
+                workers=args.workers,
+                device=device,
+                data_dir=args.data_dir,
+                env=env,
             )
         )
         print("imbtorch's fixed costs per fit:", fixed_costs(root, workers=args.workers))
-    print("\nPeak RSS of fit (1 epoch, SimpleCNN width 8):")
-    print(memory({"array": args.array_sizes, "files": args.file_sizes}, args.data_dir, device))
+    if not args.skip_memory:
+        print("\nPeak RSS of fit (1 epoch, SimpleCNN width 8):")
+        sizes = {"array": args.array_sizes, "files": args.file_sizes}
+        print(memory(sizes, args.data_dir, device))
 
 
 if __name__ == "__main__":

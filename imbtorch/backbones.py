@@ -9,6 +9,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from .pretrained import (
+    is_weights_file,
+    load_backbone_weights,
+    load_weights_file,
+    timm_pretrained_model,
+    torchvision_state_dict,
+    torchvision_weights,
+)
+
 BUILTIN_BACKBONES = ("simple_cnn",)
 
 
@@ -91,7 +100,9 @@ class _RepeatChannels(nn.Module):
         return x.expand(-1, 3, -1, -1)
 
 
-def _torchvision_backbone(name: str, in_channels: int, num_classes: int, **kwargs) -> nn.Module:
+def _torchvision_backbone(
+    name: str, in_channels: int, num_classes: int, weights=None, **kwargs
+) -> nn.Module:
     try:
         import torchvision.models
     except ImportError:
@@ -104,15 +115,59 @@ def _torchvision_backbone(name: str, in_channels: int, num_classes: int, **kwarg
     if name not in known:
         raise ValueError(
             f"Unknown backbone {name!r}. Use one of {BUILTIN_BACKBONES}, a torchvision model "
-            f"name such as {sorted(known)[:5]} (see torchvision.models.list_models()), or a "
-            "torch.nn.Module class or instance."
+            f"name such as {sorted(known)[:5]} (see torchvision.models.list_models()), "
+            "'timm/<model name>', or a torch.nn.Module class or instance."
         )
-    kwargs.setdefault("weights", None)
-    model = torchvision.models.get_model(name, num_classes=num_classes, **kwargs)
+    if "weights" in kwargs:
+        raise ValueError(
+            "module__weights is not used; pass backbone_weights='DEFAULT' (or a weights name "
+            "such as 'IMAGENET1K_V1', or a file) so the head is rebuilt for your classes."
+        )
+    model = torchvision.models.get_model(name, weights=None, num_classes=num_classes, **kwargs)
+    if weights is not None:
+        if is_weights_file(weights):
+            state, source = load_weights_file(weights), f"the file {str(weights)!r}"
+        else:
+            published = torchvision_weights(name, weights)
+            state = torchvision_state_dict(published)
+            source = f"{type(published).__name__}.{published.name}"
+        load_backbone_weights(model, state, head=_head_name(model, num_classes), source=source)
     if in_channels == 3:
         return model
     adapter = _RepeatChannels() if in_channels == 1 else nn.Conv2d(in_channels, 3, 1)
     return nn.Sequential(adapter, model)
+
+
+def _timm_backbone(name: str, in_channels: int, num_classes: int, weights=None, **kwargs):
+    try:
+        import timm
+    except ImportError:
+        raise ValueError(
+            f"backbone={'timm/' + name!r} needs timm: pip install 'imbtorch[timm]'."
+        ) from None
+    if not timm.is_model(name.split(".")[0]):
+        raise ValueError(
+            f"timm has no model {name!r}; see timm.list_models(), e.g. {timm.list_models()[:3]}."
+        )
+    kwargs = {"num_classes": num_classes, "in_chans": in_channels, **kwargs}
+    if weights is None or is_weights_file(weights):
+        model = timm.create_model(name, pretrained=False, **kwargs)
+        if weights is not None:
+            state, source = load_weights_file(weights), f"the file {str(weights)!r}"
+            load_backbone_weights(model, state, head=_head_name(model, num_classes), source=source)
+        return model
+    if weights != "DEFAULT":
+        raise ValueError(
+            f"For timm backbones backbone_weights is 'DEFAULT' or a file; got {weights!r}. "
+            f"Name the pretrained tag in the backbone instead, e.g. 'timm/{name}.<tag>'."
+        )
+    return timm_pretrained_model(name, **kwargs)
+
+
+def _head_name(model: nn.Module, num_classes: int) -> str:
+    from .heads import find_classifier  # heads builds on this module
+
+    return find_classifier(model, num_classes)[0]
 
 
 def _instantiate(factory: Any, in_channels: int, num_classes: int, kwargs: dict) -> nn.Module:
@@ -137,6 +192,7 @@ def build_backbone(
     *,
     in_channels: int,
     num_classes: int,
+    weights=None,
     **kwargs,
 ) -> nn.Module:
     """Create the network that maps ``(N, C, H, W)`` images to ``(N, num_classes)`` logits.
@@ -145,13 +201,19 @@ def build_backbone(
     ----------
     backbone : str, torch.nn.Module class or instance
         ``'simple_cnn'`` (:class:`SimpleCNN`); a torchvision model name, built
-        untrained with ``num_classes`` outputs (grey images are repeated to 3
-        channels, other channel counts mapped by a 1x1 conv); a module class or
-        factory, called with ``kwargs`` plus ``num_classes``/``in_channels`` when
-        its signature takes them; or a module instance, deep-copied so that every
-        fit starts from the same weights.
+        with ``num_classes`` outputs (grey images are repeated to 3 channels,
+        other channel counts mapped by a 1x1 conv); ``'timm/<name>'``, a timm
+        model; a module class or factory, called with ``kwargs`` plus
+        ``num_classes``/``in_channels`` when its signature takes them; or a
+        module instance, deep-copied so that every fit starts from the same
+        weights.
     in_channels, num_classes : int
         Taken from the training data.
+    weights : str, path or None
+        Pretrained weights (see :mod:`imbtorch.pretrained`): ``'DEFAULT'`` or a
+        torchvision weights name (torchvision and timm backbones), or the
+        path of a state_dict file (any backbone). Every weight but the
+        classification head's is loaded.
     **kwargs
         Constructor arguments (the estimator's ``module__*`` parameters).
 
@@ -159,23 +221,35 @@ def build_backbone(
     -------
     module : torch.nn.Module
     """
+    if isinstance(backbone, str) and backbone != "simple_cnn":
+        if backbone.startswith("timm/"):
+            return _timm_backbone(backbone[5:], in_channels, num_classes, weights, **kwargs)
+        return _torchvision_backbone(backbone, in_channels, num_classes, weights, **kwargs)
+    if weights is not None and not is_weights_file(weights):
+        raise ValueError(
+            f"backbone_weights={weights!r} names published weights, which exist for "
+            "torchvision and timm backbones only; pass the path of a state_dict file."
+        )
     if isinstance(backbone, nn.Module):
         if kwargs:
             raise TypeError(
                 f"module__ parameters {sorted(kwargs)} cannot be applied to a backbone that is "
                 "already an instance; pass the module class as backbone instead."
             )
-        return copy.deepcopy(backbone)
-    if isinstance(backbone, str):
-        if backbone == "simple_cnn":
-            return _instantiate(SimpleCNN, in_channels, num_classes, kwargs)
-        return _torchvision_backbone(backbone, in_channels, num_classes, **kwargs)
-    if callable(backbone):
-        return _instantiate(backbone, in_channels, num_classes, kwargs)
-    raise TypeError(
-        f"backbone must be a name such as 'simple_cnn', a torch.nn.Module class or an "
-        f"instance; got {type(backbone).__name__}."
-    )
+        model = copy.deepcopy(backbone)
+    elif isinstance(backbone, str) or callable(backbone):
+        factory = SimpleCNN if isinstance(backbone, str) else backbone
+        model = _instantiate(factory, in_channels, num_classes, kwargs)
+    else:
+        raise TypeError(
+            f"backbone must be a name such as 'simple_cnn', a torch.nn.Module class or an "
+            f"instance; got {type(backbone).__name__}."
+        )
+    if weights is not None:
+        state = load_weights_file(weights)
+        head = _head_name(model, num_classes)
+        load_backbone_weights(model, state, head=head, source=f"the file {str(weights)!r}")
+    return model
 
 
 def check_backbone_output(module: nn.Module, image_shape: tuple[int, ...], num_classes: int):

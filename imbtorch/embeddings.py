@@ -37,6 +37,8 @@ from .data.loader import loader_kwargs
 from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
 from .heads import ImbalanceNetwork, embed, split_classifier
+from .precision import PRECISIONS, autocast, check_precision
+from .pretrained import load_weights_file, weights_statistics
 
 
 def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:
@@ -83,8 +85,15 @@ class ImageEmbedder(
         ``model`` is a backbone (see :class:`~imbtorch.BalancedImageClassifier`);
         a classifier reads images with its own settings.
     normalize : bool, default=True
-        For a backbone: standardise each channel with the training images'
-        statistics.
+        For a backbone: standardise each channel with the statistics its
+        weights expect (ImageNet's for a torchvision or timm name), else with
+        the training images'.
+    precision : {'32', 'bf16-mixed', '16-mixed'}, default='32'
+        ``torch.autocast`` for a backbone's forward passes (a classifier runs
+        with its own ``precision``).
+    channels_last : bool, default=False
+        A backbone and its input batches in ``channels_last`` memory order (a
+        classifier uses its own setting).
     batch_size : int, default=256
         Images per forward pass in :meth:`transform`; files are decoded in
         worker processes (see :mod:`imbtorch.data.loader`).
@@ -125,6 +134,8 @@ class ImageEmbedder(
         "image_shape": [tuple, list, None],
         "data_format": [StrOptions(set(DATA_FORMATS))],
         "normalize": ["boolean"],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "channels_last": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device, None],
     }
@@ -140,6 +151,8 @@ class ImageEmbedder(
         image_shape=None,
         data_format="auto",
         normalize=True,
+        precision="32",
+        channels_last=False,
         batch_size=256,
         device="auto",
     ):
@@ -151,6 +164,8 @@ class ImageEmbedder(
         self.image_shape = image_shape
         self.data_format = data_format
         self.normalize = normalize
+        self.precision = precision
+        self.channels_last = channels_last
         self.batch_size = batch_size
         self.device = device
 
@@ -175,8 +190,7 @@ class ImageEmbedder(
             self._fit_classifier(model, X, y)
         else:
             self._fit_backbone(model, X)
-        probe = torch.zeros((1, *self.image_shape_))
-        features = embed(self.trunk_, [(probe, None)], prepare=lambda x: x.to(self._device()))
+        features = self._embed([(torch.zeros((1, *self.image_shape_)), None)])
         self.embedding_dim_ = features.shape[1]
         self._n_features_out = self.embedding_dim_
         return self
@@ -216,22 +230,24 @@ class ImageEmbedder(
                 "a BalancedImageClassifier to train on (X, y)."
             )
         check_device(self.device)
+        check_precision(self.precision, self._device())
         self._fit_normalization(self._image_source(X, reset=True))
         if isinstance(model, nn.Module):
             network = copy.deepcopy(model)
             if self.weights is not None:
-                network.load_state_dict(self._load_weights())
+                network.load_state_dict(load_weights_file(self.weights))
         else:
-            state = self._load_weights()
+            state = load_weights_file(self.weights)
             network = build_backbone(
-                model, in_channels=self.image_shape_[0], num_classes=_head_outputs(state)
+                model, in_channels=len(self.channel_mean_), num_classes=_head_outputs(state)
             )
             network.load_state_dict(state)
         self.trunk_ = split_classifier(network)[0]
-        self.trunk_.to(self._device())
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
+        self.trunk_.to(self._device(), memory_format=memory_format)
 
-    def _load_weights(self) -> dict:
-        return torch.load(self.weights, map_location="cpu", weights_only=True)
+    def _pretrained_statistics(self) -> tuple | None:
+        return weights_statistics(self.model, self.weights)
 
     def _device(self):
         if hasattr(self, "estimator_"):
@@ -258,9 +274,15 @@ class ImageEmbedder(
             overrides.pop("batch_size", None)
         kwargs = loader_kwargs(dataset, self._device(), overrides)
         batches = DataLoader(dataset, batch_size=self.batch_size, **kwargs)
-        return embed(
-            self.trunk_, batches, prepare=partial(reader._network_input, device=self._device())
-        )
+        return self._embed(batches)
+
+    def _embed(self, batches) -> np.ndarray:
+        reader = getattr(self, "estimator_", self)  # a classifier prepares batches its own way
+        prepare = partial(reader._network_input, device=self._device())
+        return embed(self.trunk_, batches, prepare=prepare, autocast=reader._autocast)
+
+    def _autocast(self):
+        return autocast(self.precision, self._device())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -38,6 +38,7 @@ from .data.inputs import ImageInputMixin
 from .data.loader import loader_kwargs
 from .decoupled import retrain_classifier
 from .device import check_device, seeded_torch
+from .finetune import FineTuningMixin, fine_tuning_callbacks, frozen_parameter_names
 from .heads import (
     ImbalanceNetwork,
     check_tau_normalizable,
@@ -50,12 +51,16 @@ from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .losses import log_prior
 from .monitors import progress_monitors, validation_monitors
 from .net_params import NetParamsMixin
+from .precision import PRECISIONS, PrecisionMixin, as_float32, check_precision
+from .pretrained import weights_statistics
 from .samplers import MAX_SEED, SAMPLER_NAMES, make_batch_sampler
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
 
-class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifier):
+class BalancedImageClassifier(
+    NetParamsMixin, ImageInputMixin, FineTuningMixin, PrecisionMixin, NeuralNetClassifier
+):
     """CNN image classifier whose answers to class imbalance are hyperparameters.
 
     A subclass of skorch's :class:`~skorch.NeuralNetClassifier` rather than a
@@ -74,7 +79,24 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         that model untrained; a module class gets ``num_classes`` and
         ``in_channels`` from the data when its signature takes them; an
         instance is copied at every fit. ``module__*`` parameters go to its
-        constructor.
+        constructor. ``'timm/<name>'`` builds a timm model (needs timm).
+    backbone_weights : None, str or path, default=None
+        Pretrained weights: ``None`` (random initialisation), ``'DEFAULT'`` or a
+        torchvision weights name such as ``'IMAGENET1K_V1'`` (torchvision and
+        timm backbones; from torch's cache or downloaded), or the path of a
+        state_dict file or a checkpoint holding one (any backbone). The head is
+        rebuilt with one output per class; keys that do not fit are listed in
+        the error (see :mod:`imbtorch.pretrained`).
+    freeze : None, 'backbone' or int, default=None
+        Freeze the whole backbone (train the head only) or its first ``k``
+        stages (see :mod:`imbtorch.finetune`), with skorch's ``Freezer``.
+        Frozen BatchNorm layers keep their running statistics.
+    unfreeze_epoch : int or None, default=None
+        Fine-tune everything from this epoch on (0-based: after that many
+        epochs), as fastai's ``fine_tune``; needs ``freeze``.
+    backbone_lr : float or None, default=None
+        Learning rate of the backbone's parameters (its own optimizer
+        parameter group); the head keeps ``lr``.
     class_weight : None, 'balanced', 'effective' or dict, default=None
         Weight of each class in the loss. ``'balanced'`` uses
         :func:`sklearn.utils.class_weight.compute_class_weight`; ``'effective'``
@@ -182,6 +204,17 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         Standardise each channel with the mean and std of the training
         images: exact for arrays, estimated from 1,000 images for files and
         Datasets. Standardisation runs per batch, on the training device.
+        Pretrained torchvision and timm weights bring their own statistics
+        (ImageNet's), which are used instead; grey images are then repeated to
+        three channels.
+    precision : {'32', 'bf16-mixed', '16-mixed'}, default='32'
+        ``torch.autocast`` in bfloat16 or float16 for training and prediction;
+        ``'16-mixed'`` adds a gradient scaler and needs CUDA. Losses and
+        outputs stay float32.
+    channels_last : bool, default=False
+        Keep the network and its input batches in ``channels_last`` memory
+        order (faster convolutions on recent GPUs, above all with mixed
+        precision). skorch's ``compile=True`` works with both.
     optimizer : torch optimizer class, default=torch.optim.AdamW
     lr : float, default=1e-3
     max_epochs : int, default=30
@@ -253,6 +286,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
 
     _parameter_constraints: dict = {
         "backbone": [str, callable],
+        "backbone_weights": [str, os.PathLike, None],
+        "freeze": [StrOptions({"backbone"}), Interval(Integral, 1, None, closed="left"), None],
+        "unfreeze_epoch": [Interval(Integral, 1, None, closed="left"), None],
+        "backbone_lr": [Interval(Real, 0, None, closed="left"), None],
         "class_weight": [StrOptions({"balanced", "effective"}), dict, None],
         "beta": [Interval(Real, 0, 1, closed="left")],
         "loss": [StrOptions(set(LOSS_NAMES))],
@@ -279,6 +316,8 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         "image_shape": [tuple, list, None],
         "data_format": [StrOptions(set(DATA_FORMATS))],
         "normalize": ["boolean"],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "channels_last": ["boolean"],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
@@ -293,6 +332,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         self,
         backbone="simple_cnn",
         *,
+        backbone_weights=None,
+        freeze=None,
+        unfreeze_epoch=None,
+        backbone_lr=None,
         class_weight=None,
         beta=0.999,
         loss="ce",
@@ -319,6 +362,8 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         image_shape=None,
         data_format="auto",
         normalize=True,
+        precision="32",
+        channels_last=False,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
         max_epochs=30,
@@ -334,6 +379,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         # Set before skorch's __init__: afterwards skorch refuses plain attributes
         # holding torch modules, and a backbone instance is a hyperparameter here.
         self.backbone = backbone
+        self.backbone_weights = backbone_weights
+        self.freeze = freeze
+        self.unfreeze_epoch = unfreeze_epoch
+        self.backbone_lr = backbone_lr
         self.class_weight = class_weight
         self.beta = beta
         self.loss = loss
@@ -360,6 +409,8 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         self.image_shape = image_shape
         self.data_format = data_format
         self.normalize = normalize
+        self.precision = precision
+        self.channels_last = channels_last
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         super().__init__(
@@ -393,6 +444,12 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             caller_name=type(self).__name__,
         )
         check_device(self.__dict__["device"])
+        check_precision(self.precision, self.device)
+        if self.unfreeze_epoch is not None and self.freeze is None:
+            raise ValueError(
+                f"unfreeze_epoch={self.unfreeze_epoch} unfreezes what freeze froze, but "
+                "freeze=None; set freeze='backbone' (or a number of stages) or drop unfreeze_epoch."
+            )
         if self.checkpoint_dir is not None and self.train_split is None:
             raise ValueError(
                 f"checkpoint_dir={self.checkpoint_dir!r} keeps the state of best validation "
@@ -404,6 +461,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
     def _default_callbacks(self):
         """skorch's defaults plus imbalance-aware validation monitors and a progress bar."""
         callbacks = list(super()._default_callbacks)
+        callbacks += fine_tuning_callbacks(self.freeze, self.unfreeze_epoch)
         if self.train_split is not None:
             starts = [e for e in (self.drw_epoch, self.drs_epoch) if e is not None]
             callbacks += validation_monitors(
@@ -436,6 +494,9 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             self._fit_normalization(source)
         return ImageDataset(source, codes, sample_weight)
 
+    def _pretrained_statistics(self) -> tuple | None:
+        return weights_statistics(self.backbone, self.backbone_weights)
+
     def _prediction_input(self, X):
         self.check_is_fitted()
         if is_prepared(X):  # skorch's scoring callbacks pass our own prepared datasets
@@ -463,6 +524,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             self.module_.trunk,
             self.get_iterator(dataset, training=False),
             prepare=partial(self._network_input, device=self.device),
+            autocast=self._autocast,
         )
         classifier = self.module_.classifier
         self.head_history_ = retrain_classifier(
@@ -551,10 +613,15 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         kwargs = self.get_params_for("module")
         if self.loss == "ldam" and isinstance(self.backbone, str) and self.backbone == "simple_cnn":
             kwargs.setdefault("cosine_classifier", True)
+        in_channels = len(self.channel_mean_)  # grey images for RGB weights are repeated
         module = build_backbone(
-            self.backbone, in_channels=self.image_shape_[0], num_classes=n_classes, **kwargs
+            self.backbone,
+            in_channels=in_channels,
+            num_classes=n_classes,
+            weights=self.backbone_weights,
+            **kwargs,
         )
-        check_backbone_output(module, self.image_shape_, n_classes)
+        check_backbone_output(module, (in_channels, *self.image_shape_[1:]), n_classes)
         if self.logit_scale or self.difficulty_head is not None or self.head_resampler is not None:
             module = ImbalanceNetwork(
                 module,
@@ -562,7 +629,11 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
                 logit_scale=self.logit_scale,
                 difficulty_head=self.difficulty_head is not None,
             )
-        self.module_ = module
+        if isinstance(self.freeze, Integral):
+            frozen_parameter_names(module, n_classes, self.freeze)  # enough stages?
+        self.module_ = (
+            module.to(memory_format=torch.channels_last) if self.channels_last else module
+        )
         if self.tau_normalize is not None:
             check_tau_normalizable(self._classifier())
         return self
@@ -644,9 +715,11 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         images = self._network_input(batch_images(Xi), self.device)
         if self.minority_augment is not None:
             images = self._augment_minority(images, yi)
-        y_pred = self._forward_network(images, **fit_params)
+        with self._autocast():
+            y_pred = self._forward_network(images, **fit_params)
+        y_pred = as_float32(y_pred)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
 
     def _augment_minority(self, images: torch.Tensor, codes) -> torch.Tensor:
@@ -657,9 +730,9 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
 
     def infer(self, x, **fit_params):
         """The network's output for a batch as the loader gives it (raw images, or a dict)."""
-        return self._forward_network(
-            self._network_input(batch_images(x), self.device), **fit_params
-        )
+        images = self._network_input(batch_images(x), self.device)
+        with self._autocast():
+            return as_float32(self._forward_network(images, **fit_params))
 
     def _forward_network(self, images: torch.Tensor, **fit_params):
         if self.tau_normalize is None or self.module_.training:

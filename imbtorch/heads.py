@@ -11,7 +11,7 @@ reads the same features to predict how hard each sample is.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -83,7 +83,9 @@ def check_tau_normalizable(classifier: nn.Module) -> None:
         )
 
 
-def embed(trunk: nn.Module, batches: Iterable, *, prepare: Callable) -> np.ndarray:
+def embed(
+    trunk: nn.Module, batches: Iterable, *, prepare: Callable, autocast: Callable = nullcontext
+) -> np.ndarray:
     """Run ``trunk`` over a loader's batches in eval mode, without gradients.
 
     Parameters
@@ -93,6 +95,8 @@ def embed(trunk: nn.Module, batches: Iterable, *, prepare: Callable) -> np.ndarr
         E.g. a DataLoader over an :class:`~imbtorch.data.ImageDataset`.
     prepare : callable
         Turns a batch's ``X`` into the trunk's input (device, standardisation).
+    autocast : callable, default=contextlib.nullcontext
+        Returns the context to run the trunk in (mixed precision).
 
     Returns
     -------
@@ -101,8 +105,10 @@ def embed(trunk: nn.Module, batches: Iterable, *, prepare: Callable) -> np.ndarr
     was_training = trunk.training
     trunk.eval()
     try:
-        with torch.no_grad():
-            features = [trunk(prepare(batch_images(X))).flatten(1).cpu() for X, _ in batches]
+        with torch.no_grad(), autocast():
+            features = [
+                trunk(prepare(batch_images(X))).flatten(1).float().cpu() for X, _ in batches
+            ]
     finally:
         trunk.train(was_training)
     return torch.cat(features).numpy().astype(np.float32, copy=False)

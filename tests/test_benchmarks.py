@@ -66,6 +66,7 @@ def test_data_loading_compares_with_the_hand_loop_and_measures_memory(tmp_path):
         *("--array-sizes", "100", "--file-sizes", "120", "--data-dir", str(tmp_path)),
     )
     assert "| torch loop |" in out and "| imbtorch |" in out and "| torch loop, again |" in out
+    assert "M page faults" in out
     assert "header scan of 120 files" in out
     assert "| uint8 array (N, 64, 64, 3) | 100 |" in out
     assert "| JPEG files (on disk) | 120 |" in out

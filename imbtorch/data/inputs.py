@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import _check_y, validate_data
 
+from ..precision import to_memory_format
 from .dataset import ImageDataset
 from .loader import decoding_workers
 from .normalize import channel_stats, standardize_batch
@@ -87,19 +88,38 @@ class ImageInputMixin:
         return y
 
     def _fit_normalization(self, source: ImageSource) -> None:
-        """Set ``channel_mean_`` / ``channel_std_`` from the training images."""
-        if self.normalize:
+        """Set ``channel_mean_`` / ``channel_std_``: pretrained weights' own, else the images'."""
+        n_channels = self.image_shape_[0]
+        pretrained = self._pretrained_statistics() if self.normalize else None
+        if pretrained is not None:
+            if n_channels not in (1, len(pretrained[0])):
+                raise ValueError(
+                    f"The pretrained weights expect {len(pretrained[0])}-channel images, but "
+                    f"the images have {n_channels} channels; set color_mode='rgb'."
+                )
+            self.channel_mean_, self.channel_std_ = (
+                np.asarray(stat, dtype=np.float32) for stat in pretrained
+            )
+        elif self.normalize:
             workers = self._decoding_workers(training=True) if source.decodes else 0
             self.channel_mean_, self.channel_std_ = channel_stats(source, num_workers=workers)
         else:
-            n_channels = self.image_shape_[0]
             self.channel_mean_ = np.zeros(n_channels, dtype=np.float32)
             self.channel_std_ = np.ones(n_channels, dtype=np.float32)
+
+    def _pretrained_statistics(self) -> tuple | None:
+        """Input mean and std the network's pretrained weights expect; None to use the data's."""
+        return None
 
     def _prediction_dataset(self, X) -> ImageDataset:
         """``X`` read as fitted, for prediction and embedding (no labels, no transform)."""
         return ImageDataset(self._image_source(X, reset=False))
 
     def _network_input(self, images: torch.Tensor, device) -> torch.Tensor:
-        """A batch as the network takes it: on ``device``, float32, standardised."""
-        return standardize_batch(images, self.channel_mean_, self.channel_std_, device)
+        """A batch as the network takes it: on ``device``, float32, standardised.
+
+        Grey images are repeated to the three channels of RGB statistics; with
+        ``channels_last`` the batch is laid out so.
+        """
+        images = standardize_batch(images, self.channel_mean_, self.channel_std_, device)
+        return to_memory_format(images, getattr(self, "channels_last", False))

@@ -52,6 +52,8 @@ def standardize_batch(
 ) -> torch.Tensor:
     """Move a batch to ``device``, make it float32 (``uint8`` scaled to ``[0, 1]``), standardise.
 
+    A grey batch given 3-channel statistics is repeated to 3 channels first.
+
     Parameters
     ----------
     images : Tensor of shape (N, C, H, W), uint8 or float
@@ -63,6 +65,8 @@ def standardize_batch(
     Tensor of shape (N, C, H, W), float32, on ``device``
     """
     images = images.to(device, non_blocking=True) if device is not None else images
+    if images.shape[1] == 1 and len(mean) == 3:
+        images = images.expand(-1, 3, -1, -1)
     scale = 255.0 if images.dtype == torch.uint8 else 1.0
     images = images.to(torch.float32)
     mean_t = torch.as_tensor(mean, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)

@@ -1,0 +1,164 @@
+"""Fine-tuning: which parameters form the backbone, freezing stages of it, its learning rate.
+
+The *backbone* is every parameter outside the classification head (and the
+extra heads of :class:`~imbtorch.heads.ImbalanceNetwork`). Its *stages* are
+the network's top-level blocks in input order: a run of single layers (a
+stem such as ResNet's conv1 + bn1) counts as one stage, a container module
+(ResNet's layer1, a SimpleCNN conv block) as one each. For a torchvision
+ResNet they are stem, layer1, layer2, layer3, layer4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from skorch.callbacks import Freezer, Unfreezer
+from torch import nn
+
+from .heads import ImbalanceNetwork, find_classifier
+
+_NORM_TYPES = (nn.modules.batchnorm._BatchNorm,)
+
+
+def _trunk(module: nn.Module, num_classes: int) -> tuple[nn.Module, str, str]:
+    """The module holding the backbone, the prefix of its parameter names, its head's name."""
+    if isinstance(module, ImbalanceNetwork):
+        return module.trunk, "trunk.", ""  # the trunk's classifier is an Identity already
+    return module, "", find_classifier(module, num_classes)[0]
+
+
+def backbone_stages(module: nn.Module, num_classes: int) -> list[list[str]]:
+    """Parameter names of each stage of the backbone, in input order."""
+    trunk, prefix, head = _trunk(module, num_classes)
+
+    def holds_backbone(name: str, child: nn.Module) -> bool:
+        return name != head and any(True for _ in child.parameters())
+
+    node, path = trunk, ""
+    while True:  # walk down through wrappers that hold a single block with parameters
+        children = [(n, c) for n, c in node.named_children() if holds_backbone(path + n, c)]
+        if len(children) != 1 or not any(True for _ in children[0][1].children()):
+            break
+        path += children[0][0] + "."
+        node = children[0][1]
+    stages: list[list[str]] = []
+    single_layers = False
+    for name, child in children:
+        names = [
+            f"{prefix}{path}{name}.{p}"
+            for p, _ in child.named_parameters()
+            if not f"{path}{name}.{p}".startswith(f"{head}.")
+        ]
+        is_layer = not any(True for _ in child.children())
+        if is_layer and single_layers:
+            stages[-1] += names
+        else:
+            stages.append(names)
+        single_layers = is_layer
+    return stages
+
+
+def frozen_parameter_names(module: nn.Module, num_classes: int, freeze) -> list[str]:
+    """Names of the parameters that ``freeze`` (``'backbone'`` or a number of stages) covers."""
+    stages = backbone_stages(module, num_classes)
+    if freeze == "backbone":
+        return [name for stage in stages for name in stage]
+    if freeze > len(stages):
+        raise ValueError(
+            f"freeze={freeze} stages, but the backbone has {len(stages)}; freeze at most "
+            f"{len(stages)} (or 'backbone' for all of it)."
+        )
+    return [name for stage in stages[:freeze] for name in stage]
+
+
+class _NamedParameters:
+    """Restrict a skorch ParamMapper to the parameters ``freeze`` covers in ``net.module_``."""
+
+    def named_parameters(self, net):
+        names = set(frozen_parameter_names(net.module_, len(net.classes_), self.freeze))
+        return ((n, p) for n, p in net.get_all_learnable_params() if n in names)
+
+
+class BackboneFreezer(_NamedParameters, Freezer):
+    """skorch's :class:`~skorch.callbacks.Freezer` on the backbone's first ``freeze`` stages."""
+
+    def __init__(self, freeze: int | str = "backbone", at: int = 1) -> None:
+        super().__init__("*", at=at)
+        self.freeze = freeze
+
+
+class BackboneUnfreezer(_NamedParameters, Unfreezer):
+    """skorch's :class:`~skorch.callbacks.Unfreezer` on what :class:`BackboneFreezer` froze."""
+
+    def __init__(self, freeze: int | str = "backbone", at: int = 1) -> None:
+        super().__init__("*", at=at)
+        self.freeze = freeze
+
+
+def fine_tuning_callbacks(freeze, unfreeze_epoch: int | None) -> list[tuple[str, object]]:
+    """Callbacks that freeze at the first epoch and unfreeze at ``unfreeze_epoch`` (0-based)."""
+    if freeze is None:
+        return []
+    callbacks = [("freeze_backbone", BackboneFreezer(freeze))]
+    if unfreeze_epoch is not None:
+        callbacks.append(("unfreeze_backbone", BackboneUnfreezer(freeze, at=unfreeze_epoch + 1)))
+    return callbacks
+
+
+def keep_frozen_norms_in_eval(module: nn.Module) -> None:
+    """Put BatchNorm layers whose parameters are all frozen in eval mode.
+
+    They then normalise with, and keep, their running statistics (the
+    pretrained ones) instead of updating them from training batches.
+    """
+    for layer in module.modules():
+        params = list(layer.parameters(recurse=False))
+        if isinstance(layer, _NORM_TYPES) and params and not any(p.requires_grad for p in params):
+            layer.eval()
+
+
+def split_backbone_groups(
+    groups: Sequence[dict], backbone: set[int], backbone_lr: float
+) -> list[dict]:
+    """Give the backbone's parameters (by ``id``) of plain groups their own learning rate.
+
+    Groups the user configured (``optimizer__param_groups``, any key besides
+    ``params``) are kept as they are.
+    """
+    out = []
+    for group in groups:
+        if set(group) != {"params"}:
+            out.append(group)
+            continue
+        inner = [p for p in group["params"] if id(p) in backbone]
+        rest = [p for p in group["params"] if id(p) not in backbone]
+        out += [{"params": inner, "lr": backbone_lr}] if inner else []
+        out += [{"params": rest}] if rest else []
+    return out
+
+
+def backbone_parameter_ids(module: nn.Module, num_classes: int) -> set[int]:
+    """``id`` of every backbone parameter of ``module``."""
+    names = {name for stage in backbone_stages(module, num_classes) for name in stage}
+    return {id(p) for n, p in module.named_parameters() if n in names}
+
+
+class FineTuningMixin:
+    """A skorch net's ``freeze`` and ``backbone_lr`` (the estimator's parameters) at work.
+
+    Frozen BatchNorm layers stay in eval mode whenever the net trains, and
+    the backbone's parameters get ``backbone_lr`` in their own optimizer
+    parameter group.
+    """
+
+    def _set_training(self, training=True):
+        super()._set_training(training)
+        if training and self.freeze is not None:
+            keep_frozen_norms_in_eval(self.module_)
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if prefix != "optimizer" or self.backbone_lr is None:
+            return args, kwargs
+        backbone = backbone_parameter_ids(self.module_, len(self.classes_))
+        return (split_backbone_groups(args[0], backbone, self.backbone_lr), *args[1:]), kwargs

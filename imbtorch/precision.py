@@ -1,0 +1,97 @@
+"""Mixed precision (``torch.autocast`` and a gradient scaler for fp16) and ``channels_last``."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import torch
+from skorch.utils import TeeGenerator
+
+PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+_AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def _device_type(device) -> str:
+    return torch.device(device).type if device is not None else "cpu"
+
+
+def check_precision(precision: str, device) -> None:
+    """Raise a ValueError naming the fix when ``precision`` cannot run on ``device``."""
+    device_type = _device_type(device)
+    if precision == "16-mixed" and device_type != "cuda":
+        raise ValueError(
+            f"precision='16-mixed' (float16 with a gradient scaler) needs a CUDA device, but "
+            f"the device is {device_type!r}; use precision='bf16-mixed' or '32' here."
+        )
+    if precision == "bf16-mixed" and device_type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            "precision='bf16-mixed' needs a GPU with bfloat16 support (Ampere or newer); "
+            "this one has none. Use precision='16-mixed'."
+        )
+
+
+def autocast(precision: str, device):
+    """The ``torch.autocast`` context of ``precision`` on ``device`` (none for ``'32'``)."""
+    if precision == "32":
+        return nullcontext()
+    return torch.autocast(_device_type(device), dtype=_AUTOCAST_DTYPES[precision])
+
+
+def grad_scaler(precision: str, device) -> torch.amp.GradScaler | None:
+    """A gradient scaler for ``'16-mixed'`` (float16 gradients underflow without one)."""
+    if precision != "16-mixed":
+        return None
+    return torch.amp.GradScaler(_device_type(device))
+
+
+def to_memory_format(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """A 4-D batch in ``channels_last`` memory order when asked (same shape and values)."""
+    if channels_last and images.ndim == 4:
+        return images.contiguous(memory_format=torch.channels_last)
+    return images
+
+
+class PrecisionMixin:
+    """Training steps of a skorch net under ``precision`` (the estimator's parameter).
+
+    Sets ``grad_scaler_`` with the optimizer; with a scaler, the step runs
+    without skorch's optimizer closure (a scaler cannot step one), unscaling
+    the gradients before ``on_grad_computed`` so that callbacks such as
+    gradient clipping see their true values.
+    """
+
+    def initialize_optimizer(self, *args, **kwargs):
+        super().initialize_optimizer(*args, **kwargs)
+        self.grad_scaler_ = grad_scaler(self.precision, self.device)
+        return self
+
+    def _autocast(self):
+        return autocast(self.precision, self.device)
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        scaler = getattr(self, "grad_scaler_", None)
+        (loss if scaler is None else scaler.scale(loss)).backward()
+
+    def train_step(self, batch, **fit_params):
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        scaler.unscale_(self.optimizer_)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        scaler.step(self.optimizer_)
+        scaler.update()
+        return step
+
+
+def as_float32(output):
+    """Network output (a tensor, or a tuple of them) in float32, as losses and users expect."""
+    if isinstance(output, tuple):
+        return tuple(as_float32(part) for part in output)
+    return output.float() if output.is_floating_point() else output
