@@ -52,9 +52,7 @@ def test_weights_that_do_not_fit_are_listed(mnist_lt, cnn_file, tmp_path):
     with pytest.raises(ValueError, match=r"missing: features\.0\.0\.weight.*1 unexpected: conv1"):
         BalancedImageClassifier(backbone_weights=wrong, **FAST).fit(X_train, y_train)
     with pytest.raises(FileNotFoundError, match=r"gone\.pt' is not a file"):
-        BalancedImageClassifier(backbone_weights=tmp_path / "gone.pt", **FAST).fit(
-            X_train, y_train
-        )
+        BalancedImageClassifier(backbone_weights=tmp_path / "gone.pt", **FAST).fit(X_train, y_train)
     with pytest.raises(ValueError, match=r"exist for torchvision and timm backbones only"):
         BalancedImageClassifier(backbone_weights="DEFAULT", **FAST).fit(X_train, y_train)
 
@@ -89,9 +87,7 @@ def test_torchvision_weights_name_loads_from_cache_with_imagenet_statistics(
     assert clf.module_.fc.out_features == 5
     assert clf.predict(X_test).shape == X_test.shape[:1]
     with pytest.raises(ValueError, match=r"'IMAGENET1K_V9' is not .*'DEFAULT', 'IMAGENET1K_V1'"):
-        BalancedImageClassifier("resnet18", backbone_weights="IMAGENET1K_V9").fit(
-            X_train, y_train
-        )
+        BalancedImageClassifier("resnet18", backbone_weights="IMAGENET1K_V9").fit(X_train, y_train)
 
 
 def test_offline_error_names_the_file_to_place_in_the_cache(mnist_lt, tmp_path, monkeypatch):
@@ -227,3 +223,34 @@ def test_embedder_reads_a_torchvision_weights_file_with_imagenet_statistics_in_b
     assert features.shape == (len(X_test), 512) and features.dtype == np.float32
     reference = full.transform(X_test)
     assert np.corrcoef(features.ravel(), reference.ravel())[0, 1] > 0.99
+
+
+def test_grid_search_fine_tunes_a_resnet_from_a_weights_file_on_an_image_folder(
+    png_folder, tmp_path
+):
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    torchvision = pytest.importorskip("torchvision")
+    _, paths, labels = png_folder
+    torch.manual_seed(4)
+    state = torchvision.models.resnet18().state_dict()
+    path = tmp_path / "resnet18.pth"
+    torch.save(state, path)
+    clf = BalancedImageClassifier(
+        "resnet18",
+        backbone_weights=path,
+        freeze="backbone",
+        unfreeze_epoch=1,
+        backbone_lr=1e-4,
+        image_size=(32, 32),
+        **RESNET | {"max_epochs": 2},
+    )
+    grid = {"class_weight": [None, "balanced"], "sampler": [None, "sqrt"]}
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    search = GridSearchCV(clf, grid, cv=cv, scoring="balanced_accuracy").fit(paths, labels)
+    assert search.cv_results_["mean_test_score"].shape == (4,)
+    best = search.best_estimator_
+    np.testing.assert_allclose(best.channel_mean_, IMAGENET_MEAN, rtol=1e-6)
+    assert all(p.requires_grad for p in best.module_.parameters())  # unfrozen after epoch 1
+    assert {group["lr"] for group in best.optimizer_.param_groups} == {1e-4, best.lr}
+    assert set(best.predict(paths[:5])) <= set(labels)
