@@ -179,6 +179,12 @@ def weights_statistics(backbone, weights) -> tuple[tuple, tuple] | None:
         config = timm.get_pretrained_cfg(backbone.removeprefix("timm/"))
         config = config.to_dict() if config is not None else {}
         return tuple(config.get("mean", IMAGENET_MEAN)), tuple(config.get("std", IMAGENET_STD))
+    try:
+        from torchvision.models import list_models
+    except ImportError:
+        return None  # building the backbone says to install torchvision
+    if backbone not in list_models():
+        return None  # building the backbone raises the error that lists the names
     if is_weights_file(weights):
         return IMAGENET_MEAN, IMAGENET_STD
     transforms = torchvision_weights(backbone, weights).transforms()

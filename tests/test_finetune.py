@@ -86,6 +86,8 @@ def test_torchvision_weights_name_loads_from_cache_with_imagenet_statistics(
     assert _same(clf.module_, state, "bn1.running_mean")
     assert clf.module_.fc.out_features == 5
     assert clf.predict(X_test).shape == X_test.shape[:1]
+    with pytest.raises(ValueError, match=r"Unknown backbone 'resnet_nope'.*list_models"):
+        BalancedImageClassifier("resnet_nope", backbone_weights="DEFAULT").fit(X_train, y_train)
     with pytest.raises(ValueError, match=r"'IMAGENET1K_V9' is not .*'DEFAULT', 'IMAGENET1K_V1'"):
         BalancedImageClassifier("resnet18", backbone_weights="IMAGENET1K_V9").fit(X_train, y_train)
 
