@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from .device import resolve_device
 
+_LOADER_PREFIXES = ("iterator_train__", "iterator_valid__", "dataset__")
+
 
 class NetParamsMixin:
     """Parameter plumbing for :class:`~imbtorch.BalancedImageClassifier`.
@@ -15,6 +17,8 @@ class NetParamsMixin:
       while the ``device`` attribute reads the resolved device, so a model
       pickled on a GPU machine loads on a CPU one;
     - ``classes_`` before fit raises an AttributeError that says to fit;
+    - loader settings (``iterator_valid__num_workers=0``, ...) can be set on
+      a fitted net;
     - ``repr`` lists only the parameters that differ from the defaults.
     """
 
@@ -45,6 +49,19 @@ class NetParamsMixin:
     @classes_.setter
     def classes_(self, value):
         self.__dict__["classes_"] = value
+
+    def set_params(self, **kwargs):
+        """skorch's ``set_params``, which also takes loader settings on a fitted net.
+
+        skorch 1.4 raises "Something went wrong" for ``iterator_train__*``,
+        ``iterator_valid__*`` and ``dataset__*`` once the net is initialised;
+        they need no re-initialisation (the loaders read them when built).
+        """
+        loader = {key: value for key, value in kwargs.items() if key.startswith(_LOADER_PREFIXES)}
+        super().set_params(**{k: v for k, v in kwargs.items() if k not in loader})
+        vars(self).update(loader)
+        self._params_to_validate.update(loader)
+        return self
 
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=deep, **kwargs)

@@ -233,3 +233,17 @@ def test_repr_shows_changed_parameters_only():
         repr(BalancedImageClassifier(class_weight="balanced", module__width=8))
         == "BalancedImageClassifier(class_weight='balanced', module__width=8)"
     )
+
+
+def test_loader_settings_can_be_set_on_a_fitted_net(small_images):
+    from sklearn.base import clone
+
+    X, y = small_images
+    clf = BalancedImageClassifier(max_epochs=1, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.set_params(iterator_valid__batch_size=7, iterator_train__num_workers=0, lr=0.01)
+    assert clf.get_params()["iterator_valid__batch_size"] == 7 and clf.lr == 0.01
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-5)
+    assert clone(clf).get_params()["iterator_train__num_workers"] == 0
+    with pytest.raises(TypeError, match=r"nonsense"):  # reaches the DataLoader, as in skorch
+        clf.set_params(iterator_valid__nonsense=1).predict(X)
