@@ -237,11 +237,12 @@ class ImageEmbedder(
             if self.weights is not None:
                 network.load_state_dict(load_weights_file(self.weights))
         else:
-            state = load_weights_file(self.weights)
-            network = build_backbone(
-                model, in_channels=len(self.channel_mean_), num_classes=_head_outputs(state)
+            network = build_backbone(  # loads all but the head, inside any grey adapter
+                model,
+                in_channels=len(self.channel_mean_),
+                num_classes=_head_outputs(load_weights_file(self.weights)),
+                weights=self.weights,
             )
-            network.load_state_dict(state)
         self.trunk_ = split_classifier(network)[0]
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         self.trunk_.to(self._device(), memory_format=memory_format)

@@ -225,6 +225,8 @@ def test_embedder_reads_a_torchvision_weights_file_with_imagenet_statistics_in_b
     assert features.shape == (len(X_test), 512) and features.dtype == np.float32
     reference = full.transform(X_test)
     assert np.corrcoef(features.ravel(), reference.ravel())[0, 1] > 0.99
+    plain = ImageEmbedder("resnet18", weights=path, normalize=False).fit(X_train)  # grey adapter
+    assert plain.transform(X_test[:4]).shape == (4, 512)
 
 
 def test_grid_search_fine_tunes_a_resnet_from_a_weights_file_on_an_image_folder(
