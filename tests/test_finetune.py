@@ -258,3 +258,19 @@ def test_grid_search_fine_tunes_a_resnet_from_a_weights_file_on_an_image_folder(
     assert all(p.requires_grad for p in best.module_.parameters())  # unfrozen after epoch 1
     assert {group["lr"] for group in best.optimizer_.param_groups} == {1e-4, best.lr}
     assert set(best.predict(paths[:5])) <= set(labels)
+
+
+def test_the_gradient_scaler_step_equals_the_closure_step(mnist_lt, monkeypatch):
+    """The float16 path (scaler, no closure, unscale before on_grad_computed), run on the CPU."""
+    from skorch.callbacks import GradientNormClipping
+
+    from imbtorch import precision
+
+    X_train, X_test, y_train, _ = mnist_lt
+    params = dict(callbacks=[GradientNormClipping(1.0)], **FAST)
+    plain = BalancedImageClassifier(**params).fit(X_train, y_train)
+    monkeypatch.setattr(precision, "grad_scaler", lambda *_: torch.amp.GradScaler("cpu"))
+    scaled = BalancedImageClassifier(**params).fit(X_train, y_train)
+    assert isinstance(scaled.grad_scaler_, torch.amp.GradScaler) and plain.grad_scaler_ is None
+    # powers of two scale and unscale exactly: the same clipped steps, the same network
+    np.testing.assert_allclose(scaled.predict_proba(X_test), plain.predict_proba(X_test), atol=1e-6)
