@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from .pretrained import (
-    is_weights_file,
+    is_local_weights,
     load_backbone_weights,
-    load_weights_file,
+    load_local_weights,
     timm_pretrained_model,
     torchvision_state_dict,
     torchvision_weights,
@@ -125,13 +125,15 @@ def _torchvision_backbone(
         )
     model = torchvision.models.get_model(name, weights=None, num_classes=num_classes, **kwargs)
     if weights is not None:
-        if is_weights_file(weights):
-            state, source = load_weights_file(weights), f"the file {str(weights)!r}"
+        head = _head_name(model, num_classes)
+        if is_local_weights(weights):
+            load_local_weights(model, weights, head=head)
         else:
             published = torchvision_weights(name, weights)
-            state = torchvision_state_dict(published)
             source = f"{type(published).__name__}.{published.name}"
-        load_backbone_weights(model, state, head=_head_name(model, num_classes), source=source)
+            load_backbone_weights(
+                model, torchvision_state_dict(published), head=head, source=source
+            )
     if in_channels == 3:
         return model
     adapter = _RepeatChannels() if in_channels == 1 else nn.Conv2d(in_channels, 3, 1)
@@ -150,11 +152,10 @@ def _timm_backbone(name: str, in_channels: int, num_classes: int, weights=None, 
             f"timm has no model {name!r}; see timm.list_models(), e.g. {timm.list_models()[:3]}."
         )
     kwargs = {"num_classes": num_classes, "in_chans": in_channels, **kwargs}
-    if weights is None or is_weights_file(weights):
+    if weights is None or is_local_weights(weights):
         model = timm.create_model(name, pretrained=False, **kwargs)
         if weights is not None:
-            state, source = load_weights_file(weights), f"the file {str(weights)!r}"
-            load_backbone_weights(model, state, head=_head_name(model, num_classes), source=source)
+            load_local_weights(model, weights, head=_head_name(model, num_classes))
         return model
     if weights != "DEFAULT":
         raise ValueError(
@@ -209,10 +210,10 @@ def build_backbone(
         weights.
     in_channels, num_classes : int
         Taken from the training data.
-    weights : str, path or None
+    weights : str, path, state_dict or None
         Pretrained weights (see :mod:`imbtorch.pretrained`): ``'DEFAULT'`` or a
         torchvision weights name (torchvision and timm backbones), or the
-        path of a state_dict file (any backbone). Every weight but the
+        path of a state_dict file or a state_dict read from one (any backbone). Every weight but the
         classification head's is loaded.
     **kwargs
         Constructor arguments (the estimator's ``module__*`` parameters).
@@ -225,7 +226,7 @@ def build_backbone(
         if backbone.startswith("timm/"):
             return _timm_backbone(backbone[5:], in_channels, num_classes, weights, **kwargs)
         return _torchvision_backbone(backbone, in_channels, num_classes, weights, **kwargs)
-    if weights is not None and not is_weights_file(weights):
+    if weights is not None and not is_local_weights(weights):
         raise ValueError(
             f"backbone_weights={weights!r} names published weights, which exist for "
             "torchvision and timm backbones only; pass the path of a state_dict file."
@@ -246,9 +247,7 @@ def build_backbone(
             f"instance; got {type(backbone).__name__}."
         )
     if weights is not None:
-        state = load_weights_file(weights)
-        head = _head_name(model, num_classes)
-        load_backbone_weights(model, state, head=head, source=f"the file {str(weights)!r}")
+        load_local_weights(model, weights, head=_head_name(model, num_classes))
     return model
 
 

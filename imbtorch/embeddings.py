@@ -237,11 +237,12 @@ class ImageEmbedder(
             if self.weights is not None:
                 network.load_state_dict(load_weights_file(self.weights))
         else:
+            state = load_weights_file(self.weights)  # read once: head size, then weights
             network = build_backbone(  # loads all but the head, inside any grey adapter
                 model,
                 in_channels=len(self.channel_mean_),
-                num_classes=_head_outputs(load_weights_file(self.weights)),
-                weights=self.weights,
+                num_classes=_head_outputs(state),
+                weights=state,
             )
         self.trunk_ = split_classifier(network)[0]
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format

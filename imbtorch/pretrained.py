@@ -23,9 +23,9 @@ CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "module", "net")
 _SHOWN_KEYS = 8
 
 
-def is_weights_file(weights) -> bool:
-    """Whether ``backbone_weights`` names a file rather than a set of published weights."""
-    if isinstance(weights, os.PathLike):
+def is_local_weights(weights) -> bool:
+    """Whether ``weights`` is a file (or a state_dict read from one), not a published name."""
+    if isinstance(weights, (os.PathLike, Mapping)):
         return True
     return isinstance(weights, str) and (
         os.sep in weights or "/" in weights or Path(weights).suffix != "" or os.path.exists(weights)
@@ -116,6 +116,15 @@ def load_backbone_weights(
     model.load_state_dict(state, strict=False)
 
 
+def load_local_weights(model: nn.Module, weights, *, head: str) -> None:
+    """Load a weights file, or a state_dict already read from one, into ``model`` but its head."""
+    if isinstance(weights, Mapping):
+        state, source = weights, "the given state_dict"
+    else:
+        state, source = load_weights_file(weights), f"the file {str(weights)!r}"
+    load_backbone_weights(model, state, head=head, source=source)
+
+
 def torchvision_weights(model_name: str, weights_name: str):
     """torchvision's weights enum member ``weights_name`` (or ``'DEFAULT'``) of ``model_name``."""
     from torchvision.models import get_model_weights
@@ -172,7 +181,7 @@ def weights_statistics(backbone, weights) -> tuple[tuple, tuple] | None:
     if weights is None or not isinstance(backbone, str) or backbone == "simple_cnn":
         return None
     if backbone.startswith("timm/"):
-        if is_weights_file(weights):
+        if is_local_weights(weights):
             return IMAGENET_MEAN, IMAGENET_STD
         import timm
 
@@ -185,7 +194,7 @@ def weights_statistics(backbone, weights) -> tuple[tuple, tuple] | None:
         return None  # building the backbone says to install torchvision
     if backbone not in list_models():
         return None  # building the backbone raises the error that lists the names
-    if is_weights_file(weights):
+    if is_local_weights(weights):
         return IMAGENET_MEAN, IMAGENET_STD
     transforms = torchvision_weights(backbone, weights).transforms()
     return tuple(transforms.mean), tuple(transforms.std)
