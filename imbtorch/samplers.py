@@ -3,7 +3,10 @@
 :func:`make_batch_sampler` turns a ``sampler`` setting of
 :class:`~imbtorch.BalancedImageClassifier` into a batch sampler for
 :class:`torch.utils.data.DataLoader`. Iterating it again (the next epoch) draws
-new indices; the draws follow from ``seed`` alone.
+new indices. The draws of epoch ``e`` follow from ``(seed, e)`` alone, as with
+:meth:`torch.utils.data.DistributedSampler.set_epoch`: a fit resumed at epoch
+``e`` and every process of a distributed fit draw exactly what one
+uninterrupted process draws.
 """
 
 from __future__ import annotations
@@ -33,6 +36,68 @@ def _torch_generator(seed: int) -> torch.Generator:
     return generator
 
 
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The numpy generator of ``epoch``'s draws."""
+    return np.random.default_rng([int(seed), int(epoch)])
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The torch generator of ``epoch``'s draws."""
+    return _torch_generator(epoch_rng(seed, epoch).integers(MAX_SEED))
+
+
+def set_epoch(sampler: Sampler, epoch: int) -> None:
+    """Make the next iteration of ``sampler`` (or of a BatchSampler's sampler) draw ``epoch``."""
+    inner = sampler.sampler if isinstance(sampler, BatchSampler) else sampler
+    if hasattr(inner, "set_epoch"):
+        inner.set_epoch(epoch)
+
+
+class EpochSampler(Sampler):
+    """Base of samplers whose draws follow from ``(seed, epoch)``; iterating moves on an epoch.
+
+    Parameters
+    ----------
+    seed : int
+    first_epoch : int, default=0
+        Epoch of the first iteration (to continue a schedule or a fit).
+    """
+
+    def __init__(self, seed: int, first_epoch: int = 0) -> None:
+        self.seed = int(seed)
+        self.epoch = int(first_epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw ``epoch`` at the next iteration."""
+        self.epoch = int(epoch)
+
+    def _next_epoch(self) -> int:
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        return epoch
+
+
+class EpochSeededSampler(EpochSampler):
+    """A torch sampler with a ``generator`` (RandomSampler, WeightedRandomSampler) seeded per epoch.
+
+    Parameters
+    ----------
+    sampler : torch Sampler with a ``generator`` attribute
+    seed, first_epoch
+        As for :class:`EpochSampler`.
+    """
+
+    def __init__(self, sampler: Sampler, seed: int, first_epoch: int = 0) -> None:
+        super().__init__(seed, first_epoch)
+        self.sampler = sampler
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[int]:
+        self.sampler.generator = epoch_generator(self.seed, self._next_epoch())
+        return iter(self.sampler)
+
+
 def frequency_sample_weights(y: np.ndarray, power: float) -> np.ndarray:
     """Sampling weight ``n_c ** -power`` of each sample's class ``c``.
 
@@ -43,11 +108,11 @@ def frequency_sample_weights(y: np.ndarray, power: float) -> np.ndarray:
     return counts[codes].astype(np.float64) ** -power
 
 
-class ImblearnIndexSampler(Sampler[int]):
+class ImblearnIndexSampler(EpochSampler):
     """Apply an imbalanced-learn sampler to sample indices, anew every epoch.
 
-    Each epoch clones ``sampler``, gives it a fresh ``random_state`` drawn from
-    ``seed``, and resamples ``(indices, y)``. Only samplers that *select*
+    Each epoch clones ``sampler``, gives it a ``random_state`` drawn from
+    ``(seed, epoch)``, and resamples ``(indices, y)``. Only samplers that *select*
     existing samples work (they expose ``sample_indices_``: RandomOverSampler,
     RandomUnderSampler, NearMiss, TomekLinks, ...); samplers that synthesise new
     samples (SMOTE, ADASYN) need features, not indices, and are refused.
@@ -62,18 +127,20 @@ class ImblearnIndexSampler(Sampler[int]):
         ``sampling_strategy`` dict uses the user's labels).
     seed : int
         Seed of the per-epoch draws.
+    first_epoch : int, default=0
     """
 
-    def __init__(self, sampler, y: np.ndarray, seed: int) -> None:
+    def __init__(self, sampler, y: np.ndarray, seed: int, first_epoch: int = 0) -> None:
+        super().__init__(seed, first_epoch)
         self.sampler = sampler
         self.y = np.asarray(y)
-        self._rng = np.random.default_rng(seed)
-        self._pending: np.ndarray | None = None
+        self._drawn: tuple[int, np.ndarray] | None = None  # (epoch, indices), as len() saw it
 
-    def _draw(self) -> np.ndarray:
+    def _draw(self, epoch: int) -> np.ndarray:
+        rng = epoch_rng(self.seed, epoch)
         sampler = clone(self.sampler)
         if "random_state" in sampler.get_params():
-            sampler.set_params(random_state=int(self._rng.integers(MAX_SEED)))
+            sampler.set_params(random_state=int(rng.integers(MAX_SEED)))
         indices = np.arange(len(self.y)).reshape(-1, 1)
         try:
             sampler.fit_resample(indices, self.y)
@@ -92,29 +159,28 @@ class ImblearnIndexSampler(Sampler[int]):
                 "RandomUnderSampler, or the built-in 'over', 'under', 'weighted', 'sqrt', "
                 "'class_balanced'."
             )
-        return self._rng.permutation(np.asarray(selected))
+        return rng.permutation(np.asarray(selected))
 
-    def _next_draw(self) -> np.ndarray:
-        if self._pending is None:
-            self._pending = self._draw()
-        return self._pending
+    def _indices(self, epoch: int) -> np.ndarray:
+        if self._drawn is None or self._drawn[0] != epoch:
+            self._drawn = (epoch, self._draw(epoch))
+        return self._drawn[1]
 
     def __len__(self) -> int:
-        return len(self._next_draw())
+        return len(self._indices(self.epoch))
 
     def __iter__(self) -> Iterator[int]:
-        indices = self._next_draw()
-        self._pending = None
-        return iter(indices.tolist())
+        return iter(self._indices(self._next_epoch()).tolist())
 
 
-class ClassBalancedBatchSampler(Sampler[list[int]]):
+class ClassBalancedBatchSampler(EpochSampler):
     """Batches that hold every class (nearly) equally often.
 
     Each batch takes ``batch_size // n_classes`` samples of every class and
     spreads the remainder over randomly chosen classes. Within a class, samples
     are drawn without replacement from a shuffled pool that is refilled when it
-    runs out, so tail samples repeat only as often as needed. An epoch has as
+    runs out, so tail samples repeat only as often as needed (the pools are
+    shuffled afresh every epoch). An epoch has as
     many batches as plain shuffling would (``ceil(n_samples / batch_size)``).
 
     Parameters
@@ -127,9 +193,18 @@ class ClassBalancedBatchSampler(Sampler[list[int]]):
         Seed of the draws.
     drop_last : bool, default=False
         Use ``floor`` instead of ``ceil`` for the number of batches.
+    first_epoch : int, default=0
     """
 
-    def __init__(self, y: np.ndarray, batch_size: int, seed: int, drop_last: bool = False):
+    def __init__(
+        self,
+        y: np.ndarray,
+        batch_size: int,
+        seed: int,
+        drop_last: bool = False,
+        first_epoch: int = 0,
+    ) -> None:
+        super().__init__(seed, first_epoch)
         _, codes = np.unique(np.asarray(y), return_inverse=True)
         self.pools = [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
         self.batch_size = int(batch_size)
@@ -137,15 +212,13 @@ class ClassBalancedBatchSampler(Sampler[list[int]]):
         self.n_batches = (
             n_samples // self.batch_size if drop_last else -(-n_samples // self.batch_size)
         )
-        self._rng = np.random.default_rng(seed)
-        self._queues = [self._rng.permutation(pool) for pool in self.pools]
 
-    def _take(self, c: int, k: int) -> np.ndarray:
+    def _take(self, rng: np.random.Generator, queues: list, c: int, k: int) -> np.ndarray:
         taken = []
         while k > 0:
-            if len(self._queues[c]) == 0:
-                self._queues[c] = self._rng.permutation(self.pools[c])
-            part, self._queues[c] = self._queues[c][:k], self._queues[c][k:]
+            if len(queues[c]) == 0:
+                queues[c] = rng.permutation(self.pools[c])
+            part, queues[c] = queues[c][:k], queues[c][k:]
             taken.append(part)
             k -= len(part)
         return np.concatenate(taken) if taken else np.empty(0, dtype=np.int64)
@@ -154,16 +227,20 @@ class ClassBalancedBatchSampler(Sampler[list[int]]):
         return self.n_batches
 
     def __iter__(self) -> Iterator[list[int]]:
+        return self._batches(epoch_rng(self.seed, self._next_epoch()))
+
+    def _batches(self, rng: np.random.Generator) -> Iterator[list[int]]:
         n_classes = len(self.pools)
         base, remainder = divmod(self.batch_size, n_classes)
+        queues = [rng.permutation(pool) for pool in self.pools]
         for _ in range(self.n_batches):
             counts = np.full(n_classes, base)
-            counts[self._rng.choice(n_classes, size=remainder, replace=False)] += 1
-            batch = np.concatenate([self._take(c, k) for c, k in enumerate(counts)])
-            yield self._rng.permutation(batch).tolist()
+            counts[rng.choice(n_classes, size=remainder, replace=False)] += 1
+            batch = np.concatenate([self._take(rng, queues, c, k) for c, k in enumerate(counts)])
+            yield rng.permutation(batch).tolist()
 
 
-class ProgressiveSampler(Sampler[int]):
+class ProgressiveSampler(EpochSampler):
     """Progressively-balanced sampling (Kang et al., "Decoupling Representation and
     Classifier for Long-Tailed Recognition", ICLR 2020).
 
@@ -182,13 +259,12 @@ class ProgressiveSampler(Sampler[int]):
     """
 
     def __init__(self, y: np.ndarray, n_epochs: int, seed: int, first_epoch: int = 0) -> None:
+        super().__init__(seed, first_epoch)
         self.instance = frequency_sample_weights(y, power=0.0)
         self.instance /= self.instance.sum()
         self.balanced = frequency_sample_weights(y, power=1.0)
         self.balanced /= self.balanced.sum()
         self.n_epochs = int(n_epochs)
-        self.epoch = int(first_epoch)
-        self._generator = _torch_generator(seed)
 
     def weights(self, epoch: int) -> np.ndarray:
         """Sampling probability of every sample at ``epoch``."""
@@ -199,13 +275,14 @@ class ProgressiveSampler(Sampler[int]):
         return len(self.instance)
 
     def __iter__(self) -> Iterator[int]:
-        probs = torch.as_tensor(self.weights(self.epoch))
-        self.epoch += 1
-        drawn = torch.multinomial(probs, len(probs), replacement=True, generator=self._generator)
+        epoch = self._next_epoch()
+        probs = torch.as_tensor(self.weights(epoch))
+        generator = epoch_generator(self.seed, epoch)
+        drawn = torch.multinomial(probs, len(probs), replacement=True, generator=generator)
         return iter(drawn.tolist())
 
 
-class DeferredBatchSampler(Sampler[list[int]]):
+class DeferredBatchSampler(EpochSampler):
     """Use ``before`` until epoch ``start_epoch``, then ``after`` (deferred re-sampling).
 
     Cao et al. 2019 (DRS): train with plain sampling first, re-balance late.
@@ -220,20 +297,24 @@ class DeferredBatchSampler(Sampler[list[int]]):
     """
 
     def __init__(self, before: Sampler, after: Sampler, start_epoch: int, first_epoch: int = 0):
+        super().__init__(seed=0, first_epoch=first_epoch)  # the draws are the samplers' own
         self.before, self.after = before, after
         self.start_epoch = int(start_epoch)
-        self.epoch = int(first_epoch)
 
     def _current(self) -> Sampler:
         return self.after if self.epoch >= self.start_epoch else self.before
 
     def __len__(self) -> int:
-        return len(self._current())
+        current = self._current()
+        set_epoch(current, self.epoch)
+        return len(current)
 
     def __iter__(self) -> Iterator[list[int]]:
+        # a generator: the epoch moves on at the first batch, so that len() in between
+        # (list() asks for it after iter()) still sees this epoch
         current = self._current()
-        self.epoch += 1
-        return iter(current)
+        set_epoch(current, self._next_epoch())
+        yield from current
 
 
 def make_batch_sampler(
@@ -295,7 +376,6 @@ def make_batch_sampler(
             shuffle=shuffle,
             drop_last=drop_last,
         )
-        # the re-balanced sampler is first iterated at start_epoch (or now, if later)
         balanced = make_batch_sampler(
             sampler,
             y,
@@ -303,33 +383,30 @@ def make_batch_sampler(
             seed=int(balanced_seed),
             drop_last=drop_last,
             n_epochs=n_epochs,
-            first_epoch=max(first_epoch, start_epoch),
         )
         return DeferredBatchSampler(plain, balanced, start_epoch, first_epoch=first_epoch)
     if sampler == "class_balanced":
-        return ClassBalancedBatchSampler(y, batch_size, seed, drop_last=drop_last)
-    if sampler is None:
-        index_sampler = (
-            RandomSampler(range(len(y)), generator=_torch_generator(seed))
-            if shuffle
-            else SequentialSampler(range(len(y)))
+        return ClassBalancedBatchSampler(
+            y, batch_size, seed, drop_last=drop_last, first_epoch=first_epoch
         )
+    if sampler is None and not shuffle:
+        index_sampler = SequentialSampler(range(len(y)))
+    elif sampler is None:
+        index_sampler = EpochSeededSampler(RandomSampler(range(len(y))), seed, first_epoch)
     elif sampler in ("weighted", "sqrt"):
         weights = frequency_sample_weights(y, power=1.0 if sampler == "weighted" else 0.5)
-        index_sampler = WeightedRandomSampler(
-            torch.as_tensor(weights),
-            num_samples=len(y),
-            replacement=True,
-            generator=_torch_generator(seed),
+        weighted = WeightedRandomSampler(
+            torch.as_tensor(weights), num_samples=len(y), replacement=True
         )
+        index_sampler = EpochSeededSampler(weighted, seed, first_epoch)
     elif sampler == "progressive":
         index_sampler = ProgressiveSampler(y, n_epochs, seed, first_epoch=first_epoch)
     elif sampler == "over":
-        index_sampler = ImblearnIndexSampler(RandomOverSampler(), y, seed)
+        index_sampler = ImblearnIndexSampler(RandomOverSampler(), y, seed, first_epoch)
     elif sampler == "under":
-        index_sampler = ImblearnIndexSampler(RandomUnderSampler(), y, seed)
+        index_sampler = ImblearnIndexSampler(RandomUnderSampler(), y, seed, first_epoch)
     elif hasattr(sampler, "fit_resample"):
-        index_sampler = ImblearnIndexSampler(sampler, y, seed)
+        index_sampler = ImblearnIndexSampler(sampler, y, seed, first_epoch)
     else:
         raise ValueError(
             f"sampler must be None, one of {SAMPLER_NAMES} or an imbalanced-learn sampler "

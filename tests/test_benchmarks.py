@@ -9,12 +9,12 @@ import pandas as pd
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def run_script(name: str, *args: str) -> str:
+def run_script(name: str, *args: str, timeout: int = 300) -> str:
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / name), *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -89,6 +89,23 @@ def test_class_balanced_with_fewer_slots_than_classes():
         assert len(batch) == 2 and len(set(Y[batch])) == 2
 
 
+@pytest.mark.parametrize(
+    "name, start_epoch",
+    [(name, None) for name in (None, "weighted", "sqrt", "over", "under", "class_balanced")]
+    + [("progressive", None), (RandomUnderSampler(), None), ("class_balanced", 2)],
+)
+def test_a_sampler_continued_at_an_epoch_draws_that_epoch(name, start_epoch):
+    """Epoch e's draws follow from (seed, e): what a resumed fit or another process needs."""
+    settings = dict(batch_size=16, seed=3, n_epochs=5, start_epoch=start_epoch)
+    uninterrupted = make_batch_sampler(name, Y, **settings)
+    epochs = [[list(b) for b in uninterrupted] for _ in range(5)]
+    assert epochs[3] != epochs[2]
+    continued = make_batch_sampler(name, Y, **settings, first_epoch=3)
+    assert len(continued) == len(epochs[3])
+    assert [list(b) for b in continued] == epochs[3]
+    assert [list(b) for b in continued] == epochs[4]
+
+
 @pytest.mark.parametrize("name", [None, "weighted", "sqrt", "over", "under", "class_balanced"])
 def test_same_seed_same_draws(name):
     a = [epoch(make_batch_sampler(name, Y, batch_size=16, seed=3)) for _ in range(1)]
