@@ -53,13 +53,19 @@ from .monitors import progress_monitors, validation_monitors
 from .net_params import NetParamsMixin
 from .precision import PRECISIONS, PrecisionMixin, as_float32, check_precision
 from .pretrained import weights_statistics
+from .resume import ResumableMixin, check_resumable
 from .samplers import MAX_SEED, SAMPLER_NAMES, make_batch_sampler
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
 
 class BalancedImageClassifier(
-    NetParamsMixin, ImageInputMixin, FineTuningMixin, PrecisionMixin, NeuralNetClassifier
+    NetParamsMixin,
+    ImageInputMixin,
+    FineTuningMixin,
+    PrecisionMixin,
+    ResumableMixin,
+    NeuralNetClassifier,
 ):
     """CNN image classifier whose answers to class imbalance are hyperparameters.
 
@@ -230,8 +236,20 @@ class BalancedImageClassifier(
         ``callbacks__early_stopping__patience=20`` or
         ``callbacks__early_stopping=None`` (see :mod:`imbtorch.monitors`).
     checkpoint_dir : str or path, default=None
-        With a validation split: save the state of best macro-F1 there (skorch's
-        :class:`~skorch.callbacks.Checkpoint`) and load it at the end of ``fit``.
+        Folder for checkpoints. After every epoch the whole training state
+        goes there (network, optimizer, history, callbacks, sampler seed,
+        random number generators; see :mod:`imbtorch.resume`), and training
+        loaders keep no worker processes between epochs unless
+        ``iterator_train__persistent_workers`` says so. With a validation
+        split, the state of best macro-F1 is kept too (skorch's
+        :class:`~skorch.callbacks.Checkpoint`) and loaded at the end of ``fit``.
+    resume : bool, default=False
+        Let ``fit`` continue from the newest training state in
+        ``checkpoint_dir`` (a fit that was killed) up to ``max_epochs`` epochs
+        in all, ending with the weights an uninterrupted fit ends with; with
+        no state there yet it starts afresh, so the same script serves the
+        first run and every restart. Needs the same data and a reproducible
+        ``train_split``.
     callbacks : list of skorch callbacks, default=None
     device : 'auto', str, torch.device or None, default='auto'
         ``'auto'`` trains on CUDA when available and on the CPU otherwise. The
@@ -323,6 +341,7 @@ class BalancedImageClassifier(
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "train_split": [callable, None],
         "checkpoint_dir": [str, os.PathLike, None],
+        "resume": ["boolean"],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -370,6 +389,7 @@ class BalancedImageClassifier(
         batch_size=64,
         train_split=None,
         checkpoint_dir=None,
+        resume=False,
         callbacks=None,
         device="auto",
         random_state=None,
@@ -412,6 +432,7 @@ class BalancedImageClassifier(
         self.precision = precision
         self.channels_last = channels_last
         self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
         self.random_state = random_state
         super().__init__(
             None,
@@ -450,12 +471,8 @@ class BalancedImageClassifier(
                 f"unfreeze_epoch={self.unfreeze_epoch} unfreezes what freeze froze, but "
                 "freeze=None; set freeze='backbone' (or a number of stages) or drop unfreeze_epoch."
             )
-        if self.checkpoint_dir is not None and self.train_split is None:
-            raise ValueError(
-                f"checkpoint_dir={self.checkpoint_dir!r} keeps the state of best validation "
-                "macro-F1, but train_split=None holds out no validation data; set "
-                "train_split=skorch.dataset.ValidSplit(5, stratified=True) or drop checkpoint_dir."
-            )
+        if self.resume:
+            check_resumable(self.checkpoint_dir, self.train_split)
 
     @property
     def _default_callbacks(self):
@@ -504,14 +521,17 @@ class BalancedImageClassifier(
         return self._prediction_dataset(X)
 
     # -- training -------------------------------------------------------------------
-    def _train(self, dataset: ImageDataset, fit_params: dict):
+    def _train(self, dataset: ImageDataset, fit_params: dict, *, resume: bool = False):
         # NeuralNet.partial_fit runs skorch's loop without re-entering our overrides.
         if self.head_resampler is not None and dataset.sample_weight is not None:
             raise ValueError(
                 "head_resampler re-trains the classifier on re-balanced features, which carry "
                 "no sample weights; drop sample_weight or head_resampler."
             )
-        NeuralNet.partial_fit(self, dataset, dataset.codes, **fit_params)
+        # one seed for the sampler's per-epoch draws, drawn before a saved state is loaded
+        self.sampler_seed_ = int(torch.randint(MAX_SEED, (1,)).item())
+        epochs = self._resume_epochs() if resume else None
+        NeuralNet.partial_fit(self, dataset, dataset.codes, epochs=epochs, **fit_params)
         if self.head_resampler is not None:
             self._retrain_classifier(dataset)
         else:
@@ -571,7 +591,7 @@ class BalancedImageClassifier(
         dataset = self._fit_dataset(X, y, sample_weight, reset=True)
         with seeded_torch(self.random_state, self.device):
             self.initialize()
-            self._train(dataset, fit_params)
+            self._train(dataset, fit_params, resume=self.resume)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
@@ -679,11 +699,18 @@ class BalancedImageClassifier(
         ``iterator_valid__*`` parameters override the loader defaults.
         """
         prefix = "iterator_train" if training else "iterator_valid"
-        kwargs = loader_kwargs(dataset, self.device, self.get_params_for(prefix))
+        overrides = self.get_params_for(prefix)
+        if training and self.checkpoint_dir is not None:
+            # each epoch's worker seeds then follow from the (saved) torch RNG
+            overrides.setdefault("persistent_workers", False)
+        kwargs = loader_kwargs(dataset, self.device, overrides)
         batch_size = kwargs.pop("batch_size", self.batch_size)
         if batch_size == -1:
             batch_size = len(dataset)
         if not training:
+            # the workers' seeds come from a generator of its own: prediction does not draw
+            # from torch's global RNG, which training (and a resumed fit) follows
+            kwargs.setdefault("generator", torch.Generator())
             return self.iterator_valid(dataset, batch_size=batch_size, **kwargs)
         if self.train_transform is not None:
             dataset = with_transform(dataset, self.train_transform)
@@ -699,7 +726,7 @@ class BalancedImageClassifier(
             self.sampler,
             self.classes_[dataset_codes(dataset)],  # imblearn strategies name user labels
             batch_size=batch_size,
-            seed=int(torch.randint(MAX_SEED, (1,)).item()),
+            seed=self.sampler_seed_,
             shuffle=kwargs.pop("shuffle", True),
             drop_last=kwargs.pop("drop_last", False),
             n_epochs=epochs_done + self.max_epochs,

@@ -120,7 +120,10 @@ def test_checkpoint_dir_saves_the_best_state(small_images, tmp_path):
     assert any(clf.history[:, "event_cp"])
 
 
-def test_checkpoint_dir_without_a_validation_split_is_refused(small_images, tmp_path):
+def test_checkpoint_dir_without_a_validation_split_keeps_the_training_state(small_images, tmp_path):
     X, y = small_images
-    with pytest.raises(ValueError, match="train_split=None holds out no validation data"):
-        BalancedImageClassifier(checkpoint_dir=tmp_path, **FAST).fit(X, y)
+    clf = BalancedImageClassifier(checkpoint_dir=tmp_path, **FAST).fit(X, y)
+    assert "checkpoint" not in dict(clf.callbacks_)  # no validation score to pick a best by
+    assert not (tmp_path / "params.pt").exists()
+    assert (tmp_path / "last.json").exists()
+    assert [p.name for p in tmp_path.glob("epoch-*")] == [f"epoch-{FAST['max_epochs']:05d}"]

@@ -1,0 +1,101 @@
+"""Resumable fits: a fit killed mid-training and resumed ends where an uninterrupted one ends."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from skorch.dataset import ValidSplit
+
+from imbtorch import BalancedImageClassifier
+
+SCRIPT = Path(__file__).with_name("_resumable_fit.py")
+FAST = {"max_epochs": 4, "batch_size": 16, "module__width": 8, "random_state": 0}
+
+
+@pytest.mark.parametrize("source", ["arrays", "files"])
+def test_a_killed_fit_resumes_to_the_weights_of_an_uninterrupted_one(source, tmp_path):
+    """DRW, DRS with a weighted sampler, random flips, minority augmentation, dropout, a
+    learning-rate schedule and early stopping on a validation split: all continue exactly,
+    on arrays and on PNG files decoded by 2 loader workers."""
+    env = dict(os.environ)
+    if source == "files":
+        env["IMAGE_DIR"] = str(tmp_path / "images")
+
+    def _run(*args):
+        command = [sys.executable, str(SCRIPT), *map(str, args)]
+        return subprocess.run(command, capture_output=True, text=True, env=env)
+
+    whole = _run(tmp_path / "whole", tmp_path / "whole.pt")
+    assert whole.returncode == 0, whole.stderr
+    killed = _run(tmp_path / "cut", tmp_path / "cut.pt", 4)  # SIGKILL inside epoch 4
+    assert killed.returncode == -9, killed.stderr
+    assert json.loads((tmp_path / "cut" / "last.json").read_text())["epochs"] == 3
+    assert not (tmp_path / "cut.pt").exists()
+    resumed = _run(tmp_path / "cut", tmp_path / "cut.pt")
+    assert resumed.returncode == 0, resumed.stderr
+
+    expected = torch.load(tmp_path / "whole.pt", weights_only=False)
+    got = torch.load(tmp_path / "cut.pt", weights_only=False)
+    assert got["epochs"] == expected["epochs"] == [1, 2, 3, 4, 5, 6, 7]  # none lost or repeated
+    assert got["valid_f1"] == expected["valid_f1"]
+    for name, tensor in expected["params"].items():
+        assert torch.equal(got["params"][name], tensor), name
+    np.testing.assert_array_equal(got["proba"], expected["proba"])
+    assert got["workers"] == (2 if source == "files" else 0)
+
+
+def test_resume_without_a_saved_state_is_a_plain_fit(small_images, tmp_path):
+    X, y = small_images
+    plain = BalancedImageClassifier(**FAST).fit(X, y)
+    first = BalancedImageClassifier(checkpoint_dir=tmp_path, resume=True, **FAST).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), plain.predict_proba(X))
+    # a finished fit resumed trains no further and ends with the same network
+    again = BalancedImageClassifier(checkpoint_dir=tmp_path, resume=True, **FAST).fit(X, y)
+    assert len(again.history) == FAST["max_epochs"]
+    np.testing.assert_array_equal(again.predict_proba(X), plain.predict_proba(X))
+    # more epochs continue the finished schedule
+    longer = {**FAST, "max_epochs": 6}
+    more = BalancedImageClassifier(checkpoint_dir=tmp_path, resume=True, **longer).fit(X, y)
+    assert [row["epoch"] for row in more.history] == [1, 2, 3, 4, 5, 6]
+
+
+def test_only_the_newest_complete_state_is_kept_and_read(small_images, tmp_path):
+    X, y = small_images
+    BalancedImageClassifier(checkpoint_dir=tmp_path, **FAST).fit(X, y)
+    assert sorted(p.name for p in tmp_path.glob("epoch-*")) == ["epoch-00004"]
+    # a folder half-written by a fit killed while saving is never pointed to
+    (tmp_path / "epoch-00005").mkdir()
+    (tmp_path / "epoch-00005" / "params.pt").write_bytes(b"truncated")
+    resumed = BalancedImageClassifier(
+        checkpoint_dir=tmp_path, resume=True, **{**FAST, "max_epochs": 5}
+    ).fit(X, y)
+    assert len(resumed.history) == 5
+    assert sorted(p.name for p in tmp_path.glob("epoch-*")) == ["epoch-00005"]
+
+
+def test_resume_on_other_data_is_refused(small_images, tmp_path):
+    X, y = small_images
+    BalancedImageClassifier(checkpoint_dir=tmp_path, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="saved by a fit on other data.*resume=False"):
+        BalancedImageClassifier(checkpoint_dir=tmp_path, resume=True, **FAST).fit(X[:50], y[:50])
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({}, "checkpoint_dir=None; set checkpoint_dir="),
+        (
+            {"checkpoint_dir": "unused", "train_split": ValidSplit(0.2, stratified=True)},
+            "draws a new random split each time; give it a seed",
+        ),
+    ],
+)
+def test_resume_that_cannot_be_exact_is_refused(small_images, settings, message):
+    X, y = small_images
+    with pytest.raises(ValueError, match=message):
+        BalancedImageClassifier(resume=True, **settings, **FAST).fit(X, y)
