@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import make_scorer, recall_score
 from sklearn.model_selection import check_cv, cross_validate
+from sklearn.utils.parallel import Parallel, delayed
 
 from .estimator import BalancedImageClassifier
 from .metrics import IMBALANCE_SCORING, tail_labels
@@ -119,7 +120,9 @@ def compare_strategies(
     tail_fraction : float, default=0.3
         Share of classes counted as tail by ``tail_recall``.
     n_jobs : int, default=None
-        Folds fitted in parallel (each fit also uses torch's threads).
+        Fits (strategies x folds) run in parallel, through joblib: processes
+        here, or a Dask cluster under ``joblib.parallel_config("dask")`` (see
+        the "Scaling out" guide). Each fit also uses torch's threads.
     error_score : 'raise' or float, default='raise'
         A failing fit stops the comparison by default instead of a NaN score.
     plot : bool, default=False
@@ -147,11 +150,19 @@ def compare_strategies(
             ),
         }
     folds = list(check_cv(cv, y, classifier=True).split(X, y))
-    results, rows = {}, []
-    for name, candidate in candidates.items():
-        result = cross_validate(
-            candidate, X, y, cv=folds, scoring=scoring, n_jobs=n_jobs, error_score=error_score
+    # every (strategy, fold) fit is one task of one joblib call, so that n_jobs workers
+    # (or a Dask cluster) run them all at once, and X travels to each worker once
+    tasks = [(name, fold) for name in candidates for fold in folds]
+    per_fold = Parallel(n_jobs=n_jobs)(
+        delayed(cross_validate)(
+            candidates[name], X, y, cv=[fold], scoring=scoring, error_score=error_score
         )
+        for name, fold in tasks
+    )
+    results, rows = {}, []
+    for name in candidates:
+        runs = [run for (task, _), run in zip(tasks, per_fold, strict=True) if task == name]
+        result = {key: np.concatenate([run[key] for run in runs]) for key in runs[0]}
         results[name] = result
         row = {"strategy": name}
         for key in [f"test_{s}" for s in scoring] + ["fit_time"]:

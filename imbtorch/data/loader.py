@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 
 import torch
@@ -27,11 +28,27 @@ def decoding_workers(overrides: dict | None = None) -> int:
     ``overrides`` are the estimator's ``iterator_train__*`` or
     ``iterator_valid__*`` parameters, so that a user who sets
     ``num_workers=0`` gets no worker process anywhere (header scan and
-    statistics included).
+    statistics included). A daemonic process (a Dask worker, by default)
+    may not start processes, so it decodes in the process by default.
     """
     if overrides and "num_workers" in overrides:
+        check_workers_allowed(overrides["num_workers"])
         return overrides["num_workers"]
+    if multiprocessing.current_process().daemon:
+        return 0
     return min(MAX_DEFAULT_WORKERS, available_cpus())
+
+
+def check_workers_allowed(num_workers: int) -> None:
+    """Raise a ValueError naming the fix when this process may not start ``num_workers``."""
+    if num_workers > 0 and multiprocessing.current_process().daemon:
+        raise ValueError(
+            f"num_workers={num_workers} loader workers were asked for, but this is a daemonic "
+            "process (a Dask worker by default), which may not start processes. Set "
+            "iterator_train__num_workers=0 and iterator_valid__num_workers=0, or start the "
+            "Dask workers as non-daemonic (dask config distributed.worker.daemon=False, e.g. "
+            "the environment variable DASK_DISTRIBUTED__WORKER__DAEMON=False)."
+        )
 
 
 def default_workers(source) -> int:
@@ -75,6 +92,7 @@ def loader_kwargs(dataset: Dataset, device, overrides: dict) -> dict:
     (torch refuses persistent workers without workers).
     """
     kwargs = {**loader_defaults(dataset, device), **overrides}
+    check_workers_allowed(kwargs.get("num_workers", 0))
     if "persistent_workers" not in overrides:
         kwargs["persistent_workers"] = kwargs.get("num_workers", 0) > 0
     return kwargs
