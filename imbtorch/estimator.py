@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import (
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
+from torch.utils.data import BatchSampler, SequentialSampler
 
 from .augment import augment_minority, minority_codes
 from .backbones import NormedLinear, build_backbone, check_backbone_output
@@ -38,6 +39,7 @@ from .data.inputs import ImageInputMixin
 from .data.loader import loader_kwargs
 from .decoupled import retrain_classifier
 from .device import check_device, seeded_torch
+from .distributed import DistributedMixin, check_accelerator
 from .finetune import FineTuningMixin, fine_tuning_callbacks, frozen_parameter_names
 from .heads import (
     ImbalanceNetwork,
@@ -65,6 +67,7 @@ class BalancedImageClassifier(
     FineTuningMixin,
     PrecisionMixin,
     ResumableMixin,
+    DistributedMixin,
     NeuralNetClassifier,
 ):
     """CNN image classifier whose answers to class imbalance are hyperparameters.
@@ -255,6 +258,15 @@ class BalancedImageClassifier(
         ``'auto'`` trains on CUDA when available and on the CPU otherwise. The
         ``device`` attribute reads the resolved device; ``get_params`` returns
         the setting.
+    accelerator : accelerate.Accelerator, default=None
+        Train over the processes of ``accelerate launch`` or ``torchrun``
+        (data-parallel, one GPU or CPU per process). Every process calls
+        ``fit`` with all the data; each trains on its slice of every batch,
+        and the samples of an epoch over all processes are exactly those one
+        process would draw, for every ``sampler``. Validation scores and
+        predictions are gathered in order on every process. Create it
+        without ``mixed_precision`` (use ``precision``). Pickles drop it. See
+        :mod:`imbtorch.distributed` and the "Scaling out" guide.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and samplers; the
         global torch RNG is restored afterwards. With an int, fits on CPU are
@@ -343,6 +355,7 @@ class BalancedImageClassifier(
         "checkpoint_dir": [str, os.PathLike, None],
         "resume": ["boolean"],
         "device": [str, torch.device, None],
+        "accelerator": "no_validation",  # check_accelerator
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -392,6 +405,7 @@ class BalancedImageClassifier(
         resume=False,
         callbacks=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
         **kwargs,
@@ -433,6 +447,7 @@ class BalancedImageClassifier(
         self.channels_last = channels_last
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
+        self.accelerator = accelerator
         self.random_state = random_state
         super().__init__(
             None,
@@ -465,6 +480,8 @@ class BalancedImageClassifier(
             caller_name=type(self).__name__,
         )
         check_device(self.__dict__["device"])
+        if self.accelerator is not None:
+            self._check_distributed()
         check_precision(self.precision, self.device)
         if self.unfreeze_epoch is not None and self.freeze is None:
             raise ValueError(
@@ -473,6 +490,20 @@ class BalancedImageClassifier(
             )
         if self.resume:
             check_resumable(self.checkpoint_dir, self.train_split)
+
+    def _check_distributed(self) -> None:
+        check_accelerator(self.accelerator)
+        if self.__dict__["device"] != "auto":
+            raise ValueError(
+                f"device={self.__dict__['device']!r} and an accelerator were both given; the "
+                "accelerator places each process on its device, so leave device='auto'."
+            )
+        if self._world_size > 1 and self.checkpoint_dir is not None:
+            raise ValueError(
+                "checkpoint_dir is not supported yet in a fit over several processes (each "
+                "process would write the same files); drop checkpoint_dir, or save the model "
+                "from the main process after fit (accelerator.is_main_process)."
+            )
 
     @property
     def _default_callbacks(self):
@@ -484,7 +515,7 @@ class BalancedImageClassifier(
             callbacks += validation_monitors(
                 start_epoch=max(starts, default=0), checkpoint_dir=self.checkpoint_dir
             )
-        if self.verbose:
+        if self.verbose and self._is_main_process:
             callbacks += progress_monitors()
         return callbacks  # skorch runs PrintLog last
 
@@ -529,7 +560,7 @@ class BalancedImageClassifier(
                 "no sample weights; drop sample_weight or head_resampler."
             )
         # one seed for the sampler's per-epoch draws, drawn before a saved state is loaded
-        self.sampler_seed_ = int(torch.randint(MAX_SEED, (1,)).item())
+        self.sampler_seed_ = self._shared_seed(int(torch.randint(MAX_SEED, (1,)).item()))
         epochs = self._resume_epochs() if resume else None
         NeuralNet.partial_fit(self, dataset, dataset.codes, epochs=epochs, **fit_params)
         if self.head_resampler is not None:
@@ -542,7 +573,7 @@ class BalancedImageClassifier(
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
         features = embed(
             self.module_.trunk,
-            self.get_iterator(dataset, training=False),
+            self._evaluation_loader(dataset, shard=False),  # every process embeds all
             prepare=partial(self._network_input, device=self.device),
             autocast=self._autocast,
         )
@@ -696,22 +727,13 @@ class BalancedImageClassifier(
         """A DataLoader set for the source and device; training batches from the ``sampler``.
 
         Training batches carry ``train_transform``. ``iterator_train__*`` /
-        ``iterator_valid__*`` parameters override the loader defaults.
+        ``iterator_valid__*`` parameters override the loader defaults. With
+        an ``accelerator`` over several processes, each process loads its
+        slice of every batch (:mod:`imbtorch.distributed`).
         """
-        prefix = "iterator_train" if training else "iterator_valid"
-        overrides = self.get_params_for(prefix)
-        if training and self.checkpoint_dir is not None:
-            # each epoch's worker seeds then follow from the (saved) torch RNG
-            overrides.setdefault("persistent_workers", False)
-        kwargs = loader_kwargs(dataset, self.device, overrides)
-        batch_size = kwargs.pop("batch_size", self.batch_size)
-        if batch_size == -1:
-            batch_size = len(dataset)
         if not training:
-            # the workers' seeds come from a generator of its own: prediction does not draw
-            # from torch's global RNG, which training (and a resumed fit) follows
-            kwargs.setdefault("generator", torch.Generator())
-            return self.iterator_valid(dataset, batch_size=batch_size, **kwargs)
+            return self._evaluation_loader(dataset, shard=True)
+        kwargs, batch_size = self._loader_settings(dataset, training=True)
         if self.train_transform is not None:
             dataset = with_transform(dataset, self.train_transform)
         if "sampler" in kwargs or "batch_sampler" in kwargs:
@@ -719,6 +741,11 @@ class BalancedImageClassifier(
                 raise ValueError(
                     f"sampler={self.sampler!r} and an iterator_train__sampler / batch_sampler "
                     "were both given; keep one of them."
+                )
+            if self._world_size > 1:
+                raise ValueError(
+                    "An iterator_train__sampler / batch_sampler cannot be shared out over "
+                    "processes; use the sampler parameter, whose batches are."
                 )
             return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
         epochs_done = len(self.history)
@@ -733,7 +760,30 @@ class BalancedImageClassifier(
             first_epoch=epochs_done,
             start_epoch=self.drs_epoch,
         )
-        return self.iterator_train(dataset, batch_sampler=batch_sampler, **kwargs)
+        return self.iterator_train(dataset, batch_sampler=self._shard(batch_sampler), **kwargs)
+
+    def _loader_settings(self, dataset, *, training: bool) -> tuple[dict, int]:
+        """DataLoader keyword arguments (defaults, then ``iterator_*__``) and the batch size."""
+        overrides = self.get_params_for("iterator_train" if training else "iterator_valid")
+        if training and self.checkpoint_dir is not None:
+            # each epoch's worker seeds then follow from the (saved) torch RNG
+            overrides.setdefault("persistent_workers", False)
+        kwargs = loader_kwargs(dataset, self.device, overrides)
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        return kwargs, len(dataset) if batch_size == -1 else batch_size
+
+    def _evaluation_loader(self, dataset, *, shard: bool):
+        """The loader of validation and prediction, in order; shared out over processes."""
+        kwargs, batch_size = self._loader_settings(dataset, training=False)
+        # the workers' seeds come from a generator of its own: prediction does not draw
+        # from torch's global RNG, which training (and a resumed fit) follows
+        kwargs.setdefault("generator", torch.Generator())
+        if not (shard and self._world_size > 1):
+            return self.iterator_valid(dataset, batch_size=batch_size, **kwargs)
+        for key in ("shuffle", "drop_last", "sampler", "batch_sampler"):
+            kwargs.pop(key, None)
+        batches = BatchSampler(SequentialSampler(range(len(dataset))), batch_size, False)
+        return self.iterator_valid(dataset, batch_sampler=self._shard(batches), **kwargs)
 
     def train_step_single(self, batch, **fit_params):
         """skorch's step, on images standardised on the device (and minority-augmented)."""
@@ -763,7 +813,7 @@ class BalancedImageClassifier(
 
     def _forward_network(self, images: torch.Tensor, **fit_params):
         if self.tau_normalize is None or self.module_.training:
-            return self.module_(images, **fit_params)
+            return self._training_network()(images, **fit_params)
         # evaluation (validation and prediction) sees the tau-normalised classifier
         with tau_normalized(self._classifier(), self.tau_normalize):
             return self.module_(images, **fit_params)

@@ -30,7 +30,11 @@ class NetParamsMixin:
 
     @property
     def device(self):
-        """The torch device in use: the ``device`` setting with ``'auto'`` resolved."""
+        """The torch device in use: the ``device`` setting with ``'auto'`` resolved, or the
+        device of the process's ``accelerator``."""
+        accelerator_device = getattr(self.__dict__.get("accelerator"), "device", None)
+        if accelerator_device is not None:
+            return accelerator_device
         return resolve_device(self.__dict__["device"])
 
     @device.setter

@@ -1,0 +1,219 @@
+"""Data-parallel training over torch.distributed processes, through Hugging Face ``accelerate``.
+
+Launched with ``accelerate launch`` or ``torchrun``, every process runs the
+same script and calls ``fit`` with the whole training set, so class counts,
+class weights, priors, minority classes and input statistics come from all of
+it. Only the batches are shared out: every process draws the same global batch
+sequence (one seed, epoch by epoch, see :mod:`imbtorch.samplers`) and takes
+its own contiguous slice of every batch (:class:`RankBatchSampler`). The
+samples of one epoch, over all processes, are then exactly those one process
+would draw: balanced batches stay balanced globally, and plain shuffling
+neither repeats nor drops a sample (unlike ``DistributedSampler``, which pads).
+Validation and prediction batches are shared out the same way and their
+outputs gathered back in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
+from torch.utils.data import Sampler
+
+
+class RankBatchSampler(Sampler[list[int]]):
+    """Process ``rank``'s contiguous slice of every batch of ``batch_sampler``.
+
+    Slices differ in size by at most one sample. A last batch with fewer samples
+    than processes joins the batch before it, so that every process takes the
+    same number of steps and none gets an empty batch.
+
+    Parameters
+    ----------
+    batch_sampler : iterable of lists of indices
+        The global batches; every process must iterate the same ones.
+    rank, world_size : int
+    """
+
+    def __init__(self, batch_sampler, rank: int, world_size: int) -> None:
+        self.batch_sampler = batch_sampler
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Pass the epoch on to the global sampler."""
+        from .samplers import set_epoch
+
+        set_epoch(self.batch_sampler, epoch)
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler)  # an upper bound when a small last batch is merged
+
+    def __iter__(self) -> Iterator[list[int]]:
+        pending = None
+        for batch in self.batch_sampler:
+            batch = list(batch)
+            if pending is not None and len(batch) < self.world_size:
+                pending = pending + batch
+                continue
+            if pending is not None:
+                yield self._slice(pending)
+            pending = batch
+        if pending is not None:
+            if len(pending) < self.world_size:
+                raise ValueError(
+                    f"A batch of {len(pending)} samples cannot be shared out over "
+                    f"{self.world_size} processes; use a batch_size of at least {self.world_size} "
+                    "and more training samples than processes."
+                )
+            yield self._slice(pending)
+
+    def _slice(self, batch: list[int]) -> list[int]:
+        return np.array_split(np.asarray(batch), self.world_size)[self.rank].tolist()
+
+
+def gather_in_order(accelerator, tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate every process's ``tensor`` (first axis) in rank order, on every process.
+
+    Slices of one batch may differ in length by one; they are padded for the
+    collective and trimmed back.
+    """
+    length = torch.tensor([tensor.shape[0]], device=accelerator.device)
+    lengths = accelerator.gather(length).tolist()
+    padded = accelerator.pad_across_processes(tensor.contiguous(), dim=0)
+    gathered = accelerator.gather(padded)
+    chunk = padded.shape[0]
+    parts = [gathered[r * chunk : r * chunk + n] for r, n in enumerate(lengths)]
+    return torch.cat(parts)
+
+
+def gather_output(accelerator, output):
+    """:func:`gather_in_order` for a network output (a tensor, or a tuple of them)."""
+    if isinstance(output, tuple):
+        return tuple(gather_output(accelerator, part) for part in output)
+    return gather_in_order(accelerator, output)
+
+
+def check_accelerator(accelerator) -> None:
+    """Raise a ValueError naming the fix when ``accelerator`` is not usable here."""
+    if not all(hasattr(accelerator, name) for name in ("prepare_model", "gather", "device")):
+        raise ValueError(
+            f"accelerator must be an accelerate.Accelerator (pip install accelerate); got "
+            f"{accelerator!r}."
+        )
+    if getattr(accelerator, "mixed_precision", "no") != "no":
+        raise ValueError(
+            f"The accelerator has mixed_precision={accelerator.mixed_precision!r}; imbtorch "
+            "runs mixed precision itself. Create Accelerator() without mixed_precision and set "
+            "precision='bf16-mixed' or '16-mixed' on the classifier."
+        )
+
+
+def _silent(*args, **kwargs) -> None:
+    """The print sink of processes other than the main one."""
+
+
+class DistributedMixin:
+    """The ``accelerator`` parameter of :class:`~imbtorch.BalancedImageClassifier`.
+
+    ``module_`` stays the plain network (callbacks, freezing and pickles see
+    it as in one process); training steps run through a
+    ``DistributedDataParallel`` wrapper of it from ``accelerator.prepare_model``,
+    rebuilt when the set of trainable parameters changes (an unfrozen backbone).
+    """
+
+    @property
+    def _world_size(self) -> int:
+        # getattr: fit validates the setting; until then it may be anything
+        return getattr(self.__dict__.get("accelerator"), "num_processes", 1)
+
+    def _shard(self, batch_sampler):
+        if self._world_size == 1:
+            return batch_sampler
+        state = self.accelerator.state
+        return RankBatchSampler(batch_sampler, state.process_index, state.num_processes)
+
+    def _shared_seed(self, seed: int) -> int:
+        """``seed`` as process 0 drew it (processes without ``random_state`` draw apart)."""
+        if self._world_size == 1:
+            return seed
+        from accelerate.utils import broadcast_object_list
+
+        return int(broadcast_object_list([seed], from_process=0)[0])
+
+    def _training_network(self) -> torch.nn.Module:
+        """``module_``, or its DDP wrapper for training steps with several processes."""
+        if self._world_size == 1 or not self.module_.training:
+            return self.module_
+        trainable = tuple(p.requires_grad for p in self.module_.parameters())
+        wrapped = self.__dict__.get("_ddp_module_")
+        if wrapped is None or wrapped[0] is not self.module_ or wrapped[1] != trainable:
+            model = self.accelerator.prepare_model(self.module_, device_placement=False)
+            self._ddp_module_ = (self.module_, trainable, model)
+        return self._ddp_module_[2]
+
+    @property
+    def _is_main_process(self) -> bool:
+        return getattr(self.__dict__.get("accelerator"), "is_main_process", True)
+
+    def initialize_callbacks(self, *args, **kwargs):
+        if not self._is_main_process:  # one epoch log, not one per process (as skorch's mixin)
+            self.callbacks__print_log__sink = _silent
+        return super().initialize_callbacks(*args, **kwargs)
+
+    def validation_step(self, batch, **fit_params):
+        """skorch's step; with several processes, on the batch gathered from all of them.
+
+        The step then also returns that batch, ``(None, y)``, under ``'batch'``.
+        """
+        if self._world_size == 1:
+            return super().validation_step(batch, **fit_params)
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            y_pred = gather_output(self.accelerator, self.infer(Xi, **fit_params))
+            y_true = gather_in_order(self.accelerator, to_tensor(yi, device=self.device))
+            loss = self.get_loss(y_pred, y_true, X=None, training=False)
+        return {"loss": loss, "y_pred": y_pred, "batch": (None, y_true.cpu())}
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch; validation batches are recorded and scored over all processes.
+
+        After a training epoch every process takes the buffers (BatchNorm's
+        running statistics) of process 0, which DDP would hand out at the next
+        forward pass anyway, so that all processes validate and predict with
+        the same network.
+        """
+        if self._world_size == 1 or iterator is None:
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if training:
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+            for buffer in self.module_.buffers():
+                torch.distributed.broadcast(buffer, src=0)
+            return None
+        batch_count = 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            whole = step.pop("batch")
+            self.history.record_batch(prefix + "_loss", step["loss"].item())
+            self.history.record_batch(prefix + "_batch_size", len(whole[1]))
+            self.notify("on_batch_end", batch=whole, training=training, **step)
+            batch_count += 1
+        self.history.record(prefix + "_batch_count", batch_count)
+
+    def evaluation_step(self, batch, training=False):
+        output = super().evaluation_step(batch, training=training)
+        if self._world_size == 1:
+            return output
+        return gather_output(self.accelerator, output)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_ddp_module_", None)
+        if state.get("accelerator") is not None:
+            state["accelerator"] = None  # a process group does not travel; the model does
+        return state

@@ -1,0 +1,82 @@
+"""A fit over the processes of ``torchrun`` that ``tests/test_distributed.py`` launches.
+
+Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED``, SEED an
+int or ``none`` (then every process seeds torch differently and relies on the
+seed that process 0 draws). Every
+process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
+batches per epoch (each image carries its index in pixel [0, 0, 0]), its
+class counts, its history, weights and gathered predictions, and (rank 0) the
+predictions of the model pickled and loaded in one process.
+"""
+
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from skorch.callbacks import Callback
+from skorch.dataset import ValidSplit
+
+from imbtorch import BalancedImageClassifier
+
+
+class RecordBatches(Callback):
+    def initialize(self):
+        self.epochs_ = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs_.append([])
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            images = batch[0]["images"] if isinstance(batch[0], dict) else batch[0]
+            self.epochs_[-1].extend(int(i) for i in images[:, 0, 0, 0].tolist())
+
+
+def data():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), [90, 27, 9])
+    X = rng.normal(0.0, 0.4, size=(len(y), 1, 8, 8)).astype(np.float32)
+    X[y == 0] += 1.0
+    X[y == 1] -= 1.0
+    X[y == 2, :, :, ::2] += 1.0
+    X[:, 0, 0, 0] = np.arange(len(y))  # each image names itself
+    return X, y
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    out, sampler, seed = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    accelerator = Accelerator(cpu=True)
+    X, y = data()
+    clf = BalancedImageClassifier(
+        module__width=8,
+        max_epochs=4,
+        batch_size=16,
+        lr=3e-3,
+        class_weight="balanced",
+        sampler=None if sampler == "none" else sampler,
+        normalize=False,
+        train_split=ValidSplit(5, stratified=True),
+        callbacks=[("record", RecordBatches())],
+        accelerator=accelerator,
+        random_state=None if seed == "none" else int(seed),
+    )
+    torch.manual_seed(accelerator.process_index)  # processes without random_state differ
+    clf.fit(X, y)
+    record = {
+        "epochs": dict(clf.callbacks_)["record"].epochs_,
+        "class_counts": clf.class_counts_,
+        "class_weight": clf.class_weight_,
+        "train_loss": list(clf.history[:, "train_loss"]),
+        "valid_f1": list(clf.history[:, "valid_f1"]),
+        "proba": clf.predict_proba(X),
+        "params": clf.module_.state_dict(),
+        "world_size": accelerator.num_processes,
+    }
+    if accelerator.is_main_process:  # the pickled model predicts in one process
+        record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)
+    torch.save(record, out / f"rank{accelerator.process_index}.pt")

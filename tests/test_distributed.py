@@ -1,0 +1,90 @@
+"""Data-parallel fits over 2 CPU processes (torchrun, gloo) draw exactly what one process draws."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from imbtorch.distributed import RankBatchSampler
+from imbtorch.samplers import make_batch_sampler
+
+pytest.importorskip("accelerate")
+
+SCRIPT = Path(__file__).with_name("_distributed_fit.py")
+Y = np.repeat(np.arange(3), [90, 27, 9])
+TRAIN_SIZE = 100  # ValidSplit(5) keeps 4/5 of the 126 samples, stratified: 72 / 21 / 7
+
+
+def _launch(out: Path, sampler: str, seed: str, processes: int) -> list[dict]:
+    out.mkdir()
+    if processes == 1:
+        command = [sys.executable, str(SCRIPT)]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={processes}",
+            str(SCRIPT),
+        ]
+    done = subprocess.run(
+        [*command, str(out), sampler, seed], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(processes)]
+
+
+@pytest.mark.parametrize("sampler", ["none", "weighted", "class_balanced"])
+def test_two_processes_draw_the_samples_of_one(sampler, tmp_path):
+    one = _launch(tmp_path / "one", sampler, "0", 1)[0]
+    ranks = _launch(tmp_path / "two", sampler, "0", 2)
+    for epoch, drawn in enumerate(one["epochs"]):
+        union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
+        assert sorted(union) == sorted(drawn), f"epoch {epoch}"
+        assert abs(len(ranks[0]["epochs"][epoch]) - len(ranks[1]["epochs"][epoch])) <= 8
+        counts = np.bincount(Y[union], minlength=3)
+        np.testing.assert_array_equal(counts, np.bincount(Y[drawn], minlength=3))
+    for rank in ranks:  # from the whole training set, on every process
+        np.testing.assert_array_equal(rank["class_counts"], one["class_counts"])
+        np.testing.assert_array_equal(rank["class_weight"], one["class_weight"])
+        assert rank["train_loss"][-1] < rank["train_loss"][0]
+    # one network on both processes; predictions gathered in order on each
+    for name, tensor in ranks[0]["params"].items():
+        assert torch.equal(ranks[1]["params"][name], tensor), name
+    np.testing.assert_array_equal(ranks[0]["proba"], ranks[1]["proba"])
+    np.testing.assert_allclose(ranks[0]["proba"], ranks[0]["proba_one_process"], atol=1e-6)
+    assert ranks[0]["valid_f1"] == ranks[1]["valid_f1"]
+
+
+def test_processes_without_random_state_share_process_0s_seed(tmp_path):
+    """Each process seeds torch differently; plain shuffling still neither repeats nor drops."""
+    ranks = _launch(tmp_path / "two", "none", "none", 2)
+    for epoch in range(len(ranks[0]["epochs"])):
+        union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
+        assert len(union) == len(set(union)) == TRAIN_SIZE
+
+
+def test_rank_slices_cover_every_batch_once():
+    def batches():  # each process builds its own, from the same seed
+        return make_batch_sampler("class_balanced", Y, batch_size=10, seed=0)
+
+    slices = [list(RankBatchSampler(batches(), rank, 3)) for rank in range(3)]
+    for i, batch in enumerate(batches()):
+        assert slices[0][i] + slices[1][i] + slices[2][i] == batch
+        assert [len(s[i]) for s in slices] == [4, 3, 3]
+
+
+def test_a_last_batch_smaller_than_the_processes_joins_the_one_before():
+    slices = [
+        list(RankBatchSampler(make_batch_sampler(None, np.zeros(21), batch_size=10, seed=0), r, 2))
+        for r in range(2)
+    ]  # global batches of 10, 10 and 1
+    assert [len(s) for s in slices] == [2, 2]
+    assert [len(b) for b in slices[0]] == [5, 6] and [len(b) for b in slices[1]] == [5, 5]
+    assert sorted(sum(slices[0] + slices[1], [])) == list(range(21))
+    with pytest.raises(ValueError, match="batch_size of at least 4"):
+        list(RankBatchSampler(make_batch_sampler(None, np.zeros(3), batch_size=2, seed=0), 0, 4))
