@@ -19,7 +19,6 @@ from sklearn.utils._param_validation import (
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from torch.utils.data import BatchSampler, SequentialSampler
 
 from .augment import augment_minority, minority_codes
 from .backbones import NormedLinear, build_backbone, check_backbone_output
@@ -30,13 +29,10 @@ from .data.dataset import (
     SAMPLE_WEIGHT_KEY,
     ImageDataset,
     batch_images,
-    dataset_codes,
     is_prepared,
-    with_transform,
 )
 from .data.files import COLOR_MODES
 from .data.inputs import ImageInputMixin
-from .data.loader import loader_kwargs
 from .decoupled import retrain_classifier
 from .device import check_device, seeded_torch
 from .distributed import DistributedMixin, check_accelerator
@@ -49,6 +45,7 @@ from .heads import (
     find_classifier,
     tau_normalized,
 )
+from .iterators import LoadersMixin
 from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .losses import log_prior
 from .monitors import progress_monitors, validation_monitors
@@ -56,7 +53,7 @@ from .net_params import NetParamsMixin
 from .precision import PRECISIONS, PrecisionMixin, as_float32, check_precision
 from .pretrained import weights_statistics
 from .resume import ResumableMixin, check_resumable
-from .samplers import MAX_SEED, SAMPLER_NAMES, make_batch_sampler
+from .samplers import MAX_SEED, SAMPLER_NAMES
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
@@ -68,6 +65,7 @@ class BalancedImageClassifier(
     PrecisionMixin,
     ResumableMixin,
     DistributedMixin,
+    LoadersMixin,
     NeuralNetClassifier,
 ):
     """CNN image classifier whose answers to class imbalance are hyperparameters.
@@ -722,68 +720,6 @@ class BalancedImageClassifier(
         if self.drw_epoch is not None and epoch == self.drw_epoch > 0:
             # deferred re-weighting: from here on the loss carries the class weights
             self.criterion_ = self._build_criterion(epoch).to(self.criterion_.weight.device)
-
-    def get_iterator(self, dataset, training=False):
-        """A DataLoader set for the source and device; training batches from the ``sampler``.
-
-        Training batches carry ``train_transform``. ``iterator_train__*`` /
-        ``iterator_valid__*`` parameters override the loader defaults. With
-        an ``accelerator`` over several processes, each process loads its
-        slice of every batch (:mod:`imbtorch.distributed`).
-        """
-        if not training:
-            return self._evaluation_loader(dataset, shard=True)
-        kwargs, batch_size = self._loader_settings(dataset, training=True)
-        if self.train_transform is not None:
-            dataset = with_transform(dataset, self.train_transform)
-        if "sampler" in kwargs or "batch_sampler" in kwargs:
-            if self.sampler is not None:
-                raise ValueError(
-                    f"sampler={self.sampler!r} and an iterator_train__sampler / batch_sampler "
-                    "were both given; keep one of them."
-                )
-            if self._world_size > 1:
-                raise ValueError(
-                    "An iterator_train__sampler / batch_sampler cannot be shared out over "
-                    "processes; use the sampler parameter, whose batches are."
-                )
-            return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
-        epochs_done = len(self.history)
-        batch_sampler = make_batch_sampler(
-            self.sampler,
-            self.classes_[dataset_codes(dataset)],  # imblearn strategies name user labels
-            batch_size=batch_size,
-            seed=self.sampler_seed_,
-            shuffle=kwargs.pop("shuffle", True),
-            drop_last=kwargs.pop("drop_last", False),
-            n_epochs=epochs_done + self.max_epochs,
-            first_epoch=epochs_done,
-            start_epoch=self.drs_epoch,
-        )
-        return self.iterator_train(dataset, batch_sampler=self._shard(batch_sampler), **kwargs)
-
-    def _loader_settings(self, dataset, *, training: bool) -> tuple[dict, int]:
-        """DataLoader keyword arguments (defaults, then ``iterator_*__``) and the batch size."""
-        overrides = self.get_params_for("iterator_train" if training else "iterator_valid")
-        if training and self.checkpoint_dir is not None:
-            # each epoch's worker seeds then follow from the (saved) torch RNG
-            overrides.setdefault("persistent_workers", False)
-        kwargs = loader_kwargs(dataset, self.device, overrides)
-        batch_size = kwargs.pop("batch_size", self.batch_size)
-        return kwargs, len(dataset) if batch_size == -1 else batch_size
-
-    def _evaluation_loader(self, dataset, *, shard: bool):
-        """The loader of validation and prediction, in order; shared out over processes."""
-        kwargs, batch_size = self._loader_settings(dataset, training=False)
-        # the workers' seeds come from a generator of its own: prediction does not draw
-        # from torch's global RNG, which training (and a resumed fit) follows
-        kwargs.setdefault("generator", torch.Generator())
-        if not (shard and self._world_size > 1):
-            return self.iterator_valid(dataset, batch_size=batch_size, **kwargs)
-        for key in ("shuffle", "drop_last", "sampler", "batch_sampler"):
-            kwargs.pop(key, None)
-        batches = BatchSampler(SequentialSampler(range(len(dataset))), batch_size, False)
-        return self.iterator_valid(dataset, batch_sampler=self._shard(batches), **kwargs)
 
     def train_step_single(self, batch, **fit_params):
         """skorch's step, on images standardised on the device (and minority-augmented)."""
