@@ -15,7 +15,7 @@ from torch.utils.data import BatchSampler, SequentialSampler
 
 from .data.dataset import dataset_codes, with_transform
 from .data.loader import loader_kwargs
-from .samplers import make_batch_sampler
+from .samplers import MAX_SEED, epoch_rng, make_batch_sampler
 
 
 class LoadersMixin:
@@ -58,7 +58,24 @@ class LoadersMixin:
             first_epoch=epochs_done,
             start_epoch=self.drs_epoch,
         )
+        if "generator" not in kwargs:
+            kwargs["generator"] = self._loader_generator_ = torch.Generator()
         return self.iterator_train(dataset, batch_sampler=self._shard(batch_sampler), **kwargs)
+
+    def on_epoch_begin(self, net, *args, **kwargs):
+        """Seed the training loader's generator from ``(sampler_seed_, epoch)``.
+
+        The loader draws its workers' base seed from it, not from torch's
+        global RNG, so that how many workers load (none in a Dask worker,
+        persistent or not) does not change the random numbers training draws
+        (dropout, minority augmentation).
+        """
+        super().on_epoch_begin(net, *args, **kwargs)
+        generator = self.__dict__.get("_loader_generator_")
+        if generator is not None:
+            epoch = len(self.history) - 1
+            worker_seeds = epoch_rng(self.sampler_seed_, epoch, stream=1)  # not the sampler's
+            generator.manual_seed(int(worker_seeds.integers(MAX_SEED)))
 
     def _loader_settings(self, dataset, *, training: bool) -> tuple[dict, int]:
         """DataLoader keyword arguments (defaults, then ``iterator_*__``) and the batch size."""

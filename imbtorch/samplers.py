@@ -36,9 +36,10 @@ def _torch_generator(seed: int) -> torch.Generator:
     return generator
 
 
-def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
-    """The numpy generator of ``epoch``'s draws."""
-    return np.random.default_rng([int(seed), int(epoch)])
+def epoch_rng(seed: int, epoch: int, stream: int = 0) -> np.random.Generator:
+    """The numpy generator of ``epoch``'s draws (``stream`` > 0: an independent one)."""
+    key = [int(seed), int(epoch)] + ([int(stream)] if stream else [])
+    return np.random.default_rng(key)
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:

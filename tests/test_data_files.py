@@ -73,6 +73,18 @@ def test_fit_on_png_files_equals_fit_on_the_same_uint8_array(mnist_lt, png_folde
     np.testing.assert_array_equal(on_files.predict(paths), on_array.predict(X_train))
 
 
+def test_the_number_of_loader_workers_does_not_change_the_fit(png_folder):
+    """Workers take their seeds from the loader's own generator, not from the RNG that
+    dropout draws from: a fit in a Dask worker (no loader workers) equals one here."""
+    _, paths, labels = png_folder
+    params = dict(module__dropout=0.5, **FAST)
+    fits = [
+        BalancedImageClassifier(iterator_train__num_workers=n, **params).fit(paths, labels)
+        for n in (0, 2)
+    ]
+    np.testing.assert_array_equal(fits[0].predict_proba(paths), fits[1].predict_proba(paths))
+
+
 def test_files_as_list_series_and_pathlike(png_folder):
     from pathlib import Path
 
