@@ -299,6 +299,9 @@ class BalancedImageClassifier(
     n_features_in_ : int
         ``X.shape[1]`` of training data given as an array, as scikit-learn
         checks it (not set for files and Datasets).
+    sampler_seed_ : int
+        Seed of the training batches' per-epoch draws (and of the loader
+        workers' seeds); the same on every process of a distributed fit.
     module_, criterion_, optimizer_, history_
         skorch's fitted components.
 

@@ -81,7 +81,8 @@ class LoadersMixin:
         """DataLoader keyword arguments (defaults, then ``iterator_*__``) and the batch size."""
         overrides = self.get_params_for("iterator_train" if training else "iterator_valid")
         if training and self.checkpoint_dir is not None:
-            # each epoch's worker seeds then follow from the (saved) torch RNG
+            # fresh workers every epoch, seeded from (sampler_seed_, epoch): a resumed epoch
+            # augments in its workers as the uninterrupted one did
             overrides.setdefault("persistent_workers", False)
         kwargs = loader_kwargs(dataset, self.device, overrides)
         batch_size = kwargs.pop("batch_size", self.batch_size)

@@ -80,3 +80,5 @@ if __name__ == "__main__":
     if accelerator.is_main_process:  # the pickled model predicts in one process
         record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)
     torch.save(record, out / f"rank{accelerator.process_index}.pt")
+    accelerator.wait_for_everyone()
+    accelerator.end_training()  # destroys the process group before the interpreter exits

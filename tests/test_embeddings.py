@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from imblearn.combine import SMOTETomek
-from imblearn.over_sampling import ADASYN, SMOTE
+from imblearn.over_sampling import SMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline, make_pipeline
 from imblearn.under_sampling import RandomUnderSampler
 from joblib import Memory
@@ -75,11 +75,13 @@ def test_embedder_loads_a_backbone_from_a_local_weights_file(lt_digits, tmp_path
     "resampler",
     [
         SMOTE(k_neighbors=1, random_state=0),
-        ADASYN(n_neighbors=1, sampling_strategy="minority", random_state=0),
+        # ADASYN is left out: a CNN's features of its own training images separate the
+        # classes, and ADASYN then refuses ("Not any neighbours belong to the majority class")
+        RandomOverSampler(shrinkage=0.5, random_state=0),
         RandomUnderSampler(random_state=0),
         SMOTETomek(smote=SMOTE(k_neighbors=1, random_state=0), random_state=0),
     ],
-    ids=["SMOTE", "ADASYN", "RandomUnderSampler", "SMOTETomek"],
+    ids=["SMOTE", "smoothed bootstrap", "RandomUnderSampler", "SMOTETomek"],
 )
 def test_imblearn_pipeline_resamples_embeddings(lt_digits, resampler):
     X_train, X_test, y_train, y_test = lt_digits
