@@ -7,7 +7,7 @@ counters and best weights, learning-rate schedules, ...), the gradient scaler,
 the seed of the sampler's draws and the random number generators (torch, CUDA,
 numpy, Python). Each epoch goes to its own folder, and ``last.json`` points to
 the newest complete one only once it is written, so a fit killed while saving
-resumes from the epoch before. :class:`ResumableMixin` gives
+resumes from the epoch before; folders no pointer names are removed. :class:`ResumableMixin` gives
 :class:`~imbtorch.BalancedImageClassifier` its ``resume`` parameter: ``fit``
 loads the newest state and trains the epochs that remain up to ``max_epochs``,
 ending with the weights an uninterrupted fit ends with.
@@ -20,6 +20,7 @@ import os
 import pickle
 import random
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -110,11 +111,10 @@ def save_training_state(net, dirname, *, sampler_seed: int, data: dict) -> Path:
         :func:`data_fingerprint` of the training data.
     """
     root = Path(dirname)
+    root.mkdir(parents=True, exist_ok=True)
     epochs = len(net.history)
-    folder = root / f"epoch-{epochs:05d}"
-    if folder.exists():  # left by a fit killed while writing it
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    # a new folder every time: the one last.json names stays whole until it names another
+    folder = Path(tempfile.mkdtemp(prefix=f"epoch-{epochs:05d}-", dir=root))
     net.save_params(**{key: folder / name for key, name in _PARAMS.items()})
     scaler = getattr(net, "grad_scaler_", None)
     torch.save(
