@@ -794,8 +794,9 @@ class BalancedImageClassifier(
         -------
         proba : ndarray of shape (N, n_classes)
         """
-        proba = super().predict_proba(self._prediction_input(X))
-        return proba.astype(np.float64)
+        proba = super().predict_proba(self._prediction_input(X)).astype(np.float64)
+        # a float32 softmax sums to 1 only to ~1e-7, which sklearn's log_loss warns about
+        return proba / proba.sum(axis=1, keepdims=True)
 
     def predict_difficulty(self, X) -> np.ndarray:
         """Difficulty of each sample as the auxiliary head predicts it (``difficulty_head``).

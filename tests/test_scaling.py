@@ -3,6 +3,8 @@
 Scores are log-losses: continuous, so equal scores mean equal predicted probabilities.
 """
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -22,7 +24,13 @@ FAST = {"max_epochs": 3, "batch_size": 16, "module__width": 8, "random_state": 0
 
 @pytest.fixture(scope="module")
 def client():
-    """A LocalCluster of 2 single-threaded worker processes on loopback."""
+    """A LocalCluster of 2 single-threaded worker processes on loopback.
+
+    Its nanny writes OMP_NUM_THREADS=1 (and the like) into this process's
+    environment before spawning workers and leaves it there; it is restored
+    afterwards so that later tests' subprocesses keep their threads.
+    """
+    environ = dict(os.environ)
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -30,9 +38,13 @@ def client():
         host="127.0.0.1",
         dashboard_address=None,
     )
-    with distributed.Client(cluster) as client:
-        yield client
-    cluster.close()
+    try:
+        with distributed.Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 @pytest.fixture
