@@ -2,18 +2,19 @@
 
 ``benchmarks/transfer.py`` pretrains a SimpleCNN on balanced MNIST digits 5-9,
 saves its state_dict and fine-tunes it (``backbone_weights=<file>``) on the
-digits 0-4, long-tailed with rho=50. Measured (docs/benchmarks.md, section 5),
-mean balanced accuracy over 4 seeds: 0.822 from scratch, 0.883 fine-tuned,
-0.877 frozen for the first epoch (mean gains +0.061 and +0.055). One seed's
-gain ranged from -0.03 to +0.16, so the test takes the mean of 4 seeds and
-asserts a gain under half the smaller mean gain.
+digits 0-4, long-tailed with rho=50. Measured with this code (docs/benchmarks.md,
+section 5), mean balanced accuracy over 4 seeds: 0.807 from scratch, 0.847
+fine-tuned, 0.830 frozen for the first epoch (mean gains +0.040 and +0.023). One
+seed's gain ranged from -0.016 to +0.068, so the test takes the mean of 4 seeds
+and asserts a gain of half the smaller mean gain. These numbers move whenever
+the random stream of training changes (twice on 2026-11-23).
 """
 
 import re
 
 from test_benchmarks import run_script
 
-MARGIN = 0.025
+MARGIN = 0.01
 
 
 def test_a_pretrained_backbone_beats_training_from_scratch_at_equal_epochs():
