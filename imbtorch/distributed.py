@@ -23,6 +23,8 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch.utils.data import Sampler
 
+from .samplers import set_epoch
+
 
 class RankBatchSampler(Sampler[list[int]]):
     """Process ``rank``'s contiguous slice of every batch of ``batch_sampler``.
@@ -45,8 +47,6 @@ class RankBatchSampler(Sampler[list[int]]):
 
     def set_epoch(self, epoch: int) -> None:
         """Pass the epoch on to the global sampler."""
-        from .samplers import set_epoch
-
         set_epoch(self.batch_sampler, epoch)
 
     def __len__(self) -> int:

@@ -13,8 +13,8 @@ import pickle
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
+from _images import three_class_images
 from accelerate import Accelerator
 from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
@@ -36,22 +36,11 @@ class RecordBatches(Callback):
             self.epochs_[-1].extend(int(i) for i in images[:, 0, 0, 0].tolist())
 
 
-def data():
-    rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(3), [90, 27, 9])
-    X = rng.normal(0.0, 0.4, size=(len(y), 1, 8, 8)).astype(np.float32)
-    X[y == 0] += 1.0
-    X[y == 1] -= 1.0
-    X[y == 2, :, :, ::2] += 1.0
-    X[:, 0, 0, 0] = np.arange(len(y))  # each image names itself
-    return X, y
-
-
 if __name__ == "__main__":
     torch.set_num_threads(1)
     out, sampler, seed = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     accelerator = Accelerator(cpu=True)
-    X, y = data()
+    X, y = three_class_images([90, 27, 9], name_pixels=True)
     clf = BalancedImageClassifier(
         module__width=8,
         max_epochs=4,

@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import torch
+from _images import three_class_images
 from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import ValidSplit
 from torchvision.transforms import v2
@@ -26,16 +27,6 @@ class KillAt(Callback):
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if len(net.history) == self.epoch and training and len(net.history[-1]["batches"]) == 2:
             os.kill(os.getpid(), signal.SIGKILL)
-
-
-def data():
-    rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(3), [60, 20, 8])
-    X = rng.normal(0.0, 0.4, size=(len(y), 1, 8, 8)).astype(np.float32)
-    X[y == 0] += 1.0
-    X[y == 1] -= 1.0
-    X[y == 2, :, :, ::2] += 1.0
-    return X, y
 
 
 def classifier(checkpoint_dir, callbacks=()):
@@ -63,7 +54,7 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     checkpoint_dir, out = sys.argv[1], sys.argv[2]
     kill = [("kill", KillAt(int(sys.argv[3])))] if len(sys.argv) > 3 else []
-    X, y = data()
+    X, y = three_class_images([60, 20, 8])
     if os.environ.get("IMAGE_DIR"):
         from PIL import Image
 
