@@ -37,7 +37,7 @@ from imbtorch import BalancedImageClassifier  # noqa: E402
 from imbtorch.data.loader import available_cpus  # noqa: E402
 from imbtorch.datasets import load_image_folder  # noqa: E402
 from imbtorch.device import resolve_device  # noqa: E402
-from imbtorch.precision import autocast, grad_scaler  # noqa: E402
+from imbtorch.training.precision import autocast, grad_scaler  # noqa: E402
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 

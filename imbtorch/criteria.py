@@ -9,7 +9,7 @@ from numbers import Real
 import numpy as np
 from torch import nn
 
-from .class_weights import weights_from_mapping
+from .class_weights import compute_imbalance_weights, weights_from_mapping
 from .losses import (
     BalancedSoftmaxLoss,
     CrossEntropyLoss,
@@ -54,31 +54,67 @@ def focal_alpha_factors(alpha, classes: np.ndarray):
     return alpha
 
 
+def loss_class_weight(
+    class_weight, criterion_weight, *, classes: np.ndarray, y: np.ndarray, beta: float
+) -> np.ndarray:
+    """One weight per class for the loss: from ``class_weight``, or ``criterion__weight``.
+
+    ``criterion__weight`` is the class weight vector in ``classes`` order
+    (deferred re-weighting defers it as it defers ``class_weight``), so the
+    two cannot be given together.
+    """
+    if criterion_weight is None:
+        return compute_imbalance_weights(class_weight, classes=classes, y=y, beta=beta)
+    if class_weight is not None:
+        raise ValueError(
+            f"criterion__weight and class_weight={class_weight!r} both set the loss's class "
+            "weights; keep one of them (class_weight takes 'balanced', 'effective' or a dict "
+            "{label: weight}; criterion__weight one weight per class in classes_ order)."
+        )
+    weight = np.asarray(criterion_weight, dtype=np.float64)
+    if weight.shape != (len(classes),) or not np.all(np.isfinite(weight)) or np.any(weight < 0):
+        raise ValueError(
+            f"criterion__weight needs {len(classes)} finite non-negative weights, one per class "
+            f"in classes_ order {classes.tolist()!r}; got {np.ravel(weight).tolist()!r}."
+        )
+    return weight
+
+
 def make_criterion(
     loss: str,
     *,
+    settings: Mapping,
+    classes: np.ndarray,
     class_counts: np.ndarray,
     weight: np.ndarray,
-    focal_gamma: float,
-    focal_alpha,
-    ldam_max_margin: float,
-    ldam_scale: float,
-    logit_adjust_tau: float,
-    **kwargs,
+    overrides: dict,
 ) -> nn.Module:
     """The loss module named ``loss`` (:data:`LOSS_NAMES`) with class ``weight``.
 
     ``class_counts`` set the priors of the long-tail losses (LDAM margins,
-    logit adjustment, balanced softmax); ``kwargs`` (``ohem_ratio``,
-    ``criterion__*``) go to the loss.
+    logit adjustment, balanced softmax). ``settings`` are the estimator's
+    parameters, of which the loss's own (``focal_gamma``, ``focal_alpha``,
+    ``ldam_max_margin``, ``ldam_scale``, ``logit_adjust_tau``) and
+    ``ohem_ratio`` are used. ``overrides``, its ``criterion__*`` parameters
+    (``weight`` aside), win over them, for every loss.
     """
-    if loss == "focal":
-        kwargs.update(gamma=focal_gamma, alpha=focal_alpha)
+    named = {
+        "ce": {},
+        "focal": {
+            "gamma": settings["focal_gamma"],
+            "alpha": focal_alpha_factors(settings["focal_alpha"], classes),
+        },
+        "ldam": {"max_margin": settings["ldam_max_margin"], "scale": settings["ldam_scale"]},
+        "logit_adjusted": {"tau": settings["logit_adjust_tau"]},
+        "balanced_softmax": {},
+    }[loss]
+    kwargs = {"ohem_ratio": settings["ohem_ratio"], **named}
+    kwargs.update((key, value) for key, value in overrides.items() if key != "weight")
     losses = {
         "ce": CrossEntropyLoss,
         "focal": FocalLoss,
-        "ldam": partial(LDAMLoss, class_counts, max_margin=ldam_max_margin, scale=ldam_scale),
-        "logit_adjusted": partial(LogitAdjustedLoss, class_counts, tau=logit_adjust_tau),
+        "ldam": partial(LDAMLoss, class_counts),
+        "logit_adjusted": partial(LogitAdjustedLoss, class_counts),
         "balanced_softmax": partial(BalancedSoftmaxLoss, class_counts),
     }
     return losses[loss](weight=weight, **kwargs)

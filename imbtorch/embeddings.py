@@ -36,9 +36,9 @@ from .data.inputs import ImageInputMixin
 from .data.loader import loader_kwargs
 from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
-from .heads import ImbalanceNetwork, embed, split_classifier
-from .precision import PRECISIONS, autocast, check_precision
+from .heads import ImbalanceNetwork, classifier_layer, embed, split_classifier
 from .pretrained import load_weights_file, weights_statistics
+from .training.precision import PRECISIONS, autocast, check_precision
 
 
 def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:
@@ -47,6 +47,10 @@ def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:
     if isinstance(module, ImbalanceNetwork):
         return copy.deepcopy(module.trunk)
     return split_classifier(copy.deepcopy(module), len(clf.classes_))[0]
+
+
+def _embedding_dim(clf: BalancedImageClassifier) -> int:
+    return int(classifier_layer(clf.module_, len(clf.classes_)).weight.shape[1])
 
 
 def _is_classifier_model(model) -> bool:
@@ -95,8 +99,10 @@ class ImageEmbedder(
         A backbone and its input batches in ``channels_last`` memory order (a
         classifier uses its own setting).
     batch_size : int, default=256
-        Images per forward pass in :meth:`transform`; files are decoded in
-        worker processes (see :mod:`imbtorch.data.loader`).
+        Images per forward pass of a backbone in :meth:`transform`; files are
+        decoded in worker processes (see :mod:`imbtorch.data.loader`). A
+        classifier embeds with :meth:`BalancedImageClassifier.embed`, in its
+        own prediction batches.
     device : 'auto', str or torch.device, default='auto'
         Where a backbone runs (a classifier runs on its own device).
 
@@ -190,8 +196,11 @@ class ImageEmbedder(
             self._fit_classifier(model, X, y)
         else:
             self._fit_backbone(model, X)
-        features = self._embed([(torch.zeros((1, *self.image_shape_)), None)])
-        self.embedding_dim_ = features.shape[1]
+        if hasattr(self, "estimator_"):
+            self.embedding_dim_ = _embedding_dim(self.estimator_)
+        else:
+            features = self._embed([(torch.zeros((1, *self.image_shape_)), None)])
+            self.embedding_dim_ = features.shape[1]
         self._n_features_out = self.embedding_dim_
         return self
 
@@ -268,20 +277,15 @@ class ImageEmbedder(
         features : ndarray of shape (N, embedding_dim_), float32
         """
         check_is_fitted(self, "trunk_")
-        reader = getattr(self, "estimator_", self)  # a classifier reads images its own way
-        dataset = reader._prediction_dataset(X)
-        overrides = {}
-        if reader is not self:
-            overrides = reader.get_params_for("iterator_valid")
-            overrides.pop("batch_size", None)
-        kwargs = loader_kwargs(dataset, self._device(), overrides)
-        batches = DataLoader(dataset, batch_size=self.batch_size, **kwargs)
-        return self._embed(batches)
+        if hasattr(self, "estimator_"):  # a classifier reads and embeds images its own way
+            return self.estimator_.embed(X)
+        dataset = self._prediction_dataset(X)
+        kwargs = loader_kwargs(dataset, self._device(), {})
+        return self._embed(DataLoader(dataset, batch_size=self.batch_size, **kwargs))
 
     def _embed(self, batches) -> np.ndarray:
-        reader = getattr(self, "estimator_", self)  # a classifier prepares batches its own way
-        prepare = partial(reader._network_input, device=self._device())
-        return embed(self.trunk_, batches, prepare=prepare, autocast=reader._autocast)
+        prepare = partial(self._network_input, device=self._device())
+        return embed(self.trunk_, batches, prepare=prepare, autocast=self._autocast)
 
     def _autocast(self):
         return autocast(self.precision, self._device())

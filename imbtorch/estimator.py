@@ -1,59 +1,63 @@
-"""BalancedImageClassifier: a skorch CNN classifier with imbalance strategies as parameters."""
+"""BalancedImageClassifier: a skorch CNN classifier with imbalance strategies as parameters.
+
+The estimator is the conductor of a fit: it reads its parameters and asks the
+pieces that own the training state. The data path turns ``X`` into a dataset
+(:mod:`imbtorch.data`); the network is built from ``backbone`` and the heads
+(:mod:`imbtorch.backbones`, :mod:`imbtorch.heads`); the loss from ``loss`` and
+the class weights (:mod:`imbtorch.criteria`). During training,
+:class:`~imbtorch.training.schedule.TrainingSchedule` owns the seed of the
+draws and the fit's span, the loaders follow from it
+(:mod:`imbtorch.training.loaders`), callbacks own the schedules of the loss,
+freezing and monitors, :class:`~imbtorch.training.resume.TrainingCheckpoint`
+saves and restores it all, and the mixins stand alone around skorch's loop:
+mixed precision's gradient scaler, fine-tuning's parameter groups, the
+processes of an ``accelerator``, parameter plumbing and image input.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from functools import partial
-from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    Options,
-    StrOptions,
-    validate_parameter_constraints,
-)
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from .augment import augment_minority, minority_codes
-from .backbones import NormedLinear, build_backbone, check_backbone_output
-from .class_weights import compute_imbalance_weights
-from .criteria import LOSS_NAMES, focal_alpha_factors, make_criterion
-from .data.arrays import DATA_FORMATS
-from .data.dataset import (
-    SAMPLE_WEIGHT_KEY,
-    ImageDataset,
-    batch_images,
-    is_prepared,
-)
-from .data.files import COLOR_MODES
+from .backbones import NormedLinear
+from .criteria import loss_class_weight, make_criterion
+from .data.dataset import SAMPLE_WEIGHT_KEY, ImageDataset, batch_images, is_prepared
 from .data.inputs import ImageInputMixin
-from .decoupled import retrain_classifier
-from .device import check_device, seeded_torch
-from .distributed import DistributedMixin, check_accelerator
-from .finetune import FineTuningMixin, fine_tuning_callbacks, frozen_parameter_names
+from .device import seeded_torch
 from .heads import (
     ImbalanceNetwork,
-    check_tau_normalizable,
+    classifier_layer,
     difficulty_loss,
     embed,
-    find_classifier,
     tau_normalized,
 )
-from .iterators import LoadersMixin
 from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .losses import log_prior
-from .monitors import progress_monitors, validation_monitors
 from .net_params import NetParamsMixin
-from .precision import PRECISIONS, PrecisionMixin, as_float32, check_precision
+from .network import build_network
+from .parameters import CONSTRAINTS, check_settings
 from .pretrained import weights_statistics
-from .resume import ResumableMixin, check_resumable
-from .samplers import MAX_SEED, SAMPLER_NAMES
+from .samplers import MAX_SEED
+from .training.compiled import CompiledForwards
+from .training.decoupled import retrain_classifier
+from .training.distributed import DistributedMixin
+from .training.finetune import (
+    FineTuningMixin,
+    fine_tuning_callbacks,
+    keep_frozen_norms_in_eval,
+)
+from .training.loaders import evaluation_loader, training_loader
+from .training.monitors import progress_monitors, validation_monitors
+from .training.precision import PrecisionMixin, as_float32
+from .training.resume import TrainingCheckpoint, data_fingerprint
+from .training.schedule import DeferredReweighting, TrainingSchedule
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
@@ -63,9 +67,7 @@ class BalancedImageClassifier(
     ImageInputMixin,
     FineTuningMixin,
     PrecisionMixin,
-    ResumableMixin,
     DistributedMixin,
-    LoadersMixin,
     NeuralNetClassifier,
 ):
     """CNN image classifier whose answers to class imbalance are hyperparameters.
@@ -88,15 +90,17 @@ class BalancedImageClassifier(
         instance is copied at every fit. ``module__*`` parameters go to its
         constructor. ``'timm/<name>'`` builds a timm model (needs timm).
     backbone_weights : None, str or path, default=None
-        Pretrained weights: ``None`` (random initialisation), ``'DEFAULT'`` or a
-        torchvision weights name such as ``'IMAGENET1K_V1'`` (torchvision and
-        timm backbones; from torch's cache or downloaded), or the path of a
-        state_dict file or a checkpoint holding one (any backbone). The head is
+        Pretrained weights: ``None`` (random initialisation); for torchvision
+        backbones ``'DEFAULT'`` or a weights name such as ``'IMAGENET1K_V1'``
+        (from torch's cache or downloaded); for timm backbones ``'DEFAULT'``,
+        the weights of the tag named in the backbone (``'timm/<name>.<tag>'``,
+        from the Hugging Face cache or downloaded); or, for any backbone, the
+        path of a state_dict file or a checkpoint holding one. The head is
         rebuilt with one output per class; keys that do not fit are listed in
         the error (see :mod:`imbtorch.pretrained`).
     freeze : None, 'backbone' or int, default=None
         Freeze the whole backbone (train the head only) or its first ``k``
-        stages (see :mod:`imbtorch.finetune`), with skorch's ``Freezer``.
+        stages (see :mod:`imbtorch.training.finetune`), with skorch's ``Freezer``.
         Frozen BatchNorm layers keep their running statistics.
     unfreeze_epoch : int or None, default=None
         Fine-tune everything from this epoch on (0-based: after that many
@@ -183,7 +187,9 @@ class BalancedImageClassifier(
         equally), or an imbalanced-learn sampler that selects samples (e.g.
         ``RandomUnderSampler(sampling_strategy=...)``) applied to the indices.
         ``'progressive'`` moves from instance- to class-balanced sampling over
-        ``max_epochs`` (Kang et al. 2020).
+        the epochs of the fit (Kang et al. 2020): over ``max_epochs`` for
+        ``fit`` (resumed or not), over the epochs already done plus
+        ``max_epochs`` for ``partial_fit``; the last epoch is class-balanced.
     train_transform : callable, default=None
         Augmentation of every training image, e.g. a
         ``torchvision.transforms.v2`` pipeline: called on each image as a
@@ -221,7 +227,9 @@ class BalancedImageClassifier(
     channels_last : bool, default=False
         Keep the network and its input batches in ``channels_last`` memory
         order (faster convolutions on recent GPUs, above all with mixed
-        precision). skorch's ``compile=True`` works with both.
+        precision). skorch's ``compile=True`` (with ``compile__*`` options for
+        ``torch.compile``) works with both: the forward passes run compiled,
+        while ``module_`` stays the plain network.
     optimizer : torch optimizer class, default=torch.optim.AdamW
     lr : float, default=1e-3
     max_epochs : int, default=30
@@ -235,12 +243,13 @@ class BalancedImageClassifier(
         without a better macro-F1 (never before ``drw_epoch``/``drs_epoch``)
         and restores the best weights; tune or drop it with
         ``callbacks__early_stopping__patience=20`` or
-        ``callbacks__early_stopping=None`` (see :mod:`imbtorch.monitors`).
+        ``callbacks__early_stopping=None`` (see :mod:`imbtorch.training.monitors`).
     checkpoint_dir : str or path, default=None
         Folder for checkpoints. After every epoch the whole training state
-        goes there (network, optimizer, history, callbacks, sampler seed,
-        random number generators; see :mod:`imbtorch.resume`), and training
-        loaders keep no worker processes between epochs unless
+        goes there (network, optimizer, history, callbacks, the schedule's
+        seed, gradient scaler, random number generators; see
+        :mod:`imbtorch.training.resume`), and training loaders keep no
+        worker processes between epochs unless
         ``iterator_train__persistent_workers`` says so. With a validation
         split, the state of best macro-F1 is kept too (skorch's
         :class:`~skorch.callbacks.Checkpoint`) and loaded at the end of ``fit``.
@@ -264,7 +273,7 @@ class BalancedImageClassifier(
         process would draw, for every ``sampler``. Validation scores and
         predictions are gathered in order on every process. Create it
         without ``mixed_precision`` (use ``precision``). Pickles drop it. See
-        :mod:`imbtorch.distributed` and the "Scaling out" guide.
+        :mod:`imbtorch.training.distributed` and the "Scaling out" guide.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and samplers; the
         global torch RNG is restored afterwards. With an int, fits on CPU are
@@ -277,7 +286,12 @@ class BalancedImageClassifier(
         skorch's other parameters: ``module__*``, ``optimizer__*``,
         ``criterion__*``, ``iterator_train__*``, ``iterator_valid__*``,
         ``callbacks__*``, ``warm_start``, ``predict_nonlinearity``, ...
-        Loaders get ``num_workers`` (one per CPU up to 8 for files and
+        A ``criterion__*`` parameter always wins over the named loss
+        parameter it meets (``criterion__gamma`` over ``focal_gamma``,
+        ``criterion__scale`` over ``ldam_scale``, ...), for every loss;
+        ``criterion__weight`` (one weight per class in ``classes_`` order) is
+        the loss's class weights, which ``class_weight`` also sets, so the two
+        cannot be given together. Loaders get ``num_workers`` (one per CPU up to 8 for files and
         Datasets, 0 for arrays), ``pin_memory`` (on CUDA) and
         ``persistent_workers`` by default; ``iterator_train__num_workers=4``
         and the like override them (see :mod:`imbtorch.data.loader`).
@@ -299,9 +313,13 @@ class BalancedImageClassifier(
     n_features_in_ : int
         ``X.shape[1]`` of training data given as an array, as scikit-learn
         checks it (not set for files and Datasets).
-    sampler_seed_ : int
-        Seed of the training batches' per-epoch draws (and of the loader
-        workers' seeds); the same on every process of a distributed fit.
+    schedule_ : TrainingSchedule
+        The seed of the last fit's per-epoch draws (batches, loader workers'
+        seeds, cRT) and the epoch it ends at; the same on every process of a
+        distributed fit (see :mod:`imbtorch.training.schedule`).
+    head_history_ : list of float
+        Mean loss of each epoch of the classifier re-training (set with
+        ``head_resampler``).
     module_, criterion_, optimizer_, history_
         skorch's fitted components.
 
@@ -315,51 +333,7 @@ class BalancedImageClassifier(
     (3,)
     """
 
-    _parameter_constraints: dict = {
-        "backbone": [str, callable],
-        "backbone_weights": [str, os.PathLike, None],
-        "freeze": [StrOptions({"backbone"}), Interval(Integral, 1, None, closed="left"), None],
-        "unfreeze_epoch": [Interval(Integral, 1, None, closed="left"), None],
-        "backbone_lr": [Interval(Real, 0, None, closed="left"), None],
-        "class_weight": [StrOptions({"balanced", "effective"}), dict, None],
-        "beta": [Interval(Real, 0, 1, closed="left")],
-        "loss": [StrOptions(set(LOSS_NAMES))],
-        "focal_gamma": [Interval(Real, 0, None, closed="left")],
-        "focal_alpha": [Interval(Real, 0, 1, closed="both"), "array-like", dict, None],
-        "ldam_max_margin": [Interval(Real, 0, None, closed="left")],
-        "ldam_scale": [Interval(Real, 0, None, closed="neither")],
-        "logit_adjust_tau": [Interval(Real, None, None, closed="neither")],
-        "ohem_ratio": [Interval(Real, 0, 1, closed="right"), None],
-        "drw_epoch": [Interval(Integral, 0, None, closed="left"), None],
-        "drs_epoch": [Interval(Integral, 0, None, closed="left"), None],
-        "predict_logit_adjust": [Interval(Real, None, None, closed="neither"), None],
-        "tau_normalize": [Interval(Real, 0, None, closed="left"), None],
-        "logit_scale": ["boolean"],
-        "difficulty_head": [Interval(Real, 0, None, closed="neither"), None],
-        "head_resampler": [StrOptions({"class_balanced"}), HasMethods(["fit_resample"]), None],
-        "head_epochs": [Interval(Integral, 1, None, closed="left")],
-        "minority_augment": [Interval(Real, 0, 1, closed="neither"), callable, None],
-        "minority_classes": [StrOptions({"auto"}), "array-like"],
-        "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
-        "train_transform": [callable, None],
-        "image_size": [tuple, list, None],
-        "color_mode": [StrOptions(set(COLOR_MODES))],
-        "image_shape": [tuple, list, None],
-        "data_format": [StrOptions(set(DATA_FORMATS))],
-        "normalize": ["boolean"],
-        "precision": [StrOptions(set(PRECISIONS))],
-        "channels_last": ["boolean"],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
-        "train_split": [callable, None],
-        "checkpoint_dir": [str, os.PathLike, None],
-        "resume": ["boolean"],
-        "device": [str, torch.device, None],
-        "accelerator": "no_validation",  # check_accelerator
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = CONSTRAINTS
 
     def __init__(
         self,
@@ -474,43 +448,13 @@ class BalancedImageClassifier(
         tags.input_tags.allow_nan = False
         return tags
 
-    def _validate_hyperparameters(self):
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            self.get_params(deep=False),
-            caller_name=type(self).__name__,
-        )
-        check_device(self.__dict__["device"])
-        if self.accelerator is not None:
-            self._check_distributed()
-        check_precision(self.precision, self.device)
-        if self.unfreeze_epoch is not None and self.freeze is None:
-            raise ValueError(
-                f"unfreeze_epoch={self.unfreeze_epoch} unfreezes what freeze froze, but "
-                "freeze=None; set freeze='backbone' (or a number of stages) or drop unfreeze_epoch."
-            )
-        if self.resume:
-            check_resumable(self.checkpoint_dir, self.train_split)
-
-    def _check_distributed(self) -> None:
-        check_accelerator(self.accelerator)
-        if self.__dict__["device"] != "auto":
-            raise ValueError(
-                f"device={self.__dict__['device']!r} and an accelerator were both given; the "
-                "accelerator places each process on its device, so leave device='auto'."
-            )
-        if self._world_size > 1 and self.checkpoint_dir is not None:
-            raise ValueError(
-                "checkpoint_dir is not supported yet in a fit over several processes (each "
-                "process would write the same files); drop checkpoint_dir, or save the model "
-                "from the main process after fit (accelerator.is_main_process)."
-            )
-
     @property
     def _default_callbacks(self):
-        """skorch's defaults plus imbalance-aware validation monitors and a progress bar."""
+        """skorch's defaults, the schedules' callbacks, validation monitors and a progress bar."""
         callbacks = list(super()._default_callbacks)
         callbacks += fine_tuning_callbacks(self.freeze, self.unfreeze_epoch)
+        if self.drw_epoch is not None:
+            callbacks.append(("deferred_reweighting", DeferredReweighting(self.drw_epoch)))
         if self.train_split is not None:
             starts = [e for e in (self.drw_epoch, self.drs_epoch) if e is not None]
             callbacks += validation_monitors(
@@ -530,16 +474,17 @@ class BalancedImageClassifier(
         sample_weight = check_class_sample_weight(sample_weight, codes)
         if reset:
             self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
-            self.class_weight_ = compute_imbalance_weights(
-                self.class_weight, classes=self.classes_, y=y, beta=self.beta
+            self.class_weight_ = loss_class_weight(
+                self.class_weight,
+                self.get_params_for("criterion").get("weight"),
+                classes=self.classes_,
+                y=y,
+                beta=self.beta,
             )
+            vars(self).pop("minority_classes_", None)  # from an earlier fit
             if self.minority_augment is not None:
-                codes_to_augment = minority_codes(
-                    self.class_counts_, self.classes_, self.minority_classes
-                )
-                self.minority_classes_ = self.classes_[codes_to_augment]
-            else:
-                vars(self).pop("minority_classes_", None)  # from an earlier fit
+                augmented = minority_codes(self.class_counts_, self.classes_, self.minority_classes)
+                self.minority_classes_ = self.classes_[augmented]
             self._fit_normalization(source)
         return ImageDataset(source, codes, sample_weight)
 
@@ -552,42 +497,75 @@ class BalancedImageClassifier(
             return X
         return self._prediction_dataset(X)
 
+    def get_iterator(self, dataset, training=False):
+        """The loader of training epochs (from ``schedule_``) or of evaluation, in order."""
+        common = {"shard": self._shard, "device": self.device, "batch_size": self.batch_size}
+        if not training:
+            return evaluation_loader(
+                dataset,
+                overrides=self.get_params_for("iterator_valid"),
+                loader_class=self.iterator_valid,
+                **common,
+            )
+        return training_loader(
+            dataset,
+            sampler=self.sampler,
+            classes=self.classes_,
+            seed=self.schedule_.seed,
+            first_epoch=len(self.history),
+            end_epoch=self.schedule_.end_epoch,
+            drs_epoch=self.drs_epoch,
+            transform=self.train_transform,
+            overrides=self.get_params_for("iterator_train"),
+            fresh_workers=self.checkpoint_dir is not None,
+            loader_class=self.iterator_train,
+            **common,
+        )
+
     # -- training -------------------------------------------------------------------
-    def _train(self, dataset: ImageDataset, fit_params: dict, *, resume: bool = False):
-        # NeuralNet.partial_fit runs skorch's loop without re-entering our overrides.
+    def _train(self, dataset: ImageDataset, fit_params: dict, *, end_epoch: int, resume=False):
         if self.head_resampler is not None and dataset.sample_weight is not None:
             raise ValueError(
                 "head_resampler re-trains the classifier on re-balanced features, which carry "
                 "no sample weights; drop sample_weight or head_resampler."
             )
-        # one seed for the sampler's per-epoch draws, drawn before a saved state is loaded
-        self.sampler_seed_ = self._shared_seed(int(torch.randint(MAX_SEED, (1,)).item()))
-        epochs = self._resume_epochs() if resume else None
-        NeuralNet.partial_fit(self, dataset, dataset.codes, epochs=epochs, **fit_params)
+        seed = self._shared_seed(int(torch.randint(MAX_SEED, (1,)).item()))
+        self.schedule_ = TrainingSchedule(seed, end_epoch)
+        checkpoint = None
+        if self.checkpoint_dir is not None:
+            owners = {"schedule": self.schedule_, "grad_scaler": self.grad_scaler_}
+            data = data_fingerprint(self.class_counts_, self.classes_)
+            checkpoint = TrainingCheckpoint(self.checkpoint_dir, owners=owners, data=data)
+            if resume:
+                checkpoint.restore(self)
+        self._checkpoint_ = checkpoint
+        epochs = max(0, end_epoch - len(self.history))
+        try:  # skorch's loop, without re-entering this class's fit and partial_fit
+            NeuralNet.partial_fit(self, dataset, dataset.codes, epochs=epochs, **fit_params)
+        finally:
+            self._checkpoint_ = None
+        vars(self).pop("head_history_", None)  # from an earlier fit
         if self.head_resampler is not None:
             self._retrain_classifier(dataset)
-        else:
-            vars(self).pop("head_history_", None)  # from an earlier fit
+
+    def notify(self, method_name, **cb_kwargs):
+        super().notify(method_name, **cb_kwargs)
+        if getattr(self, "_checkpoint_", None) is not None:  # after every callback
+            self._checkpoint_.after(self, method_name)
 
     def _retrain_classifier(self, dataset: ImageDataset) -> None:
         """Decoupled stage two (cRT): the classifier alone, on re-balanced features."""
-        batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
-        features = embed(
-            self.module_.trunk,
-            self._evaluation_loader(dataset, shard=False),  # every process embeds all
-            prepare=partial(self._network_input, device=self.device),
-            autocast=self._autocast,
-        )
         classifier = self.module_.classifier
         self.head_history_ = retrain_classifier(
             classifier,
-            features,
+            self._features(dataset),
             dataset.y,
             resampler=self.head_resampler,
             epochs=self.head_epochs,
-            batch_size=batch_size,
+            batch_size=len(dataset) if self.batch_size == -1 else self.batch_size,
             lr=self.lr,
-            logit_scale=self.ldam_scale if isinstance(classifier, NormedLinear) else 1.0,
+            seed=self.schedule_.head_seed(),
+            logit_scale=self.criterion_.scale if isinstance(classifier, NormedLinear) else 1.0,
         )
 
     def fit(self, X, y, sample_weight=None, **fit_params):
@@ -619,11 +597,11 @@ class BalancedImageClassifier(
         """
         if self.warm_start and self.initialized_:
             return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
-        self._validate_hyperparameters()
+        check_settings(self)
         dataset = self._fit_dataset(X, y, sample_weight, reset=True)
         with seeded_torch(self.random_state, self.device):
             self.initialize()
-            self._train(dataset, fit_params, resume=self.resume)
+            self._train(dataset, fit_params, end_epoch=self.max_epochs, resume=self.resume)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
@@ -642,13 +620,13 @@ class BalancedImageClassifier(
         self
         """
         first_call = not self.initialized_
-        self._validate_hyperparameters()
+        check_settings(self)
         dataset = self._fit_dataset(X, y, sample_weight, reset=first_call, classes=classes)
         epochs_done = 0 if first_call else len(self.history_)
         with seeded_torch(self.random_state, self.device, offset=epochs_done):
             if first_call:
                 self.initialize()
-            self._train(dataset, fit_params)
+            self._train(dataset, fit_params, end_epoch=epochs_done + self.max_epochs)
         return self
 
     def check_data(self, X, y):
@@ -661,88 +639,74 @@ class BalancedImageClassifier(
                 f"{type(self).__name__} builds its network from the training data; call "
                 "fit(X, y) rather than initialize()."
             )
-        n_classes = len(self.classes_)
-        kwargs = self.get_params_for("module")
-        if self.loss == "ldam" and isinstance(self.backbone, str) and self.backbone == "simple_cnn":
-            kwargs.setdefault("cosine_classifier", True)
-        in_channels = len(self.channel_mean_)  # grey images for RGB weights are repeated
-        module = build_backbone(
+        self.module_ = build_network(
             self.backbone,
-            in_channels=in_channels,
-            num_classes=n_classes,
             weights=self.backbone_weights,
-            **kwargs,
+            image_shape=(len(self.channel_mean_), *self.image_shape_[1:]),  # grey for RGB: 3
+            num_classes=len(self.classes_),
+            module_kwargs=self.get_params_for("module"),
+            cosine_classifier=self.loss == "ldam",
+            logit_scale=self.logit_scale,
+            difficulty_head=self.difficulty_head is not None,
+            separate_classifier=self.head_resampler is not None,
+            freeze=self.freeze,
+            tau_normalize=self.tau_normalize,
+            channels_last=self.channels_last,
         )
-        check_backbone_output(module, (in_channels, *self.image_shape_[1:]), n_classes)
-        if self.logit_scale or self.difficulty_head is not None or self.head_resampler is not None:
-            module = ImbalanceNetwork(
-                module,
-                n_classes,
-                logit_scale=self.logit_scale,
-                difficulty_head=self.difficulty_head is not None,
-            )
-        if isinstance(self.freeze, Integral):
-            frozen_parameter_names(module, n_classes, self.freeze)  # enough stages?
-        self.module_ = (
-            module.to(memory_format=torch.channels_last) if self.channels_last else module
-        )
-        if self.tau_normalize is not None:
-            check_tau_normalizable(self._classifier())
+        self._compiled_ = CompiledForwards(self.get_params_for("compile"))
         return self
 
-    def _classifier(self) -> torch.nn.Module:
-        """The layer of ``module_`` that maps features to class logits."""
-        if isinstance(self.module_, ImbalanceNetwork):
-            return self.module_.classifier
-        return find_classifier(self.module_, len(self.classes_))[1]
+    def torch_compile(self, module, name):
+        """Keep ``module_`` and ``criterion_`` plain: with ``compile=True`` forward passes of
+        the network run through a compiled wrapper (:mod:`imbtorch.training.compiled`)."""
+        return module
 
     def initialize_criterion(self):
         """Build ``criterion_`` from ``loss``, the class weights and ``criterion__*``."""
-        self.criterion_ = self._build_criterion(epoch=0)
+        self.criterion_ = self.build_criterion(class_weighted=self.drw_epoch is None)
         return self
 
-    def _build_criterion(self, epoch: int) -> torch.nn.Module:
-        """The loss module in force at ``epoch`` (class weights wait for ``drw_epoch``)."""
-        deferred = self.drw_epoch is not None and epoch < self.drw_epoch
-        return make_criterion(
-            self.loss,
-            class_counts=self.class_counts_,
-            weight=np.ones_like(self.class_weight_) if deferred else self.class_weight_,
-            focal_gamma=self.focal_gamma,
-            focal_alpha=focal_alpha_factors(self.focal_alpha, self.classes_),
-            ldam_max_margin=self.ldam_max_margin,
-            ldam_scale=self.ldam_scale,
-            logit_adjust_tau=self.logit_adjust_tau,
-            ohem_ratio=self.ohem_ratio,
-            **self.get_params_for("criterion"),
-        )
+    def build_criterion(self, *, class_weighted: bool = True) -> torch.nn.Module:
+        """The training loss for the fitted classes, on the device.
 
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        epoch = len(self.history) - 1
-        if self.drw_epoch is not None and epoch == self.drw_epoch > 0:
-            # deferred re-weighting: from here on the loss carries the class weights
-            self.criterion_ = self._build_criterion(epoch).to(self.criterion_.weight.device)
+        The named loss parameters (``focal_gamma``, ``ldam_scale``, ...) set
+        it up, and ``criterion__*`` parameters win over them, for every loss.
+
+        Parameters
+        ----------
+        class_weighted : bool, default=True
+            Weigh the classes by ``class_weight_``; ``False`` weighs them
+            equally (deferred re-weighting before ``drw_epoch``).
+        """
+        weight = self.class_weight_ if class_weighted else np.ones_like(self.class_weight_)
+        criterion = make_criterion(
+            self.loss,
+            settings=self.get_params(deep=False),
+            classes=self.classes_,
+            class_counts=self.class_counts_,
+            weight=weight,
+            overrides=self.get_params_for("criterion"),
+        )
+        return criterion.to(self.device)
 
     def train_step_single(self, batch, **fit_params):
         """skorch's step, on images standardised on the device (and minority-augmented)."""
-        self._set_training(True)
+        self.module_.train()
+        self.criterion_.train()
+        if self.freeze is not None:
+            keep_frozen_norms_in_eval(self.module_)
         Xi, yi = unpack_data(batch)
         images = self._network_input(batch_images(Xi), self.device)
         if self.minority_augment is not None:
-            images = self._augment_minority(images, yi)
+            codes = torch.as_tensor(np.searchsorted(self.classes_, self.minority_classes_))
+            images = augment_minority(
+                images, to_tensor(yi, device=self.device), codes, self.minority_augment
+            )
         with self._autocast():
-            y_pred = self._forward_network(images, **fit_params)
-        y_pred = as_float32(y_pred)
+            y_pred = as_float32(self._forward_network(images, **fit_params))
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
-
-    def _augment_minority(self, images: torch.Tensor, codes) -> torch.Tensor:
-        augment_codes = torch.as_tensor(np.searchsorted(self.classes_, self.minority_classes_))
-        return augment_minority(
-            images, to_tensor(codes, device=self.device), augment_codes, self.minority_augment
-        )
 
     def infer(self, x, **fit_params):
         """The network's output for a batch as the loader gives it (raw images, or a dict)."""
@@ -751,11 +715,14 @@ class BalancedImageClassifier(
             return as_float32(self._forward_network(images, **fit_params))
 
     def _forward_network(self, images: torch.Tensor, **fit_params):
+        network = self._training_network()  # module_, or its DDP wrapper in training
+        if self.compile:
+            network = self._compiled_(network)
         if self.tau_normalize is None or self.module_.training:
-            return self._training_network()(images, **fit_params)
+            return network(images, **fit_params)
         # evaluation (validation and prediction) sees the tau-normalised classifier
-        with tau_normalized(self._classifier(), self.tau_normalize):
-            return self.module_(images, **fit_params)
+        with tau_normalized(classifier_layer(self.module_, len(self.classes_)), self.tau_normalize):
+            return network(images, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         sample_weight = X.get(SAMPLE_WEIGHT_KEY) if isinstance(X, Mapping) else None
@@ -770,21 +737,13 @@ class BalancedImageClassifier(
             loss = loss + self.difficulty_head * difficulty_loss(difficulty, logits, y_true)
         return loss
 
-    def _get_predict_nonlinearity(self):
-        if not (isinstance(self.predict_nonlinearity, str) and self.predict_nonlinearity == "auto"):
-            return super()._get_predict_nonlinearity()
-        if self.predict_logit_adjust is None:
-            return partial(torch.softmax, dim=-1)
-        shift = self.predict_logit_adjust * log_prior(self.class_counts_)
-
-        def adjusted_softmax(logits):
-            return torch.softmax(logits - shift.to(logits.device, logits.dtype), dim=-1)
-
-        return adjusted_softmax
-
     # -- prediction -----------------------------------------------------------------
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order.
+
+        With ``predict_logit_adjust=tau`` they are ``softmax(logits - tau *
+        log(prior))``; a ``predict_nonlinearity`` other than ``'auto'`` is
+        applied as skorch applies it.
 
         Parameters
         ----------
@@ -794,7 +753,18 @@ class BalancedImageClassifier(
         -------
         proba : ndarray of shape (N, n_classes)
         """
-        proba = super().predict_proba(self._prediction_input(X)).astype(np.float64)
+        dataset = self._prediction_input(X)
+        nonlinearity = self.predict_nonlinearity
+        if not (isinstance(nonlinearity, str) and nonlinearity == "auto"):
+            return super().predict_proba(dataset)
+        shift = 0.0
+        if self.predict_logit_adjust is not None:
+            shift = self.predict_logit_adjust * log_prior(self.class_counts_)
+        parts = []
+        for output in self.forward_iter(dataset):
+            logits = output[0] if isinstance(output, tuple) else output
+            parts.append(torch.softmax(logits.double() - shift, dim=-1))
+        proba = torch.cat(parts).numpy()
         # a float32 softmax sums to 1 only to ~1e-7, which sklearn's log_loss warns about
         return proba / proba.sum(axis=1, keepdims=True)
 
@@ -818,6 +788,38 @@ class BalancedImageClassifier(
             )
         _, difficulty = self.forward(X, training=False)
         return difficulty.numpy().astype(np.float64)
+
+    def embed(self, X) -> np.ndarray:
+        """Features of the images: what the network's classifier layer receives.
+
+        ``ImageEmbedder(clf, prefit=True)`` and cRT use them; imblearn's
+        resamplers (SMOTE, ...) work on them.
+
+        Parameters
+        ----------
+        X : images, as in :meth:`fit`
+
+        Returns
+        -------
+        features : ndarray of shape (N, n_features), float32
+        """
+        return self._features(self._prediction_input(X))
+
+    def _features(self, dataset) -> np.ndarray:
+        loader = evaluation_loader(  # every process embeds all of it
+            dataset,
+            batch_size=self.batch_size,
+            device=self.device,
+            overrides=self.get_params_for("iterator_valid"),
+            loader_class=self.iterator_valid,
+        )
+        return embed(
+            self.module_,
+            loader,
+            prepare=partial(self._network_input, device=self.device),
+            autocast=self._autocast,
+            layer=classifier_layer(self.module_, len(self.classes_)),
+        )
 
     def predict(self, X):
         """Predicted labels (elements of ``classes_``).

@@ -83,34 +83,64 @@ def check_tau_normalizable(classifier: nn.Module) -> None:
         )
 
 
+def classifier_layer(module: nn.Module, num_classes: int) -> nn.Module:
+    """The layer of a fitted network that maps features to the ``num_classes`` logits.
+
+    The one way the estimator, fine-tuning, cRT and ``ImageEmbedder`` reach
+    it: the ``classifier`` of an :class:`ImbalanceNetwork`, else the last
+    linear layer with ``num_classes`` outputs (:func:`find_classifier`).
+    """
+    if isinstance(module, ImbalanceNetwork):
+        return module.classifier
+    return find_classifier(module, num_classes)[1]
+
+
 def embed(
-    trunk: nn.Module, batches: Iterable, *, prepare: Callable, autocast: Callable = nullcontext
+    network: nn.Module,
+    batches: Iterable,
+    *,
+    prepare: Callable,
+    autocast: Callable = nullcontext,
+    layer: nn.Module | None = None,
 ) -> np.ndarray:
-    """Run ``trunk`` over a loader's batches in eval mode, without gradients.
+    """Features of a loader's batches: ``network``'s output, or the input of its ``layer``.
+
+    Runs in eval mode, without gradients.
 
     Parameters
     ----------
-    trunk : torch.nn.Module
+    network : torch.nn.Module
     batches : iterable of (X, y) batches
         E.g. a DataLoader over an :class:`~imbtorch.data.ImageDataset`.
     prepare : callable
-        Turns a batch's ``X`` into the trunk's input (device, standardisation).
+        Turns a batch's ``X`` into the network's input (device, standardisation).
     autocast : callable, default=contextlib.nullcontext
-        Returns the context to run the trunk in (mixed precision).
+        Returns the context to run the network in (mixed precision).
+    layer : torch.nn.Module, default=None
+        A layer of ``network`` (its classifier): the features are what it
+        receives. ``None``: the network's output.
 
     Returns
     -------
     features : ndarray of shape (N, D), float32
     """
-    was_training = trunk.training
-    trunk.eval()
+    captured: list[torch.Tensor] = []
+    hook = None
+    if layer is not None:
+        hook = layer.register_forward_hook(lambda _, inputs, __: captured.append(inputs[0]))
+    was_training = network.training
+    network.eval()
+    features = []
     try:
         with torch.no_grad(), autocast():
-            features = [
-                trunk(prepare(batch_images(X))).flatten(1).float().cpu() for X, _ in batches
-            ]
+            for X, _ in batches:
+                output = network(prepare(batch_images(X)))
+                found = captured.pop() if layer is not None else output
+                features.append(found.flatten(1).float().cpu())
     finally:
-        trunk.train(was_training)
+        network.train(was_training)
+        if hook is not None:
+            hook.remove()
     return torch.cat(features).numpy().astype(np.float32, copy=False)
 
 

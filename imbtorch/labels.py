@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import check_array
 
 
 def fit_classes(y: np.ndarray, classes=None) -> np.ndarray:
@@ -36,9 +36,19 @@ def check_class_sample_weight(sample_weight, codes: np.ndarray) -> np.ndarray | 
     """Non-negative float32 weights, one per sample, positive on two classes at least."""
     if sample_weight is None:
         return None
-    sample_weight = _check_sample_weight(
-        sample_weight, codes, dtype=np.float32, ensure_non_negative=True
+    sample_weight = check_array(
+        sample_weight, ensure_2d=False, dtype=np.float32, input_name="sample_weight"
     )
+    if sample_weight.shape != codes.shape:
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected {codes.shape}: pass one "
+            "weight per sample of X."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError(
+            f"Negative values in sample_weight (first at index "
+            f"{int(np.flatnonzero(sample_weight < 0)[0])}); sample weights must be >= 0."
+        )
     if len(np.unique(codes[sample_weight > 0])) < 2:
         raise ValueError(
             "sample_weight is zero for all samples but those of one class; a "

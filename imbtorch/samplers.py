@@ -228,7 +228,9 @@ class ClassBalancedBatchSampler(EpochSampler):
         return self.n_batches
 
     def __iter__(self) -> Iterator[list[int]]:
-        return self._batches(epoch_rng(self.seed, self._next_epoch()))
+        # a generator: the epoch moves on at the first batch, not at iter(). A DataLoader
+        # with workers calls iter() twice an epoch and discards the first iterator unstarted.
+        yield from self._batches(epoch_rng(self.seed, self._next_epoch()))
 
     def _batches(self, rng: np.random.Generator) -> Iterator[list[int]]:
         n_classes = len(self.pools)

@@ -1,8 +1,9 @@
 """A fit over the processes of ``torchrun`` that ``tests/test_distributed.py`` launches.
 
-Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED``, SEED an
-int or ``none`` (then every process seeds torch differently and relies on the
-seed that process 0 draws). Every
+Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED [crt]``, SEED
+an int or ``none`` (then every process seeds torch differently and relies on the
+seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
+(``head_resampler='class_balanced'``). Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -32,13 +33,13 @@ class RecordBatches(Callback):
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if training:
-            images = batch[0]["images"] if isinstance(batch[0], dict) else batch[0]
-            self.epochs_[-1].extend(int(i) for i in images[:, 0, 0, 0].tolist())
+            self.epochs_[-1].extend(int(i) for i in batch[0][:, 0, 0, 0].tolist())
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
     out, sampler, seed = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    crt = {"head_resampler": "class_balanced", "head_epochs": 5} if "crt" in sys.argv[4:] else {}
     accelerator = Accelerator(cpu=True)
     X, y = three_class_images([90, 27, 9], name_pixels=True)
     clf = BalancedImageClassifier(
@@ -53,6 +54,7 @@ if __name__ == "__main__":
         callbacks=[("record", RecordBatches())],
         accelerator=accelerator,
         random_state=None if seed == "none" else int(seed),
+        **crt,
     )
     torch.manual_seed(accelerator.process_index)  # processes without random_state differ
     clf.fit(X, y)

@@ -11,6 +11,22 @@ def lt_digits():
 
 
 @pytest.fixture(scope="session")
+def plain_ce_digits(lt_digits):
+    """Plain cross-entropy on ``lt_digits``, 30 epochs, model seeds 0, 1 and 2.
+
+    The baseline the strategies' tests measure their gains against, trained
+    once per session. Read-only: deep-copy a model before changing it.
+    """
+    from imbtorch import BalancedImageClassifier
+
+    X_train, _, y_train, _ = lt_digits
+    return [
+        BalancedImageClassifier(max_epochs=30, random_state=seed).fit(X_train, y_train)
+        for seed in (0, 1, 2)
+    ]
+
+
+@pytest.fixture(scope="session")
 def small_images():
     """60 random 8x8 grey images in 3 separable classes (bright, dark, striped)."""
     rng = np.random.default_rng(0)

@@ -1,5 +1,6 @@
 """The benchmark scripts run end to end (tiny settings; numbers are not judged here)."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,16 @@ def test_data_loading_compares_with_the_hand_loop_and_measures_memory(tmp_path):
     assert "| uint8 array (N, 64, 64, 3) | 100 |" in out
     assert "| JPEG files (on disk) | 120 |" in out
     assert len(list((tmp_path / "mnist64-jpeg-120").rglob("*.jpg"))) == 120
+
+
+def test_transfer_compares_scratch_with_pretrained_variants():
+    """The transfer benchmark (docs/benchmarks.md, section 5) runs end to end; the gains it
+    measures over 4 seeds take minutes, so they are judged there, not here."""
+    out = run_script("transfer.py", "--seeds", "1", "--pretrain-epochs", "1", "--epochs", "2")
+    rows = dict(re.findall(r"^\| ([^|]+?) \| ([0-9.]+) \|", out, flags=re.MULTILINE))
+    assert set(rows) == {
+        "from scratch",
+        "pretrained, fine-tuned",
+        "pretrained, frozen until epoch 1, head lr x3",
+    }, out
+    assert "Digits 0-4 long-tailed (rho=50" in out

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import write_image_folder
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder
@@ -121,14 +122,16 @@ def test_every_strategy_runs_on_files(png_folder):
         assert clf.predict(paths[:4]).shape == (4,), name
 
 
-def test_score_partial_fit_and_difficulty_on_files(png_folder):
+def test_score_partial_fit_and_difficulty_on_files(png_folder, mnist_lt):
     _, paths, labels = png_folder
+    pixels = mnist_lt[0]  # the images the PNG files hold, in their order
     clf = BalancedImageClassifier(difficulty_head=1.0, **FAST)
     clf.partial_fit(paths, labels).partial_fit(paths, labels)
     assert len(clf.history_) == 4
-    assert 0.0 <= clf.score(paths, labels) <= 1.0
-    difficulty = clf.predict_difficulty(paths)
-    assert difficulty.shape == (len(paths),) and np.all(difficulty >= 0)
+    assert clf.score(paths, labels) == accuracy_score(labels, clf.predict(paths))
+    # files decode to the pixels they were written from: the same predictions as the arrays
+    np.testing.assert_allclose(clf.predict_difficulty(paths), clf.predict_difficulty(pixels))
+    np.testing.assert_allclose(clf.predict_proba(paths), clf.predict_proba(pixels))
 
 
 def test_mixed_sizes_need_image_size_and_rgb_jpegs_convert(mnist_lt, tmp_path):

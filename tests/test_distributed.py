@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from imbtorch.distributed import RankBatchSampler
 from imbtorch.samplers import make_batch_sampler
+from imbtorch.training.distributed import RankBatchSampler
 
 pytest.importorskip("accelerate")
 
@@ -18,7 +18,7 @@ Y = np.repeat(np.arange(3), [90, 27, 9])
 TRAIN_SIZE = 100  # ValidSplit(5) keeps 4/5 of the 126 samples, stratified: 72 / 21 / 7
 
 
-def _launch(out: Path, sampler: str, seed: str, processes: int) -> list[dict]:
+def _launch(out: Path, sampler: str, seed: str, processes: int, *extra: str) -> list[dict]:
     out.mkdir()
     if processes == 1:
         command = [sys.executable, str(SCRIPT)]
@@ -32,7 +32,7 @@ def _launch(out: Path, sampler: str, seed: str, processes: int) -> list[dict]:
             str(SCRIPT),
         ]
     done = subprocess.run(
-        [*command, str(out), sampler, seed], capture_output=True, text=True, timeout=300
+        [*command, str(out), sampler, seed, *extra], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(processes)]
@@ -61,11 +61,17 @@ def test_two_processes_draw_the_samples_of_one(sampler, tmp_path):
 
 
 def test_processes_without_random_state_share_process_0s_seed(tmp_path):
-    """Each process seeds torch differently; plain shuffling still neither repeats nor drops."""
-    ranks = _launch(tmp_path / "two", "none", "none", 2)
+    """Each process seeds torch differently; plain shuffling still neither repeats nor drops,
+    and cRT, which re-trains the classifier on every process after the epochs, draws from
+    the shared seed too: every process ends with the same head."""
+    ranks = _launch(tmp_path / "two", "none", "none", 2, "crt")
     for epoch in range(len(ranks[0]["epochs"])):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert len(union) == len(set(union)) == TRAIN_SIZE
+    assert any(name.startswith("classifier.") for name in ranks[0]["params"])
+    for name, tensor in ranks[0]["params"].items():
+        assert torch.equal(ranks[1]["params"][name], tensor), name
+    np.testing.assert_array_equal(ranks[0]["proba"], ranks[1]["proba"])
 
 
 def test_rank_slices_cover_every_batch_once():

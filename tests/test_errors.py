@@ -149,7 +149,7 @@ def test_predict_with_other_image_size(data):
 
 def test_negative_sample_weight(data):
     X, y = data
-    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+    with pytest.raises(ValueError, match=r"Negative values in sample_weight \(first at index 0\)"):
         BalancedImageClassifier(**FAST).fit(X, y, sample_weight=-np.ones(30))
 
 

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 from imblearn.under_sampling import RandomUnderSampler
+from sklearn.metrics import accuracy_score, f1_score
 from skorch.callbacks import EpochScoring
-from skorch.dataset import ValidSplit
+from torch.utils.data import Subset
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, FocalLoss
@@ -181,15 +182,26 @@ def test_own_torch_sampler_still_works_without_sampler(small_images):
 
 
 def test_validation_split_with_skorch_scoring_sees_user_labels(small_images):
+    """A user's EpochScoring and skorch's valid_acc score the split as the user's labels."""
     X, y = small_images
     labels = np.array(["a", "b", "c"])[y]
+    valid = np.r_[0:5, 20:25, 40:45]
+
+    def split(dataset, y=None):
+        return Subset(dataset, np.setdiff1d(np.arange(len(dataset)), valid)), Subset(dataset, valid)
+
     clf = BalancedImageClassifier(
-        train_split=ValidSplit(4, stratified=True),
-        callbacks=[EpochScoring("balanced_accuracy", name="valid_bacc", lower_is_better=False)],
-        **FAST,
+        train_split=split,
+        callbacks=[EpochScoring("f1_weighted", name="valid_wf1", lower_is_better=False)],
+        callbacks__early_stopping=None,
+        **{**FAST, "max_epochs": 2},
     ).fit(X, labels)
-    assert clf.history[-1, "valid_bacc"] > 0.9
-    assert clf.history[-1, "valid_acc"] > 0.9
+    pred = clf.predict(X[valid])
+    assert set(pred) <= {"a", "b", "c"}
+    assert clf.history[-1, "valid_wf1"] == pytest.approx(
+        f1_score(labels[valid], pred, average="weighted")
+    )
+    assert clf.history[-1, "valid_acc"] == pytest.approx(accuracy_score(labels[valid], pred))
 
 
 def test_partial_fit_continues_training(small_images):

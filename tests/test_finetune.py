@@ -8,8 +8,8 @@ import torch
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.backbones import SimpleCNN
-from imbtorch.finetune import backbone_stages
 from imbtorch.pretrained import IMAGENET_MEAN, IMAGENET_STD
+from imbtorch.training.finetune import backbone_stages
 
 FAST = dict(max_epochs=2, random_state=0, module__width=8, batch_size=32)
 RESNET = dict(max_epochs=1, random_state=0, batch_size=32)

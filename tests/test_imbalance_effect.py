@@ -25,20 +25,26 @@ from imbtorch import BalancedImageClassifier
 SEEDS = (0, 1, 2)
 
 
-def _scores(lt_digits, **params):
-    X_train, X_test, y_train, y_test = lt_digits
-    bacc, tail = [], []
-    for seed in SEEDS:
-        clf = BalancedImageClassifier(max_epochs=30, random_state=seed, **params)
-        pred = clf.fit(X_train, y_train).predict(X_test)
-        bacc.append(balanced_accuracy_score(y_test, pred))
-        tail.append(recall_score(y_test, pred, labels=[7, 8, 9], average="macro"))
+def _mean_scores(models, lt_digits):
+    _, X_test, _, y_test = lt_digits
+    preds = [clf.predict(X_test) for clf in models]
+    bacc = [balanced_accuracy_score(y_test, pred) for pred in preds]
+    tail = [recall_score(y_test, pred, labels=[7, 8, 9], average="macro") for pred in preds]
     return np.mean(bacc), np.mean(tail)
 
 
+def _scores(lt_digits, **params):
+    X_train, _, y_train, _ = lt_digits
+    models = [
+        BalancedImageClassifier(max_epochs=30, random_state=seed, **params).fit(X_train, y_train)
+        for seed in SEEDS
+    ]
+    return _mean_scores(models, lt_digits)
+
+
 @pytest.fixture(scope="module")
-def plain(lt_digits):
-    return _scores(lt_digits)
+def plain(plain_ce_digits, lt_digits):
+    return _mean_scores(plain_ce_digits, lt_digits)
 
 
 @pytest.mark.parametrize(

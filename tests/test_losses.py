@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from imbtorch import BalancedImageClassifier
 from imbtorch.losses import (
     BalancedSoftmaxLoss,
     CrossEntropyLoss,
@@ -206,3 +208,48 @@ def test_prior_losses_refuse_bad_counts():
         CrossEntropyLoss(ohem_ratio=0.0)
     with pytest.raises(ValueError, match="max_margin"):
         LDAMLoss(COUNTS, max_margin=-1)
+
+
+# -- criterion__* parameters win over the named ones, for every loss ----------------------
+def _criterion(small_images, **params):
+    X, y = small_images
+    clf = BalancedImageClassifier(max_epochs=0, random_state=0, module__width=4, **params)
+    return clf.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "loss, named, override, attribute",
+    [
+        ("focal", {"focal_gamma": 2.0}, {"criterion__gamma": 0.5}, "gamma"),
+        ("ldam", {"ldam_scale": 30.0}, {"criterion__scale": 10.0}, "scale"),
+        ("logit_adjusted", {"logit_adjust_tau": 1.0}, {"criterion__tau": 0.5}, "tau"),
+        ("ce", {"ohem_ratio": 0.5}, {"criterion__ohem_ratio": 0.25}, "ohem_ratio"),
+        ("balanced_softmax", {"ohem_ratio": None}, {"criterion__ohem_ratio": 0.5}, "ohem_ratio"),
+    ],
+)
+def test_criterion_parameters_override_the_named_ones(
+    small_images, loss, named, override, attribute
+):
+    clf = _criterion(small_images, loss=loss, **named, **override)
+    assert getattr(clf.criterion_, attribute) == next(iter(override.values()))
+    # and set_params on a fitted net rebuilds the loss with the override too
+    clf.set_params(**{next(iter(override)): 0.75})
+    assert getattr(clf.criterion_, attribute) == 0.75
+
+
+def test_ldam_margin_override_wins(small_images):
+    clf = _criterion(small_images, loss="ldam", ldam_max_margin=0.5, criterion__max_margin=0.1)
+    assert clf.criterion_.margins.max().item() == pytest.approx(0.1)
+
+
+def test_criterion_weight_is_the_class_weight_and_deferred_by_drw(small_images):
+    weight = [1.0, 2.0, 4.0]
+    clf = _criterion(small_images, criterion__weight=weight, loss="focal")
+    np.testing.assert_array_equal(clf.class_weight_, weight)
+    torch.testing.assert_close(clf.criterion_.weight, torch.tensor(weight))
+    deferred = _criterion(small_images, criterion__weight=weight, drw_epoch=1)
+    torch.testing.assert_close(deferred.criterion_.weight, torch.ones(3))  # before epoch 1
+    with pytest.raises(ValueError, match="criterion__weight and class_weight='balanced' both"):
+        _criterion(small_images, criterion__weight=weight, class_weight="balanced")
+    with pytest.raises(ValueError, match="criterion__weight needs 3 finite non-negative"):
+        _criterion(small_images, criterion__weight=[1.0, 2.0])

@@ -10,7 +10,7 @@ from skorch.history import History
 from torch.utils.data import Subset
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.monitors import EarlyStoppingAfter
+from imbtorch.training.monitors import EarlyStoppingAfter
 
 FAST = {"max_epochs": 6, "batch_size": 16, "random_state": 0, "module__width": 8}
 

@@ -9,7 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import write_image_folder
+from imblearn.under_sampling import RandomUnderSampler
+from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
+from torchvision.transforms import v2
 
 from imbtorch import BalancedImageClassifier
 
@@ -47,6 +51,74 @@ def test_a_killed_fit_resumes_to_the_weights_of_an_uninterrupted_one(source, tmp
         assert torch.equal(got["params"][name], tensor), name
     np.testing.assert_array_equal(got["proba"], expected["proba"])
     assert got["workers"] == (2 if source == "files" else 0)
+
+
+class Interrupt(Callback):
+    """Stop a fit with an error at the second training batch of ``epoch`` (1-based)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if len(net.history) == self.epoch and training and len(net.history[-1]["batches"]) == 1:
+            raise RuntimeError("interrupted")
+
+
+@pytest.fixture(scope="module")
+def png_images(tmp_path_factory):
+    """88 grey PNG files in 3 classes (60 / 20 / 8): (paths, labels)."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), [60, 20, 8])
+    pixels = rng.integers(0, 80, size=(len(y), 8, 8)).astype(np.uint8)
+    pixels[y == 0] += 150
+    pixels[y == 2, :, ::2] += 120
+    paths = write_image_folder(tmp_path_factory.mktemp("resume_png"), pixels, y)
+    return paths, y
+
+
+SCHEDULES = {
+    "progressive": {"sampler": "progressive"},
+    "drs_weighted": {"sampler": "weighted", "drs_epoch": 2},
+    "drw": {"class_weight": "balanced", "drw_epoch": 3, "loss": "ldam"},
+    "over": {"sampler": "over"},
+    "under": {"sampler": "under"},
+    "imblearn": {"sampler": RandomUnderSampler(sampling_strategy={0: 30})},
+    "class_balanced": {"sampler": "class_balanced"},
+    "crt": {"head_resampler": "class_balanced"},
+}
+
+
+@pytest.mark.parametrize("settings", SCHEDULES.values(), ids=SCHEDULES.keys())
+def test_an_interrupted_fit_resumes_exactly_with_every_sampler_and_schedule(
+    png_images, settings, tmp_path
+):
+    """On PNG files decoded by 2 loader workers with a random flip in them; the fit stops
+    with an error in epoch 3 of 5 (the SIGKILL test above kills the process)."""
+    paths, y = png_images
+    params = {
+        **FAST,
+        "max_epochs": 5,
+        "module__dropout": 0.2,
+        "train_transform": v2.RandomHorizontalFlip(),
+        "iterator_train__num_workers": 2,
+        "iterator_valid__num_workers": 0,
+        **settings,
+    }
+    whole = BalancedImageClassifier(checkpoint_dir=tmp_path / "whole", **params).fit(paths, y)
+    cut = BalancedImageClassifier(
+        checkpoint_dir=tmp_path / "cut", callbacks=[("stop", Interrupt(3))], **params
+    )
+    with pytest.raises(RuntimeError, match="interrupted"):
+        cut.fit(paths, y)
+    assert json.loads((tmp_path / "cut" / "last.json").read_text())["epochs"] == 2
+    resumed = BalancedImageClassifier(checkpoint_dir=tmp_path / "cut", resume=True, **params).fit(
+        paths, y
+    )
+    assert [row["epoch"] for row in resumed.history] == [1, 2, 3, 4, 5]
+    assert resumed.history[:, "train_loss"] == whole.history[:, "train_loss"]
+    for name, tensor in whole.module_.state_dict().items():
+        assert torch.equal(resumed.module_.state_dict()[name], tensor), name
+    np.testing.assert_array_equal(resumed.predict_proba(paths), whole.predict_proba(paths))
 
 
 def test_resume_without_a_saved_state_is_a_plain_fit(small_images, tmp_path):

@@ -143,3 +143,26 @@ def test_sampler_incompatible_with_y_names_the_problem():
 def test_unknown_sampler_is_refused():
     with pytest.raises(ValueError, match="sampler must be None"):
         make_batch_sampler("smote", Y, batch_size=64, seed=0)
+
+
+@pytest.mark.parametrize(
+    "sampler, start_epoch",
+    [
+        (None, None),
+        ("weighted", None),
+        ("over", None),
+        ("class_balanced", None),
+        ("progressive", None),
+        (RandomUnderSampler(), None),
+        ("class_balanced", 1),
+    ],
+)
+def test_an_iterator_dropped_unstarted_draws_nothing(sampler, start_epoch):
+    """A DataLoader with workers calls iter() on its batch sampler twice an epoch and drops
+    the first iterator unstarted; the epochs drawn must be those of one iter() an epoch."""
+    settings = dict(batch_size=32, seed=0, n_epochs=4, start_epoch=start_epoch)
+    once = make_batch_sampler(sampler, Y, **settings)
+    twice = make_batch_sampler(sampler, Y, **settings)
+    for e in range(3):
+        iter(twice)
+        np.testing.assert_array_equal(epoch(twice), epoch(once), err_msg=f"epoch {e}")

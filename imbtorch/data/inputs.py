@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.utils.validation import _check_y, validate_data
+from sklearn.utils import column_or_1d
+from sklearn.utils.validation import check_array, validate_data
 
-from ..precision import to_memory_format
 from .dataset import ImageDataset
 from .loader import decoding_workers
-from .normalize import channel_stats, standardize_batch
+from .normalize import channel_stats, standardize_batch, to_memory_format
 from .sources import ImageSource, make_source
 
 COLOR_CHANNELS = {"auto": None, "grey": 1, "rgb": 3}
@@ -78,7 +78,7 @@ class ImageInputMixin:
                     "gives its own when its items are (image, target) pairs or it has a "
                     "targets attribute."
                 )
-        y = _check_y(y, estimator=self)
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
         if len(y) != len(source):
             raise ValueError(
                 f"X and y have inconsistent numbers of samples: [{len(source)}, {len(y)}]: "

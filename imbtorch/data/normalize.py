@@ -74,3 +74,10 @@ def standardize_batch(
     if scale != 1.0:
         images = images / scale
     return (images - mean_t) / std_t
+
+
+def to_memory_format(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """A 4-D batch in ``channels_last`` memory order when asked (same shape and values)."""
+    if channels_last and images.ndim == 4:
+        return images.contiguous(memory_format=torch.channels_last)
+    return images

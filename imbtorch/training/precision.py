@@ -44,13 +44,6 @@ def grad_scaler(precision: str, device) -> torch.amp.GradScaler | None:
     return torch.amp.GradScaler(_device_type(device))
 
 
-def to_memory_format(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
-    """A 4-D batch in ``channels_last`` memory order when asked (same shape and values)."""
-    if channels_last and images.ndim == 4:
-        return images.contiguous(memory_format=torch.channels_last)
-    return images
-
-
 class PrecisionMixin:
     """Training steps of a skorch net under ``precision`` (the estimator's parameter).
 
@@ -76,7 +69,7 @@ class PrecisionMixin:
         scaler = getattr(self, "grad_scaler_", None)
         if scaler is None:
             return super().train_step(batch, **fit_params)
-        self._zero_grad_optimizer()
+        self.optimizer_.zero_grad()
         step = self.train_step_single(batch, **fit_params)
         scaler.unscale_(self.optimizer_)
         self.notify(

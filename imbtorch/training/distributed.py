@@ -23,7 +23,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch.utils.data import Sampler
 
-from .samplers import set_epoch
+from ..samplers import set_epoch
 
 
 class RankBatchSampler(Sampler[list[int]]):
@@ -130,11 +130,13 @@ class DistributedMixin:
         # getattr: fit validates the setting; until then it may be anything
         return getattr(self.__dict__.get("accelerator"), "num_processes", 1)
 
-    def _shard(self, batch_sampler):
+    @property
+    def _shard(self) -> tuple[int, int] | None:
+        """``(rank, world_size)`` of this process in a fit over several, else None."""
         if self._world_size == 1:
-            return batch_sampler
+            return None
         state = self.accelerator.state
-        return RankBatchSampler(batch_sampler, state.process_index, state.num_processes)
+        return state.process_index, state.num_processes
 
     def _shared_seed(self, seed: int) -> int:
         """``seed`` as process 0 drew it (processes without ``random_state`` draw apart)."""
@@ -171,7 +173,8 @@ class DistributedMixin:
         """
         if self._world_size == 1:
             return super().validation_step(batch, **fit_params)
-        self._set_training(False)
+        self.module_.eval()
+        self.criterion_.eval()
         Xi, yi = unpack_data(batch)
         with torch.no_grad():
             y_pred = gather_output(self.accelerator, self.infer(Xi, **fit_params))

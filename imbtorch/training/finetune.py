@@ -15,9 +15,17 @@ from collections.abc import Sequence
 from skorch.callbacks import Freezer, Unfreezer
 from torch import nn
 
-from .heads import ImbalanceNetwork, find_classifier
+from ..heads import ImbalanceNetwork, find_classifier
 
-_NORM_TYPES = (nn.modules.batchnorm._BatchNorm,)
+_NORM_TYPES = (
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.SyncBatchNorm,
+    nn.LazyBatchNorm1d,
+    nn.LazyBatchNorm2d,
+    nn.LazyBatchNorm3d,
+)
 
 
 def _trunk(module: nn.Module, num_classes: int) -> tuple[nn.Module, str, str]:
@@ -144,17 +152,8 @@ def backbone_parameter_ids(module: nn.Module, num_classes: int) -> set[int]:
 
 
 class FineTuningMixin:
-    """A skorch net's ``freeze`` and ``backbone_lr`` (the estimator's parameters) at work.
-
-    Frozen BatchNorm layers stay in eval mode whenever the net trains, and
-    the backbone's parameters get ``backbone_lr`` in their own optimizer
-    parameter group.
-    """
-
-    def _set_training(self, training=True):
-        super()._set_training(training)
-        if training and self.freeze is not None:
-            keep_frozen_norms_in_eval(self.module_)
+    """A skorch net's ``backbone_lr`` (the estimator's parameter) at work: the backbone's
+    parameters get ``backbone_lr`` in their own optimizer parameter group."""
 
     def get_params_for_optimizer(self, prefix, named_parameters):
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)

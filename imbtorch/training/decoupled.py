@@ -16,8 +16,8 @@ from sklearn.base import clone
 from torch import nn
 from torch.nn import functional as F
 
-from .resampling import cap_neighbors
-from .samplers import MAX_SEED, ClassBalancedBatchSampler
+from ..resampling import cap_neighbors
+from ..samplers import ClassBalancedBatchSampler
 
 
 def _resampled(resampler, features: np.ndarray, codes: np.ndarray, seed: int):
@@ -36,6 +36,7 @@ def retrain_classifier(
     epochs: int,
     batch_size: int,
     lr: float,
+    seed: int,
     logit_scale: float = 1.0,
 ) -> list[float]:
     """Re-initialise ``classifier`` and train it alone on re-balanced ``features``.
@@ -55,6 +56,9 @@ def retrain_classifier(
         the features once, ``k`` capped to the smallest class
         (:func:`~imbtorch.resampling.cap_neighbors`); epochs shuffle the result.
     epochs, batch_size, lr : training of the layer (AdamW, cross-entropy).
+    seed : int
+        Seed of every draw (the resampler's, the batches'): the same seed
+        re-trains the same layer, on every process of a distributed fit.
     logit_scale : float, default=1.0
         Factor on the logits in the loss (a cosine classifier needs ~30).
 
@@ -63,7 +67,6 @@ def retrain_classifier(
     losses : list of float
         Mean loss of each epoch.
     """
-    seed = int(torch.randint(MAX_SEED, (1,)).item())
     device = classifier.weight.device
     if isinstance(resampler, str):
         X, y = features, codes
@@ -73,12 +76,19 @@ def retrain_classifier(
         batches = None
     X = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
     y = torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
-    classifier.reset_parameters()
+    generator = torch.Generator().manual_seed(seed)
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):  # reset_parameters draws from the global RNG
+        torch.manual_seed(seed)
+        classifier.reset_parameters()
     optimizer = torch.optim.AdamW(classifier.parameters(), lr=lr)
     losses = []
     classifier.train()
     for _ in range(epochs):
-        order = batches if batches is not None else torch.randperm(len(y)).split(batch_size)
+        if batches is not None:
+            order = batches
+        else:
+            order = torch.randperm(len(y), generator=generator).split(batch_size)
         epoch_losses = []
         for batch in order:
             batch = torch.as_tensor(batch, device=device)

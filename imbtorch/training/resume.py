@@ -3,14 +3,17 @@
 After every epoch, :func:`save_training_state` writes into ``checkpoint_dir``
 what the next epoch depends on: the network, optimizer and criterion (skorch's
 ``save_params``), the history, the state of every callback (early stopping's
-counters and best weights, learning-rate schedules, ...), the gradient scaler,
-the seed of the sampler's draws and the random number generators (torch, CUDA,
-numpy, Python). Each epoch goes to its own folder, and ``last.json`` points to
-the newest complete one only once it is written, so a fit killed while saving
-resumes from the epoch before; folders no pointer names are removed. :class:`ResumableMixin` gives
-:class:`~imbtorch.BalancedImageClassifier` its ``resume`` parameter: ``fit``
-loads the newest state and trains the epochs that remain up to ``max_epochs``,
-ending with the weights an uninterrupted fit ends with.
+counters and best weights, learning-rate schedules, ...), the random number
+generators (torch, CUDA, numpy, Python), and the ``state_dict`` of every other
+owner of training state the net names (the schedule's seed, the gradient
+scaler). This module knows none of them: each owner says what its state is.
+Each epoch goes to its own folder, and ``last.json`` points to the newest
+complete one only once it is written, so a fit killed while saving resumes from
+the epoch before; folders no pointer names are removed. :class:`TrainingCheckpoint`
+does this for one fit of :class:`~imbtorch.BalancedImageClassifier` (its
+``checkpoint_dir`` and ``resume`` parameters): ``fit`` loads the newest state
+and trains the epochs that remain up to ``max_epochs``, ending with the
+weights an uninterrupted fit ends with.
 """
 
 from __future__ import annotations
@@ -98,15 +101,19 @@ def data_fingerprint(class_counts: np.ndarray, classes: np.ndarray) -> dict:
     return {"classes": [repr(c) for c in classes], "class_counts": [int(n) for n in class_counts]}
 
 
-def save_training_state(net, dirname, *, sampler_seed: int, data: dict) -> Path:
+def _owner_states(owners: dict) -> dict:
+    return {name: owner.state_dict() for name, owner in owners.items() if owner is not None}
+
+
+def save_training_state(net, dirname, *, owners: dict, data: dict) -> Path:
     """Write the state after the last epoch of ``net.history`` to ``dirname``; return its folder.
 
     Parameters
     ----------
     net : initialised skorch net
     dirname : str or path
-    sampler_seed : int
-        Seed of the training sampler's per-epoch draws.
+    owners : dict of name -> object with ``state_dict()``, or None
+        The other owners of training state (None: none this fit).
     data : dict
         :func:`data_fingerprint` of the training data.
     """
@@ -116,15 +123,13 @@ def save_training_state(net, dirname, *, sampler_seed: int, data: dict) -> Path:
     # a new folder every time: the one last.json names stays whole until it names another
     folder = Path(tempfile.mkdtemp(prefix=f"epoch-{epochs:05d}-", dir=root))
     net.save_params(**{key: folder / name for key, name in _PARAMS.items()})
-    scaler = getattr(net, "grad_scaler_", None)
     torch.save(
         {
             "epochs": epochs,
-            "sampler_seed": int(sampler_seed),
             "data": data,
             "rng": _rng_states(),
             "callbacks": _callback_states(net),
-            "grad_scaler": None if scaler is None else scaler.state_dict(),
+            "owners": _owner_states(owners),
         },
         folder / _STATE,
     )
@@ -145,12 +150,12 @@ def latest_state_folder(dirname) -> Path | None:
     return Path(dirname) / json.loads(pointer.read_text())["folder"]
 
 
-def load_training_state(net, folder: Path, *, data: dict) -> dict:
-    """Load the network, optimizer and history saved in ``folder`` into ``net``.
+def load_training_state(net, folder: Path, *, owners: dict, data: dict) -> dict:
+    """Load the network, optimizer, history and owners' states saved in ``folder``.
 
-    Returns the rest of the state (seed, random number generators, callbacks,
-    gradient scaler) for :func:`restore_loop_state`, which runs once the
-    callbacks have been set up for training.
+    Returns the rest of the state (random number generators, callbacks) for
+    :func:`restore_loop_state`, which runs once the callbacks have been set
+    up for training.
 
     Raises
     ------
@@ -165,15 +170,15 @@ def load_training_state(net, folder: Path, *, data: dict) -> dict:
             "training data, or set resume=False (or another checkpoint_dir) to start afresh."
         )
     net.load_params(**{key: folder / name for key, name in _PARAMS.items()})
+    for name, owner_state in state["owners"].items():
+        if owners.get(name) is not None:
+            owners[name].load_state_dict(owner_state)
     return state
 
 
 def restore_loop_state(net, state: dict) -> None:
-    """Set the callbacks, gradient scaler and random number generators as they were saved."""
+    """Set the callbacks and random number generators as they were saved."""
     _set_callback_states(net, state["callbacks"])
-    scaler = getattr(net, "grad_scaler_", None)
-    if scaler is not None and state["grad_scaler"] is not None:
-        scaler.load_state_dict(state["grad_scaler"])
     _set_rng_states(state["rng"])
 
 
@@ -193,38 +198,41 @@ def check_resumable(checkpoint_dir, train_split) -> None:
         )
 
 
-class ResumableMixin:
-    """``checkpoint_dir`` and ``resume`` for a skorch net (the estimator's parameters).
+class TrainingCheckpoint:
+    """The checkpoints of one fit: saved after every epoch, the newest restored on demand.
 
-    The net sets ``sampler_seed_`` before training and calls
-    :meth:`_resume_epochs` to load a saved state; the state is saved after
-    every epoch once all callbacks have run, and the loop state is restored
-    once all callbacks have begun training.
+    Parameters
+    ----------
+    dirname : str or path
+        ``checkpoint_dir``.
+    owners : dict of name -> object with ``state_dict`` / ``load_state_dict``, or None
+        The owners of training state besides the net and its callbacks.
+    data : dict
+        :func:`data_fingerprint` of the training data.
     """
 
-    def _data_fingerprint(self) -> dict:
-        return data_fingerprint(self.class_counts_, self.classes_)
+    def __init__(self, dirname, *, owners: dict, data: dict) -> None:
+        self.dirname = dirname
+        self.owners = owners
+        self.data = data
+        self._pending = None
 
-    def _resume_epochs(self) -> int | None:
-        """Load the newest saved state; return the epochs left, or None when there is none."""
-        self._pending_loop_state_ = None
-        folder = None if self.checkpoint_dir is None else latest_state_folder(self.checkpoint_dir)
+    def restore(self, net) -> bool:
+        """Load the newest saved state into ``net`` and the owners; False when there is none.
+
+        The callbacks and random number generators follow once training has
+        begun (:meth:`after`).
+        """
+        folder = latest_state_folder(self.dirname)
         if folder is None:
-            return None
-        state = load_training_state(self, folder, data=self._data_fingerprint())
-        self.sampler_seed_ = state["sampler_seed"]
-        self._pending_loop_state_ = state
-        return max(0, self.max_epochs - len(self.history))
+            return False
+        self._pending = load_training_state(net, folder, owners=self.owners, data=self.data)
+        return True
 
-    def notify(self, method_name, **cb_kwargs):
-        super().notify(method_name, **cb_kwargs)
-        if method_name == "on_train_begin" and getattr(self, "_pending_loop_state_", None):
-            state, self._pending_loop_state_ = self._pending_loop_state_, None
-            restore_loop_state(self, state)
-        elif method_name == "on_epoch_end" and self.checkpoint_dir is not None:
-            save_training_state(
-                self,
-                self.checkpoint_dir,
-                sampler_seed=self.sampler_seed_,
-                data=self._data_fingerprint(),
-            )
+    def after(self, net, method_name: str) -> None:
+        """Called by the net after all callbacks ran ``method_name``."""
+        if method_name == "on_train_begin" and self._pending is not None:
+            state, self._pending = self._pending, None
+            restore_loop_state(net, state)
+        elif method_name == "on_epoch_end":
+            save_training_state(net, self.dirname, owners=self.owners, data=self.data)

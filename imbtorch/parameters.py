@@ -1,0 +1,109 @@
+"""The parameters of :class:`~imbtorch.BalancedImageClassifier`: constraints and checks.
+
+Each parameter is checked on its own with scikit-learn's parameter
+constraints, then the settings that depend on each other (and on the
+machine: the device, the processes) by :func:`check_settings`. Errors name
+the parameter and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral, Real
+
+import torch
+from sklearn.utils._param_validation import (  # private; pinned in pyproject.toml
+    HasMethods,
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
+
+from .criteria import LOSS_NAMES
+from .data.arrays import DATA_FORMATS
+from .data.files import COLOR_MODES
+from .device import check_device
+from .samplers import SAMPLER_NAMES
+from .training.distributed import check_accelerator
+from .training.precision import PRECISIONS, check_precision
+from .training.resume import check_resumable
+
+CONSTRAINTS: dict = {
+    "backbone": [str, callable],
+    "backbone_weights": [str, os.PathLike, None],
+    "freeze": [StrOptions({"backbone"}), Interval(Integral, 1, None, closed="left"), None],
+    "unfreeze_epoch": [Interval(Integral, 1, None, closed="left"), None],
+    "backbone_lr": [Interval(Real, 0, None, closed="left"), None],
+    "class_weight": [StrOptions({"balanced", "effective"}), dict, None],
+    "beta": [Interval(Real, 0, 1, closed="left")],
+    "loss": [StrOptions(set(LOSS_NAMES))],
+    "focal_gamma": [Interval(Real, 0, None, closed="left")],
+    "focal_alpha": [Interval(Real, 0, 1, closed="both"), "array-like", dict, None],
+    "ldam_max_margin": [Interval(Real, 0, None, closed="left")],
+    "ldam_scale": [Interval(Real, 0, None, closed="neither")],
+    "logit_adjust_tau": [Interval(Real, None, None, closed="neither")],
+    "ohem_ratio": [Interval(Real, 0, 1, closed="right"), None],
+    "drw_epoch": [Interval(Integral, 0, None, closed="left"), None],
+    "drs_epoch": [Interval(Integral, 0, None, closed="left"), None],
+    "predict_logit_adjust": [Interval(Real, None, None, closed="neither"), None],
+    "tau_normalize": [Interval(Real, 0, None, closed="left"), None],
+    "logit_scale": ["boolean"],
+    "difficulty_head": [Interval(Real, 0, None, closed="neither"), None],
+    "head_resampler": [StrOptions({"class_balanced"}), HasMethods(["fit_resample"]), None],
+    "head_epochs": [Interval(Integral, 1, None, closed="left")],
+    "minority_augment": [Interval(Real, 0, 1, closed="neither"), callable, None],
+    "minority_classes": [StrOptions({"auto"}), "array-like"],
+    "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
+    "train_transform": [callable, None],
+    "image_size": [tuple, list, None],
+    "color_mode": [StrOptions(set(COLOR_MODES))],
+    "image_shape": [tuple, list, None],
+    "data_format": [StrOptions(set(DATA_FORMATS))],
+    "normalize": ["boolean"],
+    "precision": [StrOptions(set(PRECISIONS))],
+    "channels_last": ["boolean"],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+    "train_split": [callable, None],
+    "checkpoint_dir": [str, os.PathLike, None],
+    "resume": ["boolean"],
+    "device": [str, torch.device, None],
+    "accelerator": "no_validation",  # check_accelerator
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def check_settings(net) -> None:
+    """Validate ``net``'s parameters, alone and together; raise a ValueError naming the fix."""
+    params = net.get_params(deep=False)
+    validate_parameter_constraints(CONSTRAINTS, params, caller_name=type(net).__name__)
+    device = params["device"]
+    check_device(device)
+    if net.accelerator is not None:
+        _check_processes(net.accelerator, device, net.checkpoint_dir)
+    check_precision(net.precision, net.device)
+    if net.unfreeze_epoch is not None and net.freeze is None:
+        raise ValueError(
+            f"unfreeze_epoch={net.unfreeze_epoch} unfreezes what freeze froze, but "
+            "freeze=None; set freeze='backbone' (or a number of stages) or drop unfreeze_epoch."
+        )
+    if net.resume:
+        check_resumable(net.checkpoint_dir, net.train_split)
+
+
+def _check_processes(accelerator, device, checkpoint_dir) -> None:
+    check_accelerator(accelerator)
+    if device != "auto":
+        raise ValueError(
+            f"device={device!r} and an accelerator were both given; the accelerator places "
+            "each process on its device, so leave device='auto'."
+        )
+    if accelerator.num_processes > 1 and checkpoint_dir is not None:
+        raise ValueError(
+            "checkpoint_dir is not supported yet in a fit over several processes (each "
+            "process would write the same files); drop checkpoint_dir, or save the model "
+            "from the main process after fit (accelerator.is_main_process)."
+        )

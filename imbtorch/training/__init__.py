@@ -1,0 +1,21 @@
+"""Training: the pieces that own the state of a fit, around skorch's loop.
+
+- :mod:`~imbtorch.training.schedule`: the seed of the draws and the epoch the
+  fit ends at (:class:`TrainingSchedule`); deferred re-weighting.
+- :mod:`~imbtorch.training.loaders`: the training and evaluation DataLoaders,
+  plain functions of their inputs.
+- :mod:`~imbtorch.training.precision`: autocast, the gradient scaler and its
+  optimizer step.
+- :mod:`~imbtorch.training.finetune`: backbone stages, freezing, the backbone's
+  learning rate.
+- :mod:`~imbtorch.training.compiled`: ``compile=True`` around a plain ``module_``.
+- :mod:`~imbtorch.training.distributed`: the processes of an ``accelerator``.
+- :mod:`~imbtorch.training.resume`: checkpoints of every owner's state, and
+  resumed fits.
+- :mod:`~imbtorch.training.monitors`: validation scores and early stopping.
+- :mod:`~imbtorch.training.decoupled`: cRT, the classifier re-trained alone.
+"""
+
+from .schedule import DeferredReweighting, TrainingSchedule
+
+__all__ = ["DeferredReweighting", "TrainingSchedule"]

@@ -1,0 +1,82 @@
+"""What a fit's epochs follow from: the seed of its draws, the epoch it ends at, its loss phases.
+
+:class:`TrainingSchedule` is the one owner of the training draws. Epoch ``e``
+of the training loader (its batches and its workers' seeds, see
+:mod:`imbtorch.training.loaders`) follows from ``(seed, e)`` alone, and a
+schedule that spans the fit (progressive sampling) from ``end_epoch``, the
+epoch the fit ends at. A fit resumed from a checkpoint restores the seed and
+ends at the same epoch as the uninterrupted one, so it draws exactly what the
+uninterrupted fit draws. cRT's re-sampling of features draws from the same
+seed, so every process of a distributed fit re-trains the same head.
+
+:class:`DeferredReweighting` owns the loss's phases (Cao et al. 2019, DRW):
+classes weigh equally before ``drw_epoch``, by ``class_weight_`` from it on.
+"""
+
+from __future__ import annotations
+
+from skorch.callbacks import Callback
+
+from ..samplers import MAX_SEED, epoch_rng
+
+_HEAD_STREAM = 2  # stream 0: the sampler's draws, 1: the loader workers' seeds
+
+
+class TrainingSchedule:
+    """The seed of a fit's random draws and the epoch the fit ends at.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every epoch's draws; the same on every process of a
+        distributed fit.
+    end_epoch : int
+        Number of epochs in the history when the fit ends: ``max_epochs`` for
+        ``fit`` (resumed or not), the epochs done plus ``max_epochs`` for
+        ``partial_fit``. Progressive sampling spans these epochs.
+    """
+
+    def __init__(self, seed: int, end_epoch: int) -> None:
+        self.seed = int(seed)
+        self.end_epoch = int(end_epoch)
+
+    def head_seed(self) -> int:
+        """Seed of the classifier re-training after the epochs (cRT)."""
+        return int(epoch_rng(self.seed, self.end_epoch, stream=_HEAD_STREAM).integers(MAX_SEED))
+
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps: the seed (the end epoch belongs to each call to fit)."""
+        return {"seed": self.seed}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue the draws of the fit that saved ``state``."""
+        self.seed = int(state["seed"])
+
+    def __repr__(self) -> str:
+        return f"TrainingSchedule(seed={self.seed}, end_epoch={self.end_epoch})"
+
+
+class DeferredReweighting(Callback):
+    """Deferred re-weighting: class weights in the loss from ``start_epoch`` (0-based) on.
+
+    At the beginning of every epoch the net's loss is rebuilt when its phase
+    changes (and at the first epoch of every call to ``fit``, which may
+    resume past ``start_epoch``), through the net's public
+    ``build_criterion(class_weighted=...)``.
+
+    Parameters
+    ----------
+    start_epoch : int
+    """
+
+    def __init__(self, start_epoch: int) -> None:
+        self.start_epoch = start_epoch
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        self._weighted = None  # not a fitted attribute: a resumed fit decides afresh
+
+    def on_epoch_begin(self, net, **kwargs) -> None:
+        weighted = len(net.history) - 1 >= self.start_epoch
+        if weighted != getattr(self, "_weighted", None):
+            net.criterion_ = net.build_criterion(class_weighted=weighted)
+            self._weighted = weighted
