@@ -161,19 +161,27 @@ def run_child(name: str, root: Path, *, epochs: int, workers: int, seed: int, de
 
 
 def throughput(
-    files: int, *, epochs: int, repeats: int, workers: int, device: str, data_dir: Path, env: dict
+    files: int,
+    *,
+    epochs: int,
+    repeats: int,
+    workers: int,
+    device: str,
+    data_dir: Path,
+    env: dict,
+    warmup: int = 1,
 ) -> str:
     names = list(RUNNERS)
     rates = {name: [] for name in names}
     faults = {name: [] for name in names}
-    for repeat in range(repeats + 1):  # round 0 warms up and is discarded
+    for repeat in range(1 - warmup, repeats + 1):  # rounds before 1 warm up, discarded
         for name in rotated(names, repeat):
             args = ["--run-child", name, str(repeat), "--files", str(files)]
             args += ["--data-dir", str(data_dir), "--epochs", str(epochs)]
             result = run_fresh(
                 __file__, [*args, "--workers", str(workers), "--device", device], env
             )
-            if repeat:
+            if repeat > 0:
                 rates[name].append(result["rate"])
                 faults[name].append(result["faults"])
             print(
@@ -269,6 +277,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=5000, help="JPEG files for the throughput")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1, help="rounds run first and discarded")
     parser.add_argument("--workers", type=int, default=min(8, available_cpus()))
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/imbtorch-bench"))
@@ -314,6 +323,7 @@ def main() -> None:
                 device=device,
                 data_dir=args.data_dir,
                 env=env,
+                warmup=args.warmup,
             )
         )
         print("imbtorch's fixed costs per fit:", fixed_costs(root, workers=args.workers))

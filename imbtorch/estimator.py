@@ -26,7 +26,6 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from .augment import augment_minority, minority_codes
-from .backbones import NormedLinear
 from .criteria import loss_class_weight, make_criterion
 from .data.dataset import SAMPLE_WEIGHT_KEY, ImageDataset, batch_images, is_prepared
 from .data.inputs import ImageInputMixin
@@ -46,7 +45,7 @@ from .parameters import CONSTRAINTS, check_settings
 from .pretrained import weights_statistics
 from .samplers import MAX_SEED
 from .training.compiled import CompiledForwards
-from .training.decoupled import retrain_classifier
+from .training.decoupled import retrain_head
 from .training.distributed import DistributedMixin
 from .training.finetune import (
     FineTuningMixin,
@@ -545,28 +544,13 @@ class BalancedImageClassifier(
         finally:
             self._checkpoint_ = None
         vars(self).pop("head_history_", None)  # from an earlier fit
-        if self.head_resampler is not None:
-            self._retrain_classifier(dataset)
+        if self.head_resampler is not None:  # decoupled stage two (cRT)
+            self.head_history_ = retrain_head(self, dataset)
 
     def notify(self, method_name, **cb_kwargs):
         super().notify(method_name, **cb_kwargs)
         if getattr(self, "_checkpoint_", None) is not None:  # after every callback
             self._checkpoint_.after(self, method_name)
-
-    def _retrain_classifier(self, dataset: ImageDataset) -> None:
-        """Decoupled stage two (cRT): the classifier alone, on re-balanced features."""
-        classifier = self.module_.classifier
-        self.head_history_ = retrain_classifier(
-            classifier,
-            self._features(dataset),
-            dataset.y,
-            resampler=self.head_resampler,
-            epochs=self.head_epochs,
-            batch_size=len(dataset) if self.batch_size == -1 else self.batch_size,
-            lr=self.lr,
-            seed=self.schedule_.head_seed(),
-            logit_scale=self.criterion_.scale if isinstance(classifier, NormedLinear) else 1.0,
-        )
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Build the network for the data and train it for ``max_epochs`` epochs.
@@ -803,11 +787,8 @@ class BalancedImageClassifier(
         -------
         features : ndarray of shape (N, n_features), float32
         """
-        return self._features(self._prediction_input(X))
-
-    def _features(self, dataset) -> np.ndarray:
         loader = evaluation_loader(  # every process embeds all of it
-            dataset,
+            self._prediction_input(X),
             batch_size=self.batch_size,
             device=self.device,
             overrides=self.get_params_for("iterator_valid"),

@@ -63,7 +63,7 @@ def test_overhead_times_every_runner():
 def test_data_loading_compares_with_the_hand_loop_and_measures_memory(tmp_path):
     out = run_script(
         "data_loading.py",
-        *("--files", "120", "--repeats", "1", "--workers", "1"),
+        *("--files", "120", "--repeats", "1", "--warmup", "0", "--workers", "1"),
         *("--array-sizes", "100", "--file-sizes", "120", "--data-dir", str(tmp_path)),
     )
     assert "| torch loop |" in out and "| imbtorch |" in out and "| torch loop, again |" in out
@@ -77,7 +77,7 @@ def test_data_loading_compares_with_the_hand_loop_and_measures_memory(tmp_path):
 def test_transfer_compares_scratch_with_pretrained_variants():
     """The transfer benchmark (docs/benchmarks.md, section 5) runs end to end; the gains it
     measures over 4 seeds take minutes, so they are judged there, not here."""
-    out = run_script("transfer.py", "--seeds", "1", "--pretrain-epochs", "1", "--epochs", "2")
+    out = run_script("transfer.py", "--seeds", "1", "--pretrain-epochs", "1", "--epochs", "1")
     rows = dict(re.findall(r"^\| ([^|]+?) \| ([0-9.]+) \|", out, flags=re.MULTILINE))
     assert set(rows) == {
         "from scratch",

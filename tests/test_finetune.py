@@ -264,7 +264,7 @@ def test_the_gradient_scaler_step_equals_the_closure_step(mnist_lt, monkeypatch)
     """The float16 path (scaler, no closure, unscale before on_grad_computed), run on the CPU."""
     from skorch.callbacks import GradientNormClipping
 
-    from imbtorch import precision
+    from imbtorch.training import precision
 
     X_train, X_test, y_train, _ = mnist_lt
     params = dict(callbacks=[GradientNormClipping(1.0)], **FAST)

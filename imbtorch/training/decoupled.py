@@ -16,6 +16,8 @@ from sklearn.base import clone
 from torch import nn
 from torch.nn import functional as F
 
+from ..backbones import NormedLinear
+from ..heads import classifier_layer
 from ..resampling import cap_neighbors
 from ..samplers import ClassBalancedBatchSampler
 
@@ -99,3 +101,31 @@ def retrain_classifier(
             epoch_losses.append(loss.item())
         losses.append(float(np.mean(epoch_losses)))
     return losses
+
+
+def retrain_head(net, dataset) -> list[float]:
+    """cRT for a trained :class:`~imbtorch.BalancedImageClassifier`, in place.
+
+    Its classifier layer is re-trained on the features of ``dataset`` (its
+    training set, read with ``net.embed``) with ``net``'s ``head_resampler``,
+    ``head_epochs``, ``batch_size`` and ``lr``, drawing from the seed of
+    ``net.schedule_``; a cosine classifier keeps the scale of ``net``'s loss.
+
+    Returns
+    -------
+    losses : list of float
+        Mean loss of each epoch.
+    """
+    classifier = classifier_layer(net.module_, len(net.classes_))
+    cosine = isinstance(classifier, NormedLinear)
+    return retrain_classifier(
+        classifier,
+        net.embed(dataset),
+        dataset.y,
+        resampler=net.head_resampler,
+        epochs=net.head_epochs,
+        batch_size=len(dataset) if net.batch_size == -1 else net.batch_size,
+        lr=net.lr,
+        seed=net.schedule_.head_seed(),
+        logit_scale=net.criterion_.scale if cosine else 1.0,
+    )
