@@ -1,9 +1,10 @@
 """A fit over the processes of ``torchrun`` that ``tests/test_distributed.py`` launches.
 
-Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED [crt]``, SEED
-an int or ``none`` (then every process seeds torch differently and relies on the
+Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED [crt]
+[compile]``, SEED an int or ``none`` (then every process seeds torch differently and relies on the
 seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
-(``head_resampler='class_balanced'``). Every
+(``head_resampler='class_balanced'``), ``compile`` runs the forward passes through
+``torch.compile`` (eager backend). Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -39,7 +40,11 @@ class RecordBatches(Callback):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     out, sampler, seed = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-    crt = {"head_resampler": "class_balanced", "head_epochs": 5} if "crt" in sys.argv[4:] else {}
+    extra = {}
+    if "crt" in sys.argv[4:]:
+        extra.update(head_resampler="class_balanced", head_epochs=5)
+    if "compile" in sys.argv[4:]:
+        extra.update(compile=True, compile__backend="eager")
     accelerator = Accelerator(cpu=True)
     X, y = three_class_images([90, 27, 9], name_pixels=True)
     clf = BalancedImageClassifier(
@@ -54,7 +59,7 @@ if __name__ == "__main__":
         callbacks=[("record", RecordBatches())],
         accelerator=accelerator,
         random_state=None if seed == "none" else int(seed),
-        **crt,
+        **extra,
     )
     torch.manual_seed(accelerator.process_index)  # processes without random_state differ
     clf.fit(X, y)

@@ -1,4 +1,4 @@
-"""Mixed precision (``torch.autocast`` and a gradient scaler for fp16) and ``channels_last``."""
+"""Mixed precision: ``torch.autocast``, and a gradient scaler with its optimizer step for fp16."""
 
 from __future__ import annotations
 
