@@ -22,7 +22,7 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDataset
 from skorch.utils import is_dataset
@@ -30,15 +30,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from .backbones import build_backbone
-from .data.arrays import DATA_FORMATS
-from .data.files import COLOR_MODES
-from .data.inputs import ImageInputMixin
+from .data.inputs import INPUT_CONSTRAINTS, ImageInputMixin
 from .data.loader import loader_kwargs
 from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
 from .heads import ImbalanceNetwork, classifier_layer, embed, split_classifier
 from .pretrained import load_weights_file, weights_statistics
-from .training.precision import PRECISIONS, autocast, check_precision
+from .training.precision import PRECISION_CONSTRAINTS, autocast, check_precision
 
 
 def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:
@@ -135,13 +133,8 @@ class ImageEmbedder(
         "model": [BalancedImageClassifier, str, nn.Module, callable, None],
         "weights": [str, os.PathLike, None],
         "prefit": ["boolean"],
-        "image_size": [tuple, list, None],
-        "color_mode": [StrOptions(set(COLOR_MODES))],
-        "image_shape": [tuple, list, None],
-        "data_format": [StrOptions(set(DATA_FORMATS))],
-        "normalize": ["boolean"],
-        "precision": [StrOptions(set(PRECISIONS))],
-        "channels_last": ["boolean"],
+        **INPUT_CONSTRAINTS,
+        **PRECISION_CONSTRAINTS,
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device, None],
     }

@@ -35,6 +35,7 @@ from .heads import (
     classifier_layer,
     difficulty_loss,
     embed,
+    softmax_probabilities,
     tau_normalized,
 )
 from .labels import check_class_sample_weight, encode_labels, fit_classes
@@ -741,16 +742,10 @@ class BalancedImageClassifier(
         nonlinearity = self.predict_nonlinearity
         if not (isinstance(nonlinearity, str) and nonlinearity == "auto"):
             return super().predict_proba(dataset)
-        shift = 0.0
-        if self.predict_logit_adjust is not None:
-            shift = self.predict_logit_adjust * log_prior(self.class_counts_)
-        parts = []
-        for output in self.forward_iter(dataset):
-            logits = output[0] if isinstance(output, tuple) else output
-            parts.append(torch.softmax(logits.double() - shift, dim=-1))
-        proba = torch.cat(parts).numpy()
-        # a float32 softmax sums to 1 only to ~1e-7, which sklearn's log_loss warns about
-        return proba / proba.sum(axis=1, keepdims=True)
+        tau = 0.0 if self.predict_logit_adjust is None else self.predict_logit_adjust
+        return softmax_probabilities(
+            self.forward_iter(dataset), shift=tau * log_prior(self.class_counts_)
+        )
 
     def predict_difficulty(self, X) -> np.ndarray:
         """Difficulty of each sample as the auxiliary head predicts it (``difficulty_head``).

@@ -144,6 +144,21 @@ def embed(
     return torch.cat(features).numpy().astype(np.float32, copy=False)
 
 
+def softmax_probabilities(outputs: Iterable, shift: torch.Tensor | float = 0.0) -> np.ndarray:
+    """``softmax(logits - shift)`` of a network's batch outputs, in float64, rows summing to 1.
+
+    ``shift`` is post-hoc logit adjustment's ``tau * log(prior)`` (0: plain
+    softmax). A network with extra heads outputs tuples; the logits come first.
+    """
+    parts = []
+    for output in outputs:
+        logits = output[0] if isinstance(output, tuple) else output
+        parts.append(torch.softmax(logits.double() - shift, dim=-1))
+    proba = torch.cat(parts).numpy()
+    # a float32 softmax sums to 1 only to ~1e-7, which sklearn's log_loss warns about
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
 @contextmanager
 def tau_normalized(classifier: nn.Module, tau: float):
     """Temporarily divide each class's weight vector by its norm to the power ``tau``.

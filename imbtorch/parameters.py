@@ -21,12 +21,11 @@ from sklearn.utils._param_validation import (  # private; pinned in pyproject.to
 )
 
 from .criteria import LOSS_NAMES
-from .data.arrays import DATA_FORMATS
-from .data.files import COLOR_MODES
+from .data.inputs import INPUT_CONSTRAINTS
 from .device import check_device
 from .samplers import SAMPLER_NAMES
 from .training.distributed import check_accelerator
-from .training.precision import PRECISIONS, check_precision
+from .training.precision import PRECISION_CONSTRAINTS, check_precision
 from .training.resume import check_resumable
 
 CONSTRAINTS: dict = {
@@ -56,13 +55,8 @@ CONSTRAINTS: dict = {
     "minority_classes": [StrOptions({"auto"}), "array-like"],
     "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
     "train_transform": [callable, None],
-    "image_size": [tuple, list, None],
-    "color_mode": [StrOptions(set(COLOR_MODES))],
-    "image_shape": [tuple, list, None],
-    "data_format": [StrOptions(set(DATA_FORMATS))],
-    "normalize": ["boolean"],
-    "precision": [StrOptions(set(PRECISIONS))],
-    "channels_last": ["boolean"],
+    **INPUT_CONSTRAINTS,
+    **PRECISION_CONSTRAINTS,
     "lr": [Interval(Real, 0, None, closed="neither")],
     "max_epochs": [Interval(Integral, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],

@@ -13,14 +13,26 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import StrOptions  # private; pinned in pyproject.toml
 from sklearn.utils.validation import check_array, validate_data
 
+from .arrays import DATA_FORMATS
 from .dataset import ImageDataset
+from .files import COLOR_MODES
 from .loader import decoding_workers
 from .normalize import channel_stats, standardize_batch, to_memory_format
 from .sources import ImageSource, make_source
 
 COLOR_CHANNELS = {"auto": None, "grey": 1, "rgb": 3}
+
+#: scikit-learn parameter constraints of the settings :class:`ImageInputMixin` reads.
+INPUT_CONSTRAINTS: dict = {
+    "image_size": [tuple, list, None],
+    "color_mode": [StrOptions(set(COLOR_MODES))],
+    "image_shape": [tuple, list, None],
+    "data_format": [StrOptions(set(DATA_FORMATS))],
+    "normalize": ["boolean"],
+}
 
 
 class ImageInputMixin:

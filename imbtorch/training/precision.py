@@ -5,9 +5,16 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 import torch
+from sklearn.utils._param_validation import StrOptions  # private; pinned in pyproject.toml
 from skorch.utils import TeeGenerator
 
 PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+
+#: scikit-learn parameter constraints of ``precision`` and ``channels_last``.
+PRECISION_CONSTRAINTS: dict = {
+    "precision": [StrOptions(set(PRECISIONS))],
+    "channels_last": ["boolean"],
+}
 _AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
 
