@@ -742,10 +742,10 @@ class BalancedImageClassifier(
         nonlinearity = self.predict_nonlinearity
         if not (isinstance(nonlinearity, str) and nonlinearity == "auto"):
             return super().predict_proba(dataset)
-        tau = 0.0 if self.predict_logit_adjust is None else self.predict_logit_adjust
-        return softmax_probabilities(
-            self.forward_iter(dataset), shift=tau * log_prior(self.class_counts_)
-        )
+        shift = 0.0  # the prior needs every class seen: not so after a partial_fit
+        if self.predict_logit_adjust is not None:
+            shift = self.predict_logit_adjust * log_prior(self.class_counts_)
+        return softmax_probabilities(self.forward_iter(dataset), shift=shift)
 
     def predict_difficulty(self, X) -> np.ndarray:
         """Difficulty of each sample as the auxiliary head predicts it (``difficulty_head``).
