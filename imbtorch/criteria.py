@@ -16,9 +16,10 @@ from .losses import (
     FocalLoss,
     LDAMLoss,
     LogitAdjustedLoss,
+    VSLoss,
 )
 
-LOSS_NAMES = ("ce", "focal", "ldam", "logit_adjusted", "balanced_softmax")
+LOSS_NAMES = ("ce", "focal", "ldam", "logit_adjusted", "balanced_softmax", "vs")
 
 
 def focal_alpha_factors(alpha, classes: np.ndarray):
@@ -94,7 +95,7 @@ def make_criterion(
     ``class_counts`` set the priors of the long-tail losses (LDAM margins,
     logit adjustment, balanced softmax). ``settings`` are the estimator's
     parameters, of which the loss's own (``focal_gamma``, ``focal_alpha``,
-    ``ldam_max_margin``, ``ldam_scale``, ``logit_adjust_tau``) and
+    ``ldam_max_margin``, ``ldam_scale``, ``logit_adjust_tau``, ``vs_gamma``) and
     ``ohem_ratio`` are used. ``overrides``, its ``criterion__*`` parameters
     (``weight`` aside), win over them, for every loss.
     """
@@ -107,6 +108,7 @@ def make_criterion(
         "ldam": {"max_margin": settings["ldam_max_margin"], "scale": settings["ldam_scale"]},
         "logit_adjusted": {"tau": settings["logit_adjust_tau"]},
         "balanced_softmax": {},
+        "vs": {"gamma": settings["vs_gamma"], "tau": settings["logit_adjust_tau"]},
     }[loss]
     kwargs = {"ohem_ratio": settings["ohem_ratio"], **named}
     kwargs.update((key, value) for key, value in overrides.items() if key != "weight")
@@ -116,5 +118,6 @@ def make_criterion(
         "ldam": partial(LDAMLoss, class_counts),
         "logit_adjusted": partial(LogitAdjustedLoss, class_counts),
         "balanced_softmax": partial(BalancedSoftmaxLoss, class_counts),
+        "vs": partial(VSLoss, class_counts),
     }
     return losses[loss](weight=weight, **kwargs)

@@ -46,6 +46,7 @@ from .parameters import CONSTRAINTS, check_settings
 from .pretrained import weights_statistics
 from .samplers import MAX_SEED
 from .training.compiled import CompiledForwards
+from .training.constraints import MaxNorm
 from .training.decoupled import retrain_head
 from .training.distributed import DistributedMixin
 from .training.finetune import (
@@ -115,8 +116,9 @@ class BalancedImageClassifier(
         maps the labels of ``y`` (strings too) to weights, others weigh 1.
     beta : float in [0, 1), default=0.999
         Effective-number hyperparameter, used by ``class_weight='effective'``.
-    loss : {'ce', 'focal', 'ldam', 'logit_adjusted', 'balanced_softmax'}, default='ce'
-        Training loss (see :mod:`imbtorch.losses`); all combine with
+    loss : {'ce', 'focal', 'ldam', 'logit_adjusted', 'balanced_softmax', 'vs'}, default='ce'
+        Training loss (see :mod:`imbtorch.losses`; ``'vs'`` is the
+        vector-scaling loss of Kini et al. 2021); all combine with
         ``class_weight``, ``sample_weight`` and ``ohem_ratio``. ``'ldam'``
         gives ``'simple_cnn'`` its cosine classifier, as in the paper.
     focal_gamma : float >= 0, default=2.0
@@ -130,7 +132,10 @@ class BalancedImageClassifier(
     ldam_scale : float > 0, default=30.0
         LDAM logit scale (30 suits cosine logits).
     logit_adjust_tau : float, default=1.0
-        Scale of the prior shift of ``loss='logit_adjusted'``.
+        Scale of the prior shift of ``loss='logit_adjusted'`` and ``'vs'``.
+    vs_gamma : float >= 0, default=0.2
+        Power of the multiplicative logit scale ``(n_c / n_max) ** gamma`` of
+        ``loss='vs'`` (``0`` gives the logit-adjusted loss).
     ohem_ratio : float in (0, 1], default=None
         Online hard example mining: train on the hardest fraction of each batch.
     drw_epoch : int, default=None
@@ -147,6 +152,14 @@ class BalancedImageClassifier(
         with each class's classifier weights divided by their norm to the
         power ``tau``, which evens out the larger norms head classes acquire.
         Needs a final ``nn.Linear`` with one output per class.
+    max_norm : float > 0, default=None
+        MaxNorm constraint on the classifier (Alshammari et al. 2022, "Long-
+        tailed recognition via weight balancing"): after every optimizer step,
+        each class's weight vector in the final ``nn.Linear`` is projected
+        back to an L2 norm of at most ``max_norm``, so that head classes
+        cannot grow larger weights than the tail (see
+        :class:`~imbtorch.training.constraints.MaxNorm`). Combine it with
+        weight decay (``optimizer__weight_decay``).
     logit_scale : bool, default=False
         Multiply the logits by a learnable per-class scale (Kang et al. 2020's
         learnable weight scaling), trained with the network.
@@ -351,11 +364,13 @@ class BalancedImageClassifier(
         ldam_max_margin=0.5,
         ldam_scale=30.0,
         logit_adjust_tau=1.0,
+        vs_gamma=0.2,
         ohem_ratio=None,
         drw_epoch=None,
         drs_epoch=None,
         predict_logit_adjust=None,
         tau_normalize=None,
+        max_norm=None,
         logit_scale=False,
         difficulty_head=None,
         head_resampler=None,
@@ -400,11 +415,13 @@ class BalancedImageClassifier(
         self.ldam_max_margin = ldam_max_margin
         self.ldam_scale = ldam_scale
         self.logit_adjust_tau = logit_adjust_tau
+        self.vs_gamma = vs_gamma
         self.ohem_ratio = ohem_ratio
         self.drw_epoch = drw_epoch
         self.drs_epoch = drs_epoch
         self.predict_logit_adjust = predict_logit_adjust
         self.tau_normalize = tau_normalize
+        self.max_norm = max_norm
         self.logit_scale = logit_scale
         self.difficulty_head = difficulty_head
         self.head_resampler = head_resampler
@@ -455,6 +472,8 @@ class BalancedImageClassifier(
         callbacks += fine_tuning_callbacks(self.freeze, self.unfreeze_epoch)
         if self.drw_epoch is not None:
             callbacks.append(("deferred_reweighting", DeferredReweighting(self.drw_epoch)))
+        if self.max_norm is not None:
+            callbacks.append(("max_norm", MaxNorm(self.max_norm)))
         if self.train_split is not None:
             starts = [e for e in (self.drw_epoch, self.drs_epoch) if e is not None]
             callbacks += validation_monitors(
@@ -636,6 +655,7 @@ class BalancedImageClassifier(
             separate_classifier=self.head_resampler is not None,
             freeze=self.freeze,
             tau_normalize=self.tau_normalize,
+            max_norm=self.max_norm,
             channels_last=self.channels_last,
         )
         self._compiled_ = CompiledForwards(self.get_params_for("compile"))

@@ -211,6 +211,52 @@ class LogitAdjustedLoss(WeightedLoss):
         return F.cross_entropy(adjusted, target, reduction="none")
 
 
+class VSLoss(LogitAdjustedLoss):
+    """Vector-scaling loss (Kini et al., "Label-Imbalanced and Group-Sensitive
+    Classification under Overparameterization", NeurIPS 2021).
+
+    Trains on ``(n_c / n_max) ** gamma * logits_c + tau * log(prior_c)``: a
+    multiplicative scale that shrinks the logits of rare classes, so that
+    training pushes their margins wider (as class-dependent temperatures
+    do), plus the additive logit adjustment of :class:`LogitAdjustedLoss`.
+    Predictions use the raw logits. ``gamma=0`` is :class:`LogitAdjustedLoss`;
+    ``tau=0`` keeps only the multiplicative part. The paper's code uses
+    ``gamma`` in 0.05-0.3 with ``tau`` about 1.
+
+    Parameters
+    ----------
+    class_counts : sequence of float of length n_classes
+        Training samples per class.
+    gamma : float >= 0, default=0.2
+        Power of the multiplicative scale.
+    tau : float, default=1.0
+        Scale of the additive adjustment.
+    weight, reduction, ohem_ratio
+        As in :class:`WeightedLoss`.
+    """
+
+    def __init__(
+        self,
+        class_counts: Sequence[float] | torch.Tensor,
+        gamma: float = 0.2,
+        tau: float = 1.0,
+        weight: Sequence[float] | torch.Tensor | None = None,
+        reduction: str = "mean",
+        ohem_ratio: float | None = None,
+    ) -> None:
+        super().__init__(
+            class_counts, tau=tau, weight=weight, reduction=reduction, ohem_ratio=ohem_ratio
+        )
+        if gamma < 0:
+            raise ValueError(f"gamma must be >= 0; got {gamma!r}.")
+        self.gamma = float(gamma)
+        counts = _class_counts_tensor(class_counts)
+        self.register_buffer("logit_scale", (counts / counts.max()) ** self.gamma)
+
+    def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return super().per_sample(logits * self.logit_scale.to(logits.dtype), target)
+
+
 class BalancedSoftmaxLoss(LogitAdjustedLoss):
     """Balanced softmax (Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual
     Recognition", NeurIPS 2020).

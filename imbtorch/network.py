@@ -9,6 +9,7 @@ from torch import nn
 
 from .backbones import build_backbone, check_backbone_output
 from .heads import ImbalanceNetwork, check_tau_normalizable, classifier_layer
+from .training.constraints import check_max_norm
 from .training.finetune import frozen_parameter_names
 
 
@@ -25,6 +26,7 @@ def build_network(
     separate_classifier: bool = False,
     freeze=None,
     tau_normalize: float | None = None,
+    max_norm: float | None = None,
     channels_last: bool = False,
 ) -> nn.Module:
     """Build the network that maps ``image_shape`` images to ``num_classes`` logits.
@@ -47,8 +49,9 @@ def build_network(
         classifier is what cRT re-trains.
     freeze : None, 'backbone' or int, default=None
         Checked against the backbone's stages.
-    tau_normalize : float, default=None
-        Checked against the classifier (a cosine classifier is refused).
+    tau_normalize, max_norm : float, default=None
+        Checked against the classifier (a cosine classifier is refused: its
+        class weights are normalised already).
     channels_last : bool, default=False
         Parameters in ``channels_last`` memory order.
     """
@@ -71,4 +74,6 @@ def build_network(
         frozen_parameter_names(module, num_classes, freeze)  # enough stages?
     if tau_normalize is not None:
         check_tau_normalizable(classifier_layer(module, num_classes))
+    if max_norm is not None:
+        check_max_norm(classifier_layer(module, num_classes))
     return module.to(memory_format=torch.channels_last) if channels_last else module

@@ -24,6 +24,7 @@ _FIXED = {
     "class_balanced_sampler": {"sampler": "class_balanced"},
     "logit_adjusted": {"loss": "logit_adjusted"},
     "balanced_softmax": {"loss": "balanced_softmax"},
+    "vs": {"loss": "vs"},
     "posthoc_logit_adjust": {"predict_logit_adjust": 1.0},
     "tau_norm": {"tau_normalize": 2.0},
     "crt": {"head_resampler": "class_balanced"},

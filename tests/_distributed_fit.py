@@ -4,7 +4,8 @@ Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED [c
 [compile]``, SEED an int or ``none`` (then every process seeds torch differently and relies on the
 seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
 (``head_resampler='class_balanced'``), ``compile`` runs the forward passes through
-``torch.compile`` (eager backend). Every
+``torch.compile`` (eager backend), ``max_norm`` caps the classifier's class norms at
+0.5. Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -45,6 +46,8 @@ if __name__ == "__main__":
         extra.update(head_resampler="class_balanced", head_epochs=5)
     if "compile" in sys.argv[4:]:
         extra.update(compile=True, compile__backend="eager")
+    if "max_norm" in sys.argv[4:]:
+        extra.update(max_norm=0.5)
     accelerator = Accelerator(cpu=True)
     X, y = three_class_images([90, 27, 9], name_pixels=True)
     clf = BalancedImageClassifier(
@@ -71,6 +74,7 @@ if __name__ == "__main__":
         "valid_f1": list(clf.history[:, "valid_f1"]),
         "proba": clf.predict_proba(X),
         "params": clf.module_.state_dict(),
+        "largest_class_norm": float(clf.module_.classifier.weight.norm(dim=1).max()),
         "world_size": accelerator.num_processes,
     }
     if accelerator.is_main_process:  # the pickled model predicts in one process

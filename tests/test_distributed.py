@@ -40,8 +40,9 @@ def _launch(out: Path, sampler: str, seed: str, processes: int, *extra: str) -> 
 
 @pytest.mark.parametrize("sampler", ["none", "weighted", "class_balanced"])
 def test_two_processes_draw_the_samples_of_one(sampler, tmp_path):
-    one = _launch(tmp_path / "one", sampler, "0", 1)[0]
-    ranks = _launch(tmp_path / "two", sampler, "0", 2)
+    """With MaxNorm on the classifier, which every process applies to its own copy."""
+    one = _launch(tmp_path / "one", sampler, "0", 1, "max_norm")[0]
+    ranks = _launch(tmp_path / "two", sampler, "0", 2, "max_norm")
     for epoch, drawn in enumerate(one["epochs"]):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert sorted(union) == sorted(drawn), f"epoch {epoch}"
@@ -52,6 +53,7 @@ def test_two_processes_draw_the_samples_of_one(sampler, tmp_path):
         np.testing.assert_array_equal(rank["class_counts"], one["class_counts"])
         np.testing.assert_array_equal(rank["class_weight"], one["class_weight"])
         assert rank["train_loss"][-1] < rank["train_loss"][0]
+        assert rank["largest_class_norm"] <= 0.5 + 1e-6
     # one network on both processes; predictions gathered in order on each
     for name, tensor in ranks[0]["params"].items():
         assert torch.equal(ranks[1]["params"][name], tensor), name

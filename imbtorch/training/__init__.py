@@ -6,6 +6,8 @@
   plain functions of their inputs.
 - :mod:`~imbtorch.training.precision`: autocast, the gradient scaler and its
   optimizer step.
+- :mod:`~imbtorch.training.constraints`: MaxNorm on the classifier after every
+  optimizer step.
 - :mod:`~imbtorch.training.finetune`: backbone stages, freezing, the backbone's
   learning rate.
 - :mod:`~imbtorch.training.compiled`: ``compile=True`` around a plain ``module_``.

@@ -1,0 +1,95 @@
+"""Recent long-tail recipes, each by its paper's definition: the VS loss and MaxNorm."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from skorch.callbacks import Callback
+
+from imbtorch import BalancedImageClassifier
+from imbtorch.losses import LogitAdjustedLoss, VSLoss
+
+COUNTS = torch.tensor([400.0, 100.0, 25.0, 5.0])
+FAST = {"max_epochs": 4, "batch_size": 16, "module__width": 8, "random_state": 0}
+
+
+@pytest.fixture
+def batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(32, 4, generator=g), torch.randint(0, 4, (32,), generator=g)
+
+
+def test_vs_loss_scales_then_shifts_the_logits(batch):
+    """Kini et al. 2021: CE of (n_c / n_max) ** gamma * z_c + tau * log(prior_c)."""
+    logits, target = batch
+    gamma, tau = 0.3, 0.7
+    scale = (COUNTS / COUNTS.max()) ** gamma
+    shift = tau * torch.log(COUNTS / COUNTS.sum())
+    expected = F.cross_entropy(logits * scale + shift, target)
+    torch.testing.assert_close(VSLoss(COUNTS, gamma=gamma, tau=tau)(logits, target), expected)
+    # gamma=0 is the logit-adjusted loss; the rare classes' logits shrink when gamma > 0
+    torch.testing.assert_close(
+        VSLoss(COUNTS, gamma=0.0, tau=tau)(logits, target),
+        LogitAdjustedLoss(COUNTS, tau=tau)(logits, target),
+    )
+    assert torch.all(VSLoss(COUNTS, gamma=0.5).logit_scale.diff() < 0)
+    with pytest.raises(ValueError, match="gamma must be >= 0"):
+        VSLoss(COUNTS, gamma=-0.1)
+
+
+def test_vs_loss_trains_with_class_and_sample_weights(small_images):
+    X, y = small_images
+    keep = np.r_[0:20, 20:28, 40:44]  # 20 / 8 / 4
+    clf = BalancedImageClassifier(
+        loss="vs", vs_gamma=0.3, logit_adjust_tau=0.5, class_weight="balanced", **FAST
+    )
+    clf.fit(X[keep], y[keep], sample_weight=np.linspace(0.5, 1.5, len(keep)))
+    assert isinstance(clf.criterion_, VSLoss)
+    assert (clf.criterion_.gamma, clf.criterion_.tau) == (0.3, 0.5)
+    torch.testing.assert_close(clf.criterion_.weight, torch.tensor(clf.class_weight_).float())
+    assert clf.history[-1, "train_loss"] < clf.history[0, "train_loss"]
+    # criterion__* wins over the named parameters, as for every loss
+    clf.set_params(criterion__gamma=0.1, criterion__tau=2.0)
+    assert (clf.criterion_.gamma, clf.criterion_.tau) == (0.1, 2.0)
+
+
+class RecordNorms(Callback):
+    """The classifier's per-class weight norms after every training step."""
+
+    def initialize(self):
+        self.norms_ = []
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            weight = net.module_.classifier.weight
+            self.norms_.append(weight.detach().norm(dim=1).cpu().numpy())
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"logit_scale": True, "precision": "bf16-mixed"},
+        {"compile": True, "compile__backend": "eager", "freeze": 1},
+    ],
+    ids=["plain", "logit_scale_bf16", "compiled_frozen"],
+)
+def test_max_norm_caps_every_class_norm_after_every_step(small_images, settings):
+    X, y = small_images
+    params = {**FAST, "max_epochs": 8, "lr": 0.05, "optimizer__weight_decay": 0.0, **settings}
+    free = RecordNorms()
+    BalancedImageClassifier(callbacks=[("norms", free)], **params).fit(X, y)
+    assert np.max(free.norms_) > 1.0  # without the constraint the norms grow past it
+    capped = RecordNorms()
+    clf = BalancedImageClassifier(max_norm=1.0, callbacks=[("norms", capped)], **params)
+    clf.fit(X, y)
+    assert len(capped.norms_) == len(free.norms_) > 0
+    assert np.max(capped.norms_) <= 1.0 + 1e-6
+    assert (clf.predict(X) == y).mean() > 0.9  # it still learns
+
+
+def test_max_norm_refuses_a_cosine_classifier(small_images):
+    X, y = small_images
+    with pytest.raises(ValueError, match="max_norm caps the norms.*cosine classifier"):
+        BalancedImageClassifier(loss="ldam", max_norm=1.0, **FAST).fit(X, y)
