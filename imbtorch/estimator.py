@@ -22,8 +22,10 @@ from functools import partial
 import numpy as np
 import torch
 from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import LRScheduler
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
+from torch.optim.lr_scheduler import LambdaLR
 
 from .augment import augment_minority, minority_codes
 from .criteria import loss_class_weight, make_criterion
@@ -58,7 +60,7 @@ from .training.loaders import evaluation_loader, training_loader
 from .training.monitors import progress_monitors, validation_monitors
 from .training.precision import PrecisionMixin, as_float32
 from .training.resume import TrainingCheckpoint, data_fingerprint
-from .training.schedule import DeferredReweighting, TrainingSchedule
+from .training.schedule import DeferredReweighting, TrainingSchedule, WarmupCosine
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
@@ -245,6 +247,15 @@ class BalancedImageClassifier(
         while ``module_`` stays the plain network.
     optimizer : torch optimizer class, default=torch.optim.AdamW
     lr : float, default=1e-3
+    lr_schedule : None or 'cosine', default=None
+        ``'cosine'`` decays the learning rate along half a cosine over
+        ``max_epochs`` (after the warm-up), epoch by epoch, with skorch's
+        :class:`~skorch.callbacks.LRScheduler` (history key ``event_lr``;
+        see :class:`~imbtorch.training.schedule.WarmupCosine`). ``None``
+        keeps ``lr``.
+    warmup_epochs : int >= 0, default=0
+        Epochs of linear learning-rate warm-up: epoch ``e`` trains with
+        ``(e + 1) / (warmup_epochs + 1)`` of ``lr``.
     max_epochs : int, default=30
     batch_size : int, default=64
     train_split : callable or None, default=None
@@ -388,6 +399,8 @@ class BalancedImageClassifier(
         channels_last=False,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
+        lr_schedule=None,
+        warmup_epochs=0,
         max_epochs=30,
         batch_size=64,
         train_split=None,
@@ -422,6 +435,8 @@ class BalancedImageClassifier(
         self.predict_logit_adjust = predict_logit_adjust
         self.tau_normalize = tau_normalize
         self.max_norm = max_norm
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
         self.logit_scale = logit_scale
         self.difficulty_head = difficulty_head
         self.head_resampler = head_resampler
@@ -474,6 +489,9 @@ class BalancedImageClassifier(
             callbacks.append(("deferred_reweighting", DeferredReweighting(self.drw_epoch)))
         if self.max_norm is not None:
             callbacks.append(("max_norm", MaxNorm(self.max_norm)))
+        if self.lr_schedule is not None or self.warmup_epochs:
+            factor = WarmupCosine(self.warmup_epochs, self.max_epochs, self.lr_schedule == "cosine")
+            callbacks.append(("lr_schedule", LRScheduler(LambdaLR, lr_lambda=factor)))
         if self.train_split is not None:
             starts = [e for e in (self.drw_epoch, self.drs_epoch) if e is not None]
             callbacks += validation_monitors(

@@ -60,6 +60,8 @@ CONSTRAINTS: dict = {
     **INPUT_CONSTRAINTS,
     **PRECISION_CONSTRAINTS,
     "lr": [Interval(Real, 0, None, closed="neither")],
+    "lr_schedule": [StrOptions({"cosine"}), None],
+    "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     "max_epochs": [Interval(Integral, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
     "train_split": [callable, None],

@@ -93,3 +93,41 @@ def test_max_norm_refuses_a_cosine_classifier(small_images):
     X, y = small_images
     with pytest.raises(ValueError, match="max_norm caps the norms.*cosine classifier"):
         BalancedImageClassifier(loss="ldam", max_norm=1.0, **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "schedule, warmup, expected",
+    [
+        (
+            "cosine",
+            2,
+            [
+                1 / 3,
+                2 / 3,
+                1.0,
+                0.5 * (1 + np.cos(np.pi / 4)),
+                0.5,
+                0.5 * (1 + np.cos(3 * np.pi / 4)),
+            ],
+        ),
+        ("cosine", 0, [0.5 * (1 + np.cos(np.pi * e / 6)) for e in range(6)]),
+        (None, 3, [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]),
+    ],
+)
+def test_warmup_and_cosine_set_the_learning_rate_of_every_epoch(
+    small_images, schedule, warmup, expected
+):
+    X, y = small_images
+    clf = BalancedImageClassifier(
+        lr_schedule=schedule, warmup_epochs=warmup, **{**FAST, "max_epochs": 6, "lr": 0.01}
+    ).fit(X, y)
+    np.testing.assert_allclose(clf.history[:, "event_lr"], 0.01 * np.asarray(expected))
+    # after the last epoch the cosine has reached 0 at max_epochs
+    assert clf.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0 if schedule else 0.01)
+
+
+def test_no_schedule_keeps_the_learning_rate(small_images):
+    X, y = small_images
+    clf = BalancedImageClassifier(**FAST).fit(X, y)
+    assert "lr_schedule" not in dict(clf.callbacks_)
+    assert clf.optimizer_.param_groups[0]["lr"] == clf.lr

@@ -18,6 +18,6 @@
 - :mod:`~imbtorch.training.decoupled`: cRT, the classifier re-trained alone.
 """
 
-from .schedule import DeferredReweighting, TrainingSchedule
+from .schedule import DeferredReweighting, TrainingSchedule, WarmupCosine
 
-__all__ = ["DeferredReweighting", "TrainingSchedule"]
+__all__ = ["DeferredReweighting", "TrainingSchedule", "WarmupCosine"]

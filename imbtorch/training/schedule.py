@@ -1,4 +1,4 @@
-"""What a fit's epochs follow from: the seed of its draws, the epoch it ends at, its loss phases.
+"""What a fit's epochs follow from: the seed of its draws, its span, its loss and lr phases.
 
 :class:`TrainingSchedule` is the one owner of the training draws. Epoch ``e``
 of the training loader (its batches and its workers' seeds, see
@@ -11,9 +11,13 @@ seed, so every process of a distributed fit re-trains the same head.
 
 :class:`DeferredReweighting` owns the loss's phases (Cao et al. 2019, DRW):
 classes weigh equally before ``drw_epoch``, by ``class_weight_`` from it on.
+:class:`WarmupCosine` is the learning-rate factor of linear warm-up and
+cosine decay, for skorch's :class:`~skorch.callbacks.LRScheduler`.
 """
 
 from __future__ import annotations
+
+import math
 
 from skorch.callbacks import Callback
 
@@ -80,3 +84,35 @@ class DeferredReweighting(Callback):
         if weighted != getattr(self, "_weighted", None):
             net.criterion_ = net.build_criterion(class_weighted=weighted)
             self._weighted = weighted
+
+
+class WarmupCosine:
+    """Learning-rate factor of each epoch: linear warm-up, then cosine decay (or constant).
+
+    Epoch ``e < warmup`` trains with ``(e + 1) / (warmup + 1)`` of the
+    learning rate; from ``warmup`` on the factor falls from 1 along half a
+    cosine that would reach 0 at epoch ``total`` (``cosine=False``: stays 1).
+    Epochs past ``total`` (a ``partial_fit`` that trains on) keep the last
+    factor's floor of 0. For ``torch.optim.lr_scheduler.LambdaLR``.
+
+    Parameters
+    ----------
+    warmup : int
+        Epochs of warm-up.
+    total : int
+        Epochs of the schedule (``max_epochs``).
+    cosine : bool, default=True
+    """
+
+    def __init__(self, warmup: int, total: int, cosine: bool = True) -> None:
+        self.warmup = int(warmup)
+        self.total = int(total)
+        self.cosine = bool(cosine)
+
+    def __call__(self, epoch: int) -> float:
+        if epoch < self.warmup:
+            return (epoch + 1) / (self.warmup + 1)
+        if not self.cosine:
+            return 1.0
+        progress = min(1.0, (epoch - self.warmup) / max(1, self.total - self.warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
