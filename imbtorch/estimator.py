@@ -42,6 +42,7 @@ from .heads import (
 )
 from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .losses import log_prior
+from .mixing import mix_batch
 from .net_params import NetParamsMixin
 from .network import build_network
 from .parameters import CONSTRAINTS, check_settings
@@ -194,6 +195,20 @@ class BalancedImageClassifier(
     minority_classes : 'auto' or array-like of labels, default='auto'
         The classes ``minority_augment`` transforms; ``'auto'`` takes those
         with fewer training samples than the median class.
+    mixup : None, 'mixup' or 'cutmix', default=None
+        Mix every training batch with a permutation of itself (Zhang et al.
+        2018, mixup: a weighted average of two images; Yun et al. 2019,
+        CutMix: a box of one pasted into the other), with a share ``lam ~
+        Beta(mixup_alpha, mixup_alpha)``; the loss counts each image as both
+        labels in those shares, with their class and sample weights. Works
+        with every loss and sampler (see :mod:`imbtorch.mixing`).
+    mixup_alpha : float > 0, default=1.0
+        Parameter of the Beta distribution of the mixing share.
+    remix : bool, default=False
+        Remix (Chou et al. 2020): the images mix as ``mixup`` says, but a
+        mixed image whose partner is at least 3 times rarer counts as the
+        partner's label alone when the partner's share is over 0.5. Needs
+        ``mixup``.
     sampler : None, str or imblearn sampler, default=None
         How training batches are drawn, re-drawn every epoch: ``None`` (shuffle),
         ``'weighted'`` (inverse class frequency, with replacement), ``'sqrt'``
@@ -388,6 +403,9 @@ class BalancedImageClassifier(
         head_epochs=30,
         minority_augment=None,
         minority_classes="auto",
+        mixup=None,
+        mixup_alpha=1.0,
+        remix=False,
         sampler=None,
         train_transform=None,
         image_size=None,
@@ -443,6 +461,9 @@ class BalancedImageClassifier(
         self.head_epochs = head_epochs
         self.minority_augment = minority_augment
         self.minority_classes = minority_classes
+        self.mixup = mixup
+        self.mixup_alpha = mixup_alpha
+        self.remix = remix
         self.sampler = sampler
         self.train_transform = train_transform
         self.image_size = image_size
@@ -720,14 +741,20 @@ class BalancedImageClassifier(
             keep_frozen_norms_in_eval(self.module_)
         Xi, yi = unpack_data(batch)
         images = self._network_input(batch_images(Xi), self.device)
+        codes = to_tensor(yi, device=self.device)
         if self.minority_augment is not None:
-            codes = torch.as_tensor(np.searchsorted(self.classes_, self.minority_classes_))
-            images = augment_minority(
-                images, to_tensor(yi, device=self.device), codes, self.minority_augment
+            augmented = torch.as_tensor(np.searchsorted(self.classes_, self.minority_classes_))
+            images = augment_minority(images, codes, augmented, self.minority_augment)
+        mixed = None
+        if self.mixup is not None:
+            counts = torch.as_tensor(self.class_counts_) if self.remix else None
+            mixed = mix_batch(
+                images, codes, mode=self.mixup, alpha=self.mixup_alpha, class_counts=counts
             )
+            images = mixed.images
         with self._autocast():
             y_pred = as_float32(self._forward_network(images, **fit_params))
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True, mixed=mixed)
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
 
@@ -747,17 +774,21 @@ class BalancedImageClassifier(
         with tau_normalized(classifier_layer(self.module_, len(self.classes_)), self.tau_normalize):
             return network(images, **fit_params)
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
+    def get_loss(self, y_pred, y_true, X=None, training=False, mixed=None):
+        """skorch's loss with sample weights from the batch; ``mixed`` (a
+        :class:`~imbtorch.mixing.MixedBatch`) counts each sample as two labels."""
         sample_weight = X.get(SAMPLE_WEIGHT_KEY) if isinstance(X, Mapping) else None
         if sample_weight is not None:
             sample_weight = to_tensor(sample_weight, device=self.device)
         y_true = to_tensor(y_true, device=self.device)
-        if not isinstance(y_pred, tuple):
-            return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
-        logits, difficulty = y_pred
-        loss = self.criterion_(logits, y_true, sample_weight=sample_weight)
-        if training:  # the auxiliary head learns; valid_loss stays the classification loss
-            loss = loss + self.difficulty_head * difficulty_loss(difficulty, logits, y_true)
+        mixed_with = None
+        if mixed is not None:
+            partner_weight = None if sample_weight is None else sample_weight[mixed.partner]
+            mixed_with = (y_true[mixed.partner], mixed.share, partner_weight)
+        logits = y_pred[0] if isinstance(y_pred, tuple) else y_pred
+        loss = self.criterion_(logits, y_true, sample_weight=sample_weight, mixed_with=mixed_with)
+        if training and isinstance(y_pred, tuple):  # valid_loss stays the classification loss
+            loss = loss + self.difficulty_head * difficulty_loss(y_pred[1], logits, y_true)
         return loss
 
     # -- prediction -----------------------------------------------------------------

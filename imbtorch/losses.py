@@ -81,17 +81,39 @@ class WeightedLoss(nn.Module):
         logits: torch.Tensor,
         target: torch.Tensor,
         sample_weight: torch.Tensor | None = None,
+        mixed_with: tuple | None = None,
     ) -> torch.Tensor:
-        losses = self.per_sample(logits, target)
-        weights = None if self.weight is None else self.weight[target]
-        if sample_weight is not None:
-            sample_weight = sample_weight.to(losses.dtype)
-            weights = sample_weight if weights is None else weights * sample_weight
-        if weights is None:
-            weights = torch.ones_like(losses)
+        """The loss of a batch.
+
+        Parameters
+        ----------
+        logits : Tensor of shape (N, n_classes)
+        target : Tensor of shape (N,)
+        sample_weight : Tensor of shape (N,), default=None
+        mixed_with : (target_b, share, sample_weight_b), default=None
+            Mixed samples (mixup, CutMix): sample ``i`` counts ``share[i]``
+            times as ``target[i]`` and ``1 - share[i]`` times as
+            ``target_b[i]``, each part with its class weight and sample
+            weight (``sample_weight_b`` may be None). ``'mean'`` divides by
+            the sum of all parts' weights.
+        """
+        parts = [(target, None, sample_weight)]
+        if mixed_with is not None:
+            target_b, share, sample_weight_b = mixed_with
+            parts = [(target, share, sample_weight), (target_b, 1.0 - share, sample_weight_b)]
+        weighted, weights = 0.0, 0.0
+        for part_target, share, part_sample_weight in parts:
+            losses = self.per_sample(logits, part_target)
+            part = torch.ones_like(losses) if self.weight is None else self.weight[part_target]
+            if part_sample_weight is not None:
+                part = part * part_sample_weight.to(losses.dtype)
+            if share is not None:
+                part = part * share.to(losses.dtype)
+            weighted = weighted + losses * part
+            weights = weights + part
         if self.ohem_ratio is not None:
-            weights = weights * self._hardest_mask(losses * weights)
-        weighted = losses * weights
+            mask = self._hardest_mask(weighted)
+            weighted, weights = weighted * mask, weights * mask
         if self.reduction == "none":
             return weighted
         if self.reduction == "sum":

@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import (  # private; pinned in pyproject.to
 from .criteria import LOSS_NAMES
 from .data.inputs import INPUT_CONSTRAINTS
 from .device import check_device
+from .mixing import MIXUP_MODES
 from .samplers import SAMPLER_NAMES
 from .training.distributed import check_accelerator
 from .training.precision import PRECISION_CONSTRAINTS, check_precision
@@ -55,6 +56,9 @@ CONSTRAINTS: dict = {
     "head_epochs": [Interval(Integral, 1, None, closed="left")],
     "minority_augment": [Interval(Real, 0, 1, closed="neither"), callable, None],
     "minority_classes": [StrOptions({"auto"}), "array-like"],
+    "mixup": [StrOptions(set(MIXUP_MODES)), None],
+    "mixup_alpha": [Interval(Real, 0, None, closed="neither")],
+    "remix": ["boolean"],
     "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
     "train_transform": [callable, None],
     **INPUT_CONSTRAINTS,
@@ -87,6 +91,16 @@ def check_settings(net) -> None:
         raise ValueError(
             f"unfreeze_epoch={net.unfreeze_epoch} unfreezes what freeze froze, but "
             "freeze=None; set freeze='backbone' (or a number of stages) or drop unfreeze_epoch."
+        )
+    if net.remix and net.mixup is None:
+        raise ValueError(
+            "remix=True re-balances the labels of mixed images, but mixup=None mixes none; "
+            "set mixup='mixup' (or 'cutmix') or drop remix."
+        )
+    if net.mixup is not None and net.difficulty_head is not None:
+        raise ValueError(
+            f"difficulty_head learns each image's loss under its one label, but mixup="
+            f"{net.mixup!r} gives every training image two; drop one of them."
         )
     if net.resume:
         check_resumable(net.checkpoint_dir, net.train_split)

@@ -25,6 +25,8 @@ _FIXED = {
     "logit_adjusted": {"loss": "logit_adjusted"},
     "balanced_softmax": {"loss": "balanced_softmax"},
     "vs": {"loss": "vs"},
+    "mixup": {"mixup": "mixup"},
+    "remix": {"mixup": "mixup", "remix": True},
     "posthoc_logit_adjust": {"predict_logit_adjust": 1.0},
     "tau_norm": {"tau_normalize": 2.0},
     "crt": {"head_resampler": "class_balanced"},

@@ -1,4 +1,5 @@
-"""Recent long-tail recipes, each by its paper's definition: the VS loss and MaxNorm."""
+"""Recent long-tail recipes, each by its paper's definition: the VS loss, MaxNorm, learning-rate
+warm-up and cosine decay, mixup, CutMix and Remix."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,8 @@ import torch.nn.functional as F
 from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.losses import LogitAdjustedLoss, VSLoss
+from imbtorch.losses import CrossEntropyLoss, LogitAdjustedLoss, VSLoss
+from imbtorch.mixing import mix_batch, remix_share
 
 COUNTS = torch.tensor([400.0, 100.0, 25.0, 5.0])
 FAST = {"max_epochs": 4, "batch_size": 16, "module__width": 8, "random_state": 0}
@@ -131,3 +133,85 @@ def test_no_schedule_keeps_the_learning_rate(small_images):
     clf = BalancedImageClassifier(**FAST).fit(X, y)
     assert "lr_schedule" not in dict(clf.callbacks_)
     assert clf.optimizer_.param_groups[0]["lr"] == clf.lr
+
+
+# -- mixup, CutMix, Remix ----------------------------------------------------------------
+def test_mixup_averages_each_image_with_its_partner():
+    torch.manual_seed(0)
+    images = torch.randn(8, 1, 4, 4)
+    codes = torch.arange(8) % 2
+    mixed = mix_batch(images, codes, mode="mixup", alpha=0.4)
+    lam = float(mixed.share[0])
+    assert torch.all(mixed.share == lam) and 0.0 < lam < 1.0
+    torch.testing.assert_close(mixed.images, lam * images + (1 - lam) * images[mixed.partner])
+    assert sorted(mixed.partner.tolist()) == list(range(8))
+
+
+def test_cutmix_pastes_a_box_and_the_share_is_the_pixels_left():
+    torch.manual_seed(3)
+    images = torch.arange(8, dtype=torch.float32).view(8, 1, 1, 1).expand(8, 1, 16, 16).clone()
+    mixed = mix_batch(images, torch.zeros(8, dtype=torch.long), mode="cutmix", alpha=1.0)
+    own = (mixed.images == images).float().mean(dim=(1, 2, 3))  # pixels of the image itself
+    for i, j in enumerate(mixed.partner.tolist()):
+        if i != j:
+            assert float(own[i]) == pytest.approx(float(mixed.share[i]))
+            pasted = mixed.images[i] == images[j]
+            assert torch.all(pasted | (mixed.images[i] == images[i]))
+
+
+def test_remix_gives_the_label_to_the_rarer_partner():
+    """Chou et al. 2020 with kappa=3, tau=0.5: own / partner class sizes 10, 1/10, 2."""
+    own, partner = torch.tensor([100.0, 10.0, 20.0]), torch.tensor([10.0, 100.0, 10.0])
+    np.testing.assert_allclose(remix_share(0.3, own, partner), [0.0, 0.3, 0.3])
+    np.testing.assert_allclose(remix_share(0.7, own, partner), [0.7, 1.0, 0.7])
+
+
+def test_a_mixed_loss_weighs_both_labels_with_their_class_and_sample_weights(batch):
+    logits, target = batch
+    weight = torch.tensor([0.5, 1.0, 2.0, 4.0])
+    loss = CrossEntropyLoss(weight=weight)
+    partner = target.roll(1)
+    share = torch.linspace(0, 1, len(target))
+    sample_weight = torch.linspace(1, 2, len(target))
+    got = loss(logits, target, sample_weight, mixed_with=(partner, share, sample_weight.roll(1)))
+    ce = F.cross_entropy(logits, target, reduction="none")
+    ce_b = F.cross_entropy(logits, partner, reduction="none")
+    w_a = weight[target] * sample_weight * share
+    w_b = weight[partner] * sample_weight.roll(1) * (1 - share)
+    torch.testing.assert_close(got, (w_a * ce + w_b * ce_b).sum() / (w_a + w_b).sum())
+    # a share of 1 is the unmixed loss
+    ones = torch.ones(len(target))
+    torch.testing.assert_close(
+        loss(logits, target, mixed_with=(partner, ones, None)), loss(logits, target)
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"mixup": "mixup", "class_weight": "balanced"},
+        {"mixup": "cutmix", "remix": True, "sampler": "weighted", "loss": "ldam"},
+        {"mixup": "mixup", "remix": True, "loss": "focal", "ohem_ratio": 0.5},
+    ],
+    ids=["mixup_weights", "cutmix_remix_ldam", "remix_focal_ohem"],
+)
+def test_mixed_training_learns_with_every_loss_and_sampler(small_images, settings):
+    X, y = small_images
+    keep = np.r_[0:20, 20:30, 40:45]  # 20 / 10 / 5
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10, "lr": 3e-3}, **settings)
+    clf.fit(X[keep], y[keep], sample_weight=np.linspace(0.5, 1.5, len(keep)))
+    assert clf.history[-1, "train_loss"] < clf.history[0, "train_loss"]
+    assert (clf.predict(X[keep]) == y[keep]).mean() > 0.8
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"remix": True}, "remix=True re-balances the labels of mixed images"),
+        ({"mixup": "mixup", "difficulty_head": 1.0}, "gives every training image two"),
+    ],
+)
+def test_mixing_settings_that_cannot_work_are_refused(small_images, settings, message):
+    X, y = small_images
+    with pytest.raises(ValueError, match=message):
+        BalancedImageClassifier(**FAST, **settings).fit(X, y)

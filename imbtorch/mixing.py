@@ -1,0 +1,99 @@
+"""Mixed training batches: mixup, CutMix, and Remix's labels re-balanced toward the tail.
+
+- mixup (Zhang et al., ICLR 2018): ``x = lam * x_i + (1 - lam) * x_j`` with
+  ``lam ~ Beta(alpha, alpha)``, one ``lam`` per batch and ``j`` a permutation
+  of the batch; the loss counts the sample ``lam`` times as ``y_i`` and
+  ``1 - lam`` times as ``y_j``.
+- CutMix (Yun et al., ICCV 2019): a box of ``x_j`` is pasted into ``x_i``;
+  ``lam`` becomes the share of ``x_i``'s pixels left.
+- Remix (Chou et al., ECCV 2020 workshops): the images mix as above, but the
+  label share moves to the rarer class: with ``kappa=3`` and ``tau=0.5``, if
+  ``n(y_i) / n(y_j) >= kappa`` and ``lam < tau`` the sample counts as ``y_j``
+  alone; if ``n(y_i) / n(y_j) <= 1 / kappa`` and ``1 - lam < tau``, as ``y_i``
+  alone; otherwise with ``lam``.
+
+The draws come from torch's RNG (the CPU's for ``lam`` and the box, the
+device's for the permutation), which a seeded, resumed or distributed fit
+handles as it does dropout. :class:`~imbtorch.losses.WeightedLoss` takes the
+result as ``mixed_with``, so mixing works with every loss, class weights,
+sample weights and sampler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+MIXUP_MODES = ("mixup", "cutmix")
+REMIX_KAPPA = 3.0
+REMIX_TAU = 0.5
+
+
+@dataclass
+class MixedBatch:
+    """A mixed batch: the images, and which sample each was mixed with in what share."""
+
+    images: torch.Tensor
+    partner: torch.Tensor  # index in the batch of the sample mixed in, shape (N,)
+    share: torch.Tensor  # share of each sample's own label, shape (N,)
+
+
+def _box(height: int, width: int, lam: float) -> tuple[int, int, int, int]:
+    """A random box covering about ``1 - lam`` of the image (clipped at its edges)."""
+    cut = np.sqrt(1.0 - lam)
+    box_h, box_w = int(height * cut), int(width * cut)
+    cy = int(torch.randint(height, (1,)).item())
+    cx = int(torch.randint(width, (1,)).item())
+    top, bottom = np.clip([cy - box_h // 2, cy + box_h // 2], 0, height)
+    left, right = np.clip([cx - box_w // 2, cx + box_w // 2], 0, width)
+    return int(top), int(bottom), int(left), int(right)
+
+
+def remix_share(lam: float, counts_own: torch.Tensor, counts_partner: torch.Tensor) -> torch.Tensor:
+    """Remix's share of each sample's own label (see the module docstring)."""
+    ratio = counts_own / counts_partner
+    share = torch.full_like(ratio, float(lam))
+    share[(ratio >= REMIX_KAPPA) & (lam < REMIX_TAU)] = 0.0
+    share[(ratio <= 1.0 / REMIX_KAPPA) & (1.0 - lam < REMIX_TAU)] = 1.0
+    return share
+
+
+def mix_batch(
+    images: torch.Tensor,
+    codes: torch.Tensor,
+    *,
+    mode: str,
+    alpha: float,
+    class_counts: torch.Tensor | None = None,
+) -> MixedBatch:
+    """Mix a batch of images ``(N, C, H, W)`` with a permutation of itself.
+
+    Parameters
+    ----------
+    images : Tensor of shape (N, C, H, W)
+    codes : Tensor of shape (N,)
+        Class codes of the images.
+    mode : {'mixup', 'cutmix'}
+    alpha : float > 0
+        Parameter of the Beta distribution of ``lam``.
+    class_counts : Tensor of shape (n_classes,), default=None
+        Training samples per class: Remix's label shares (None: plain shares).
+    """
+    lam = float(torch.distributions.Beta(alpha, alpha).sample())
+    partner = torch.randperm(len(images), device=images.device)
+    if mode == "mixup":
+        mixed = lam * images + (1.0 - lam) * images[partner]
+    else:
+        top, bottom, left, right = _box(images.shape[-2], images.shape[-1], lam)
+        mixed = images.clone()
+        mixed[..., top:bottom, left:right] = images[partner][..., top:bottom, left:right]
+        lam = 1.0 - (bottom - top) * (right - left) / (images.shape[-2] * images.shape[-1])
+    if class_counts is None:
+        share = torch.full((len(images),), lam, device=images.device)
+    else:
+        counts = class_counts.to(images.device, torch.float32)
+        codes = codes.to(images.device)
+        share = remix_share(lam, counts[codes], counts[codes[partner]])
+    return MixedBatch(mixed, partner, share)
