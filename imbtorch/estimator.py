@@ -61,6 +61,7 @@ from .training.loaders import evaluation_loader, training_loader
 from .training.monitors import progress_monitors, validation_monitors
 from .training.precision import PrecisionMixin, as_float32
 from .training.resume import TrainingCheckpoint, data_fingerprint
+from .training.sam import sam_step
 from .training.schedule import DeferredReweighting, TrainingSchedule, WarmupCosine
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
@@ -262,6 +263,13 @@ class BalancedImageClassifier(
         while ``module_`` stays the plain network.
     optimizer : torch optimizer class, default=torch.optim.AdamW
     lr : float, default=1e-3
+    sam_rho : float > 0, default=None
+        Sharpness-aware minimisation (Foret et al. 2021): every step takes the
+        gradient at ``w + sam_rho * g / ||g||`` and applies it at ``w``, at the
+        cost of a second forward and backward pass (see
+        :mod:`imbtorch.training.sam`). Foret et al. use 0.05; on long-tailed
+        data Rangwani et al. 2022 go up to 0.8 together with deferred
+        re-weighting. Not with ``precision='16-mixed'``.
     lr_schedule : None or 'cosine', default=None
         ``'cosine'`` decays the learning rate along half a cosine over
         ``max_epochs`` (after the warm-up), epoch by epoch, with skorch's
@@ -417,6 +425,7 @@ class BalancedImageClassifier(
         channels_last=False,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
+        sam_rho=None,
         lr_schedule=None,
         warmup_epochs=0,
         max_epochs=30,
@@ -454,6 +463,7 @@ class BalancedImageClassifier(
         self.tau_normalize = tau_normalize
         self.max_norm = max_norm
         self.lr_schedule = lr_schedule
+        self.sam_rho = sam_rho
         self.warmup_epochs = warmup_epochs
         self.logit_scale = logit_scale
         self.difficulty_head = difficulty_head
@@ -732,6 +742,12 @@ class BalancedImageClassifier(
             overrides=self.get_params_for("criterion"),
         )
         return criterion.to(self.device)
+
+    def train_step(self, batch, **fit_params):
+        """skorch's optimizer step, or SAM's two-pass step with ``sam_rho``."""
+        if self.sam_rho is None:
+            return super().train_step(batch, **fit_params)
+        return sam_step(self, batch, self.sam_rho, **fit_params)
 
     def train_step_single(self, batch, **fit_params):
         """skorch's step, on images standardised on the device (and minority-augmented)."""

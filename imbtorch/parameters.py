@@ -65,6 +65,7 @@ CONSTRAINTS: dict = {
     **PRECISION_CONSTRAINTS,
     "lr": [Interval(Real, 0, None, closed="neither")],
     "lr_schedule": [StrOptions({"cosine"}), None],
+    "sam_rho": [Interval(Real, 0, None, closed="neither"), None],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     "max_epochs": [Interval(Integral, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
@@ -86,6 +87,11 @@ def check_settings(net) -> None:
     check_device(device)
     if net.accelerator is not None:
         _check_processes(net.accelerator, device, net.checkpoint_dir)
+    if net.sam_rho is not None and net.precision == "16-mixed":
+        raise ValueError(
+            "sam_rho takes two gradients a step, which a float16 gradient scaler cannot unscale "
+            "twice; use precision='bf16-mixed' or '32' with SAM, or drop sam_rho."
+        )
     check_precision(net.precision, net.device)
     if net.unfreeze_epoch is not None and net.freeze is None:
         raise ValueError(

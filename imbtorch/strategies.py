@@ -27,6 +27,7 @@ _FIXED = {
     "vs": {"loss": "vs"},
     "mixup": {"mixup": "mixup"},
     "remix": {"mixup": "mixup", "remix": True},
+    "sam": {"sam_rho": 0.05},
     "posthoc_logit_adjust": {"predict_logit_adjust": 1.0},
     "tau_norm": {"tau_normalize": 2.0},
     "crt": {"head_resampler": "class_balanced"},

@@ -5,7 +5,7 @@ Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED [c
 seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
 (``head_resampler='class_balanced'``), ``compile`` runs the forward passes through
 ``torch.compile`` (eager backend), ``max_norm`` caps the classifier's class norms at
-0.5. Every
+0.5, ``sam`` trains with SAM (``sam_rho=0.1``). Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -48,6 +48,8 @@ if __name__ == "__main__":
         extra.update(compile=True, compile__backend="eager")
     if "max_norm" in sys.argv[4:]:
         extra.update(max_norm=0.5)
+    if "sam" in sys.argv[4:]:
+        extra.update(sam_rho=0.1)
     accelerator = Accelerator(cpu=True)
     X, y = three_class_images([90, 27, 9], name_pixels=True)
     clf = BalancedImageClassifier(

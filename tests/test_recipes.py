@@ -1,6 +1,8 @@
 """Recent long-tail recipes, each by its paper's definition: the VS loss, MaxNorm, learning-rate
 warm-up and cosine decay, mixup, CutMix and Remix."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -215,3 +217,94 @@ def test_mixing_settings_that_cannot_work_are_refused(small_images, settings, me
     X, y = small_images
     with pytest.raises(ValueError, match=message):
         BalancedImageClassifier(**FAST, **settings).fit(X, y)
+
+
+# -- sharpness-aware minimisation ----------------------------------------------------------
+def test_a_sam_step_applies_the_gradient_at_the_perturbed_weights(small_images):
+    """Foret et al. 2021 with plain SGD: w - lr * grad L(w + rho * g / ||g||), g = grad L(w)."""
+    X, y = small_images
+    rho, lr = 0.5, 0.1
+    params = dict(
+        module__width=4,
+        module__dropout=0.0,
+        batch_size=len(y),  # one step
+        optimizer=torch.optim.SGD,
+        lr=lr,
+        normalize=False,
+        random_state=0,
+    )
+    start = BalancedImageClassifier(max_epochs=0, **params).fit(X, y)  # the same first weights
+    sam = BalancedImageClassifier(max_epochs=1, sam_rho=rho, **params).fit(X, y)
+
+    network = copy.deepcopy(start.module_).train()
+    weights = list(network.parameters())
+    images, target = torch.as_tensor(X)[:, None], torch.as_tensor(y)
+
+    def gradient():
+        return torch.autograd.grad(start.criterion_(network(images), target), weights)
+
+    g = gradient()
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in g]))
+    with torch.no_grad():
+        for w, t in zip(weights, g, strict=True):
+            w.add_(rho * t / norm)
+    g_sam = gradient()
+    with torch.no_grad():
+        for w, t in zip(weights, g, strict=True):
+            w.sub_(rho * t / norm)
+    for (name, got), w, t_sam in zip(sam.module_.named_parameters(), weights, g_sam, strict=True):
+        torch.testing.assert_close(got, w - lr * t_sam, atol=1e-6, rtol=1e-5, msg=name)
+    plain = [w - lr * t for w, t in zip(weights, g, strict=True)]
+    assert any(
+        not torch.allclose(got, p) for got, p in zip(sam.module_.parameters(), plain, strict=True)
+    )
+
+
+class RecordingShift:
+    """A minority transform that adds fresh noise and records what it returns."""
+
+    def __init__(self):
+        self.outputs = []
+
+    def __call__(self, image):
+        out = image + torch.rand_like(image)
+        self.outputs.append(out)
+        return out
+
+
+def test_both_sam_passes_see_the_same_augmented_batch(small_images):
+    X, y = small_images
+    transform = RecordingShift()
+    BalancedImageClassifier(
+        sam_rho=0.1,
+        minority_augment=transform,
+        minority_classes=[2],
+        mixup="mixup",
+        **{**FAST, "max_epochs": 1, "batch_size": len(y)},
+    ).fit(X, y)
+    first, second = transform.outputs[:20], transform.outputs[20:]
+    assert len(first) == len(second) == 20
+    for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"precision": "bf16-mixed", "compile": True, "compile__backend": "eager"},
+        {"class_weight": "balanced", "drw_epoch": 4, "max_norm": 2.0, "freeze": 1},
+    ],
+    ids=["bf16_compiled", "drw_maxnorm_frozen"],
+)
+def test_sam_learns_with_the_other_options(small_images, settings):
+    X, y = small_images
+    clf = BalancedImageClassifier(sam_rho=0.05, **{**FAST, "max_epochs": 8, "lr": 3e-3}, **settings)
+    clf.fit(X, y)
+    assert clf.history[-1, "train_loss"] < clf.history[0, "train_loss"]
+    assert (clf.predict(X) == y).mean() > 0.9
+
+
+def test_sam_with_a_float16_gradient_scaler_is_refused(small_images):
+    X, y = small_images
+    with pytest.raises(ValueError, match="sam_rho takes two gradients a step"):
+        BalancedImageClassifier(sam_rho=0.05, precision="16-mixed", **FAST).fit(X, y)

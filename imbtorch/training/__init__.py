@@ -6,6 +6,7 @@
   plain functions of their inputs.
 - :mod:`~imbtorch.training.precision`: autocast, the gradient scaler and its
   optimizer step.
+- :mod:`~imbtorch.training.sam`: sharpness-aware minimisation's two-pass step.
 - :mod:`~imbtorch.training.constraints`: MaxNorm on the classifier after every
   optimizer step.
 - :mod:`~imbtorch.training.finetune`: backbone stages, freezing, the backbone's

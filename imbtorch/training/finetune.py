@@ -17,7 +17,7 @@ from torch import nn
 
 from ..heads import ImbalanceNetwork, find_classifier
 
-_NORM_TYPES = (
+BATCH_NORM_TYPES = (
     nn.BatchNorm1d,
     nn.BatchNorm2d,
     nn.BatchNorm3d,
@@ -121,7 +121,11 @@ def keep_frozen_norms_in_eval(module: nn.Module) -> None:
     """
     for layer in module.modules():
         params = list(layer.parameters(recurse=False))
-        if isinstance(layer, _NORM_TYPES) and params and not any(p.requires_grad for p in params):
+        if (
+            isinstance(layer, BATCH_NORM_TYPES)
+            and params
+            and not any(p.requires_grad for p in params)
+        ):
             layer.eval()
 
 
