@@ -105,9 +105,10 @@ class WarmupCosine:
     """
 
     def __init__(self, warmup: int, total: int, cosine: bool = True) -> None:
-        self.warmup = int(warmup)
-        self.total = int(total)
-        self.cosine = bool(cosine)
+        # stored as given: get_params(deep=True) builds it from any settings, checked in fit
+        self.warmup = warmup
+        self.total = total
+        self.cosine = cosine
 
     def __call__(self, epoch: int) -> float:
         if epoch < self.warmup:
