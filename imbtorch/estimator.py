@@ -163,7 +163,8 @@ class BalancedImageClassifier(
         back to an L2 norm of at most ``max_norm``, so that head classes
         cannot grow larger weights than the tail (see
         :class:`~imbtorch.training.constraints.MaxNorm`). Combine it with
-        weight decay (``optimizer__weight_decay``).
+        weight decay (``optimizer__weight_decay``). cRT's re-training of the
+        classifier (``head_resampler``) is not constrained.
     logit_scale : bool, default=False
         Multiply the logits by a learnable per-class scale (Kang et al. 2020's
         learnable weight scaling), trained with the network.

@@ -83,6 +83,17 @@ def check_tau_normalizable(classifier: nn.Module) -> None:
         )
 
 
+def check_max_norm(classifier: nn.Module) -> None:
+    """Refuse a cosine classifier: its class weights are normalised in every forward pass."""
+    if isinstance(classifier, NormedLinear):
+        raise ValueError(
+            "max_norm caps the norms of the classifier's class weights, but the classifier is "
+            "a cosine classifier whose weights are normalised in every forward pass "
+            "(loss='ldam' builds one); drop max_norm, or use a plain linear head "
+            "(module__cosine_classifier=False)."
+        )
+
+
 def classifier_layer(module: nn.Module, num_classes: int) -> nn.Module:
     """The layer of a fitted network that maps features to the ``num_classes`` logits.
 

@@ -8,8 +8,7 @@ import torch
 from torch import nn
 
 from .backbones import build_backbone, check_backbone_output
-from .heads import ImbalanceNetwork, check_tau_normalizable, classifier_layer
-from .training.constraints import check_max_norm
+from .heads import ImbalanceNetwork, check_max_norm, check_tau_normalizable, classifier_layer
 from .training.finetune import frozen_parameter_names
 
 

@@ -14,7 +14,6 @@ import torch
 from skorch.callbacks import Callback
 from torch import nn
 
-from ..backbones import NormedLinear
 from ..heads import classifier_layer
 
 
@@ -25,17 +24,6 @@ def project_max_norm(classifier: nn.Module, max_norm: float) -> None:
     """
     with torch.no_grad():
         classifier.weight.renorm_(2, 0, max_norm)
-
-
-def check_max_norm(classifier: nn.Module) -> None:
-    """Refuse a cosine classifier: its class weights are normalised in every forward pass."""
-    if isinstance(classifier, NormedLinear):
-        raise ValueError(
-            "max_norm caps the norms of the classifier's class weights, but the classifier is "
-            "a cosine classifier whose weights are normalised in every forward pass "
-            "(loss='ldam' builds one); drop max_norm, or use a plain linear head "
-            "(module__cosine_classifier=False)."
-        )
 
 
 class MaxNorm(Callback):
