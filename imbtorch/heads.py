@@ -72,25 +72,16 @@ def split_classifier(
     return module, classifier
 
 
-def check_tau_normalizable(classifier: nn.Module) -> None:
-    """Refuse a cosine classifier: its class weights are normalised already."""
+def check_not_cosine(classifier: nn.Module, option: str, instead: str) -> None:
+    """Refuse a cosine classifier for ``option``, which rescales the class weights.
+
+    A cosine classifier normalises its class weights in every forward pass.
+    """
     if isinstance(classifier, NormedLinear):
         raise ValueError(
-            "tau_normalize rescales the class weight norms, but the classifier is a cosine "
-            "classifier whose weights are already normalised (loss='ldam' builds one); use "
-            "predict_logit_adjust instead, or a plain linear head "
-            "(module__cosine_classifier=False)."
-        )
-
-
-def check_max_norm(classifier: nn.Module) -> None:
-    """Refuse a cosine classifier: its class weights are normalised in every forward pass."""
-    if isinstance(classifier, NormedLinear):
-        raise ValueError(
-            "max_norm caps the norms of the classifier's class weights, but the classifier is "
-            "a cosine classifier whose weights are normalised in every forward pass "
-            "(loss='ldam' builds one); drop max_norm, or use a plain linear head "
-            "(module__cosine_classifier=False)."
+            f"{option} rescales the class weight norms, but the classifier is a cosine "
+            "classifier whose weights are already normalised (loss='ldam' builds one); "
+            f"{instead}, or use a plain linear head (module__cosine_classifier=False)."
         )
 
 
@@ -179,7 +170,7 @@ def tau_normalized(classifier: nn.Module, tau: float):
     evens the norms (``tau=1`` makes them all 1, ``tau=0`` changes nothing).
     The bias is kept. The weights are restored on exit.
     """
-    check_tau_normalizable(classifier)
+    check_not_cosine(classifier, "tau_normalize", "use predict_logit_adjust instead")
     weight = classifier.weight
     original = weight.detach().clone()
     with torch.no_grad():

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .backbones import build_backbone, check_backbone_output
-from .heads import ImbalanceNetwork, check_max_norm, check_tau_normalizable, classifier_layer
+from .heads import ImbalanceNetwork, check_not_cosine, classifier_layer
 from .training.finetune import frozen_parameter_names
 
 
@@ -72,7 +72,11 @@ def build_network(
     if isinstance(freeze, Integral):
         frozen_parameter_names(module, num_classes, freeze)  # enough stages?
     if tau_normalize is not None:
-        check_tau_normalizable(classifier_layer(module, num_classes))
+        check_not_cosine(
+            classifier_layer(module, num_classes),
+            "tau_normalize",
+            "use predict_logit_adjust instead",
+        )
     if max_norm is not None:
-        check_max_norm(classifier_layer(module, num_classes))
+        check_not_cosine(classifier_layer(module, num_classes), "max_norm", "drop max_norm")
     return module.to(memory_format=torch.channels_last) if channels_last else module

@@ -95,7 +95,10 @@ def test_max_norm_caps_every_class_norm_after_every_step(small_images, settings)
 
 def test_max_norm_refuses_a_cosine_classifier(small_images):
     X, y = small_images
-    with pytest.raises(ValueError, match="max_norm caps the norms.*cosine classifier"):
+    with pytest.raises(
+        ValueError,
+        match="max_norm rescales the class weight norms.*cosine classifier.*drop max_norm",
+    ):
         BalancedImageClassifier(loss="ldam", max_norm=1.0, **FAST).fit(X, y)
 
 
