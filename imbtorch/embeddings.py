@@ -27,15 +27,14 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDataset
 from skorch.utils import is_dataset
 from torch import nn
-from torch.utils.data import DataLoader
 
 from .backbones import build_backbone
 from .data.inputs import INPUT_CONSTRAINTS, ImageInputMixin
-from .data.loader import loader_kwargs
 from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
 from .heads import ImbalanceNetwork, classifier_layer, embed, split_classifier
 from .pretrained import load_weights_file, weights_statistics
+from .training.loaders import evaluation_loader
 from .training.precision import PRECISION_CONSTRAINTS, autocast, check_precision
 
 
@@ -273,8 +272,9 @@ class ImageEmbedder(
         if hasattr(self, "estimator_"):  # a classifier reads and embeds images its own way
             return self.estimator_.embed(X)
         dataset = self._prediction_dataset(X)
-        kwargs = loader_kwargs(dataset, self._device(), {})
-        return self._embed(DataLoader(dataset, batch_size=self.batch_size, **kwargs))
+        return self._embed(
+            evaluation_loader(dataset, batch_size=self.batch_size, device=self._device())
+        )
 
     def _embed(self, batches) -> np.ndarray:
         prepare = partial(self._network_input, device=self._device())
