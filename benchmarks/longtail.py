@@ -6,7 +6,8 @@ every method trains on that same split with that same seed:
 
 - imbtorch: ``BalancedImageClassifier`` with named strategies
   (``imbtorch.strategies``; ``--methods`` takes any of them, e.g.
-  ``posthoc_logit_adjust tau_norm drs``);
+  ``auto posthoc_logit_adjust tau_norm drs``, and a strategy with parameters
+  changed, as ``crt:precise_bn=False,head_epochs=10``);
 - peers: plain skorch ``NeuralNetClassifier`` with cross-entropy (the
   baseline), a hand-written torch loop with ``WeightedRandomSampler``, and
   imblearn SMOTE on raw pixels + LogisticRegression (see ``peers.py``).
@@ -14,7 +15,11 @@ every method trains on that same split with that same seed:
 Prints balanced accuracy, macro-F1, recall of the 3 rarest classes and
 seconds to fit and predict (mean ± std over seeds) and writes
 ``longtail.csv`` (per run, with G-mean too), ``longtail.md`` and
-``longtail.png`` into ``--out``.
+``longtail.png`` into ``--out`` (``--tag recipes`` names them
+``recipes_longtail.*``). ``--compare-cost`` also times, on seed 0 of every
+set, ``imbtorch.compare_strategies`` with its defaults (7 strategies x 5
+folds) against one fit of ``strategy='auto'``, and writes the ratios to
+``<tag>_compare_cost.csv``.
 
     python benchmarks/longtail.py                        # digits + MNIST-5k, rho 10 and 100
     python benchmarks/longtail.py --dataset digits --seeds 5
@@ -24,6 +29,7 @@ seconds to fit and predict (mean ± std over seeds) and writes
 from __future__ import annotations
 
 import argparse
+import ast
 import time
 from pathlib import Path
 
@@ -31,7 +37,7 @@ import numpy as np
 import pandas as pd
 from peers import HandLoop, plain_skorch, prepare, smote_logistic_regression
 
-from imbtorch import BalancedImageClassifier
+from imbtorch import BalancedImageClassifier, compare_strategies
 from imbtorch.datasets import (
     cifar10_folder,
     load_long_tailed_cifar10,
@@ -65,12 +71,23 @@ def loader(name: str, cifar_dir: str | None):
     return lambda rho, seed: load_long_tailed_cifar10(cifar_dir, rho, random_state=seed)
 
 
+def parse_method(method: str) -> tuple[str, dict]:
+    """``'crt:precise_bn=False,head_epochs=10'`` -> ``('crt', {...})``."""
+    name, _, changes = method.partition(":")
+    params = {}
+    for change in filter(None, changes.split(",")):
+        key, _, value = change.partition("=")
+        params[key] = ast.literal_eval(value)
+    return name, params
+
+
 def fit_predict(method: str, split, *, seed: int, epochs: int, device) -> np.ndarray | None:
     """Train ``method`` on the split's training part; predictions on its test part."""
     X_train, X_test, y_train, _ = split
-    if method in STRATEGY_NAMES:
+    name, changes = parse_method(method)
+    if name in STRATEGY_NAMES:
         clf = BalancedImageClassifier(max_epochs=epochs, random_state=seed, device=device)
-        clf.set_params(**strategy_params(method, epochs))
+        clf.set_params(**strategy_params(name, epochs), **changes)
         return clf.fit(X_train, y_train).predict(X_test)
     if method == "SMOTE pixels + LogReg":
         pipe = smote_logistic_regression(y_train, seed=seed)
@@ -105,7 +122,8 @@ def run(args) -> pd.DataFrame:
                     pred = fit_predict(method, split, seed=seed, epochs=args.epochs, device=device)
                     seconds = time.perf_counter() - start
                     row = {"dataset": dataset, "rho": rho, "seed": seed, "method": method}
-                    row["family"] = "imbtorch" if method in STRATEGY_NAMES else "peer"
+                    ours = parse_method(method)[0] in STRATEGY_NAMES
+                    row["family"] = "imbtorch" if ours else "peer"
                     if pred is None:  # SMOTE with a one-image class
                         rows.append(row)
                         continue
@@ -113,6 +131,26 @@ def run(args) -> pd.DataFrame:
                     rows.append({**row, **scores, "seconds": seconds})
             summary = summarize(pd.DataFrame(rows).query("dataset == @dataset and rho == @rho"))
             print(summary.to_string(index=False))
+    return pd.DataFrame(rows)
+
+
+def compare_cost(args) -> pd.DataFrame:
+    """Seconds of ``compare_strategies`` (defaults) against one ``'auto'`` fit, seed 0."""
+    device = resolve_device(args.device)
+    rows = []
+    for dataset in args.dataset:
+        for rho in args.rho:
+            X_train, _, y_train, _ = loader(dataset, args.cifar_dir)(rho, 0)
+            clf = BalancedImageClassifier(max_epochs=args.epochs, random_state=0, device=device)
+            start = time.perf_counter()
+            clf.fit(X_train, y_train)
+            auto = time.perf_counter() - start
+            start = time.perf_counter()
+            compare_strategies(X_train, y_train, estimator=clf)
+            compare = time.perf_counter() - start
+            row = {"dataset": dataset, "rho": rho, "auto_s": auto, "compare_s": compare}
+            rows.append({**row, "ratio": compare / auto})
+            print(f"{dataset} rho={rho:g}: auto {auto:.1f} s, compare_strategies {compare:.1f} s")
     return pd.DataFrame(rows)
 
 
@@ -206,9 +244,11 @@ def main() -> None:
     )
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--tag", default="", help="prefix of the output files")
+    parser.add_argument("--compare-cost", action="store_true")
     args = parser.parse_args()
     check_device(args.device)
-    unknown = set(args.methods) - {*STRATEGY_NAMES, *PEERS}
+    unknown = {parse_method(m)[0] for m in args.methods} - {*STRATEGY_NAMES, *PEERS}
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {[*STRATEGY_NAMES, *PEERS]}")
     if "cifar10-lt" in args.dataset:
@@ -220,17 +260,22 @@ def main() -> None:
     if not args.dataset:
         return
     print(f"device {resolve_device(args.device)}, {args.epochs} epochs, seeds 0..{args.seeds - 1}")
-    runs = run(args)
+    stem = f"{args.tag}_longtail" if args.tag else "longtail"
     args.out.mkdir(parents=True, exist_ok=True)
-    runs.to_csv(args.out / "longtail.csv", index=False)
+    runs = run(args)
+    runs.to_csv(args.out / f"{stem}.csv", index=False)
     summary = summarize(runs)
     lines = verdicts(runs) if BASELINE in args.methods else []
-    (args.out / "longtail.md").write_text(
+    (args.out / f"{stem}.md").write_text(
         markdown(summary) + "\n\n" + "\n".join(f"- {v}" for v in lines) + "\n"
     )
-    plot(runs, args.out / "longtail.png")
+    plot(runs, args.out / f"{stem}.png")
     print("\n" + "\n".join(lines))
-    print(f"\nwrote {args.out / 'longtail.csv'}, longtail.md, longtail.png")
+    print(f"\nwrote {args.out / stem}.csv, .md, .png")
+    if args.compare_cost:
+        cost = compare_cost(args)
+        cost.to_csv(args.out / f"{args.tag or 'longtail'}_compare_cost.csv", index=False)
+        print(cost.to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ from .network import build_network
 from .parameters import CONSTRAINTS, check_settings
 from .pretrained import weights_statistics
 from .samplers import MAX_SEED
+from .strategies import resolve_strategy
 from .training.compiled import CompiledForwards
 from .training.constraints import MaxNorm
 from .training.decoupled import retrain_head
@@ -59,6 +60,7 @@ from .training.finetune import (
 )
 from .training.loaders import evaluation_loader, training_loader
 from .training.monitors import progress_monitors, validation_monitors
+from .training.precise_bn import recompute_batchnorm
 from .training.precision import PrecisionMixin, as_float32
 from .training.resume import TrainingCheckpoint, data_fingerprint
 from .training.sam import sam_step
@@ -113,6 +115,20 @@ class BalancedImageClassifier(
     backbone_lr : float or None, default=None
         Learning rate of the backbone's parameters (its own optimizer
         parameter group); the head keeps ``lr``.
+    strategy : 'auto' or None, default='auto'
+        ``'auto'`` handles the imbalance when no re-balancing parameter is
+        set: it trains the logit-adjusted loss (Menon et al. 2021), which
+        targets balanced accuracy, is plain cross-entropy on balanced data
+        and costs what cross-entropy costs. Set ``class_weight``,
+        ``sampler``, ``drw_epoch``, ``drs_epoch``, ``predict_logit_adjust``,
+        ``tau_normalize``, ``remix``, ``criterion__weight`` or a ``loss``
+        other than ``'ce'``, and those are trained as set, since a second
+        correction of the prior would over-correct; every other option
+        (``head_resampler``, ``mixup``, ``sam_rho``, ``max_norm``, ...)
+        combines with it. ``strategy_`` says which happened. ``None`` trains
+        the parameters exactly as set: ``strategy=None`` alone is plain
+        cross-entropy. Why ``'auto'`` chooses no per-dataset rule: see the
+        user guide and ``docs/benchmarks.md``, section 9.
     class_weight : None, 'balanced', 'effective' or dict, default=None
         Weight of each class in the loss. ``'balanced'`` uses
         :func:`sklearn.utils.class_weight.compute_class_weight`; ``'effective'``
@@ -122,7 +138,8 @@ class BalancedImageClassifier(
         Effective-number hyperparameter, used by ``class_weight='effective'``.
     loss : {'ce', 'focal', 'ldam', 'logit_adjusted', 'balanced_softmax', 'vs'}, default='ce'
         Training loss (see :mod:`imbtorch.losses`; ``'vs'`` is the
-        vector-scaling loss of Kini et al. 2021); all combine with
+        vector-scaling loss of Kini et al. 2021; ``strategy='auto'`` turns
+        the default ``'ce'`` into ``'logit_adjusted'``); all combine with
         ``class_weight``, ``sample_weight`` and ``ohem_ratio``. ``'ldam'``
         gives ``'simple_cnn'`` its cosine classifier, as in the paper.
     focal_gamma : float >= 0, default=2.0
@@ -280,6 +297,11 @@ class BalancedImageClassifier(
     warmup_epochs : int >= 0, default=0
         Epochs of linear learning-rate warm-up: epoch ``e`` trains with
         ``(e + 1) / (warmup_epochs + 1)`` of ``lr``.
+    precise_bn : bool, default=True
+        When training ends, re-estimate the BatchNorm layers' running
+        statistics in one pass over the training set with the final
+        weights (:mod:`imbtorch.training.precise_bn`), before cRT's
+        re-training. Layers frozen for fine-tuning keep theirs.
     max_epochs : int, default=30
     batch_size : int, default=64
     train_split : callable or None, default=None
@@ -352,6 +374,11 @@ class BalancedImageClassifier(
         Training samples per class.
     class_weight_ : ndarray of shape (n_classes,)
         Loss weight of each class (ones when ``class_weight=None``).
+    strategy_ : str
+        ``'logit_adjusted'`` when ``strategy='auto'`` chose that loss;
+        ``'as_set'`` when the parameters were trained as set.
+    loss_ : str
+        The loss trained: ``loss``, or the one ``strategy='auto'`` chose.
     minority_classes_ : ndarray
         The classes ``minority_augment`` transforms (set when it is given).
     image_shape_ : tuple of int
@@ -391,6 +418,7 @@ class BalancedImageClassifier(
         freeze=None,
         unfreeze_epoch=None,
         backbone_lr=None,
+        strategy="auto",
         class_weight=None,
         beta=0.999,
         loss="ce",
@@ -429,6 +457,7 @@ class BalancedImageClassifier(
         sam_rho=None,
         lr_schedule=None,
         warmup_epochs=0,
+        precise_bn=True,
         max_epochs=30,
         batch_size=64,
         train_split=None,
@@ -448,6 +477,7 @@ class BalancedImageClassifier(
         self.freeze = freeze
         self.unfreeze_epoch = unfreeze_epoch
         self.backbone_lr = backbone_lr
+        self.strategy = strategy
         self.class_weight = class_weight
         self.beta = beta
         self.loss = loss
@@ -466,6 +496,7 @@ class BalancedImageClassifier(
         self.lr_schedule = lr_schedule
         self.sam_rho = sam_rho
         self.warmup_epochs = warmup_epochs
+        self.precise_bn = precise_bn
         self.logit_scale = logit_scale
         self.difficulty_head = difficulty_head
         self.head_resampler = head_resampler
@@ -542,6 +573,9 @@ class BalancedImageClassifier(
         codes = encode_labels(y, self.classes_)
         sample_weight = check_class_sample_weight(sample_weight, codes)
         if reset:
+            self.loss_, self.strategy_ = resolve_strategy(
+                self.strategy, self.get_params(deep=False), self.get_params_for("criterion")
+            )
             self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
             self.class_weight_ = loss_class_weight(
                 self.class_weight,
@@ -613,9 +647,26 @@ class BalancedImageClassifier(
             NeuralNet.partial_fit(self, dataset, dataset.codes, epochs=epochs, **fit_params)
         finally:
             self._checkpoint_ = None
+        if self.precise_bn:
+            self._recompute_batchnorm(dataset)
         vars(self).pop("head_history_", None)  # from an earlier fit
         if self.head_resampler is not None:  # decoupled stage two (cRT)
             self.head_history_ = retrain_head(self, dataset)
+
+    def _recompute_batchnorm(self, dataset: ImageDataset) -> None:
+        loader = evaluation_loader(  # every process reads all of it: equal statistics
+            dataset,
+            batch_size=self.batch_size,
+            device=self.device,
+            overrides=self.get_params_for("iterator_valid"),
+            loader_class=self.iterator_valid,
+        )
+        recompute_batchnorm(
+            self.module_,
+            loader,
+            prepare=lambda X: self._network_input(batch_images(X), self.device),
+            autocast=self._autocast,
+        )
 
     def notify(self, method_name, **cb_kwargs):
         super().notify(method_name, **cb_kwargs)
@@ -699,7 +750,7 @@ class BalancedImageClassifier(
             image_shape=(len(self.channel_mean_), *self.image_shape_[1:]),  # grey for RGB: 3
             num_classes=len(self.classes_),
             module_kwargs=self.get_params_for("module"),
-            cosine_classifier=self.loss == "ldam",
+            cosine_classifier=self.loss_ == "ldam",
             logit_scale=self.logit_scale,
             difficulty_head=self.difficulty_head is not None,
             separate_classifier=self.head_resampler is not None,
@@ -735,7 +786,7 @@ class BalancedImageClassifier(
         """
         weight = self.class_weight_ if class_weighted else np.ones_like(self.class_weight_)
         criterion = make_criterion(
-            self.loss,
+            self.loss_,
             settings=self.get_params(deep=False),
             classes=self.classes_,
             class_counts=self.class_counts_,

@@ -12,7 +12,7 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["DEFAULT_STRATEGIES", "STRATEGY_NAMES", "strategy_params"]
+__all__ = ["DEFAULT_STRATEGIES", "STRATEGY_NAMES", "resolve_strategy", "strategy_params"]
 
 _FIXED = {
     "ce": {},
@@ -35,8 +35,58 @@ _FIXED = {
 }
 _DEFERRED = ("ldam_drw", "drs")
 
-#: Every strategy :func:`strategy_params` knows.
-STRATEGY_NAMES: tuple[str, ...] = (*_FIXED, *_DEFERRED)
+#: Every strategy :func:`strategy_params` knows; ``'auto'`` is ``strategy='auto'``.
+STRATEGY_NAMES: tuple[str, ...] = (*_FIXED, *_DEFERRED, "auto")
+
+#: Parameters that re-balance the classes, at their neutral values. With any
+#: of them set (or a loss other than ``'ce'``, or ``criterion__weight``),
+#: ``strategy='auto'`` trains the parameters as they are set.
+REBALANCING = {
+    "loss": "ce",
+    "class_weight": None,
+    "sampler": None,
+    "drw_epoch": None,
+    "drs_epoch": None,
+    "predict_logit_adjust": None,
+    "tau_normalize": None,
+    "remix": False,
+}
+
+#: What ``strategy='auto'`` trains when no re-balancing parameter is set.
+AUTO_LOSS = "logit_adjusted"
+
+
+def resolve_strategy(strategy: str | None, params: dict, criterion_params: dict) -> tuple[str, str]:
+    """The loss a fit trains with, and the name of what it trains (``strategy_``).
+
+    ``strategy='auto'`` trains the logit-adjusted loss (Menon et al. 2021)
+    unless a parameter of :data:`REBALANCING` departs from its neutral value
+    or ``criterion__weight`` is set: the user's own re-balancing then stands
+    alone, since the logit-adjusted loss on top of it would correct the prior
+    twice. Everything else (``head_resampler``, ``mixup``, ``sam_rho``,
+    ``max_norm``, ``minority_augment``, ``ohem_ratio``, schedules...) combines
+    with it.
+
+    Parameters
+    ----------
+    strategy : 'auto' or None
+    params : dict
+        The classifier's ``get_params(deep=False)``.
+    criterion_params : dict
+        Its ``criterion__*`` parameters.
+
+    Returns
+    -------
+    loss : str
+        The ``loss`` to train.
+    name : str
+        ``'logit_adjusted'`` when ``'auto'`` chose it, else ``'as_set'``.
+    """
+    as_set = any(params[name] != neutral for name, neutral in REBALANCING.items())
+    if strategy is None or as_set or "weight" in criterion_params:
+        return params["loss"], "as_set"
+    return AUTO_LOSS, AUTO_LOSS
+
 
 #: What :func:`imbtorch.compare_strategies` runs when given no strategies:
 #: the plain baseline and one of each family (re-weighting, re-sampling,
@@ -65,6 +115,9 @@ def strategy_params(name: str, max_epochs: int) -> dict:
     ``'ldam_drw'`` (LDAM loss, effective-number re-weighting from then on)
     and ``'drs'`` (class-balanced re-sampling from then on).
 
+    Every strategy but ``'auto'`` sets ``strategy=None``: its parameters
+    are trained as they are, whatever the classifier's own ``strategy``.
+
     Parameters
     ----------
     name : str
@@ -77,13 +130,21 @@ def strategy_params(name: str, max_epochs: int) -> dict:
     params : dict
         Keyword arguments for ``BalancedImageClassifier.set_params``.
     """
+    if name == "auto":
+        return {"strategy": "auto"}
     if name in _FIXED:
-        return dict(_FIXED[name])
+        return {"strategy": None, **_FIXED[name]}
     switch = 2 * max_epochs // 3
     if name == "ldam_drw":
-        return {"loss": "ldam", "class_weight": "effective", "beta": 0.9999, "drw_epoch": switch}
+        return {
+            "strategy": None,
+            "loss": "ldam",
+            "class_weight": "effective",
+            "beta": 0.9999,
+            "drw_epoch": switch,
+        }
     if name == "drs":
-        return {"sampler": "class_balanced", "drs_epoch": switch}
+        return {"strategy": None, "sampler": "class_balanced", "drs_epoch": switch}
     raise ValueError(
         f"Unknown strategy {name!r}. Use one of {list(STRATEGY_NAMES)}, or pass a dict of "
         "BalancedImageClassifier parameters (or an estimator) under your own name."

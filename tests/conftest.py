@@ -21,7 +21,9 @@ def plain_ce_digits(lt_digits):
 
     X_train, _, y_train, _ = lt_digits
     return [
-        BalancedImageClassifier(max_epochs=30, random_state=seed).fit(X_train, y_train)
+        BalancedImageClassifier(strategy=None, max_epochs=30, random_state=seed).fit(
+            X_train, y_train
+        )
         for seed in (0, 1, 2)
     ]
 

@@ -127,7 +127,8 @@ def test_deferred_strategies_switch_at_two_thirds():
     assert set(DEFAULT_STRATEGIES) <= set(STRATEGY_NAMES)
     params = strategy_params("ce", 5)
     params["loss"] = "focal"  # a copy: the catalog is not changed
-    assert strategy_params("ce", 5) == {}
+    assert strategy_params("ce", 5) == {"strategy": None}
+    assert strategy_params("auto", 5) == {"strategy": "auto"}
 
 
 def test_tail_labels_are_the_rarest_classes():

@@ -1,0 +1,121 @@
+"""strategy='auto' (the default) and precise BatchNorm statistics."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from imbtorch import BalancedImageClassifier
+from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
+from imbtorch.strategies import strategy_params
+
+FAST = dict(max_epochs=3, random_state=0, module__width=8)
+
+
+@pytest.fixture(scope="module")
+def long_tailed_images(small_images):
+    X, y = small_images
+    keep = np.concatenate([np.arange(20), np.arange(20, 28), np.arange(40, 43)])
+    return X[keep], y[keep]  # 20 / 8 / 3 images
+
+
+@pytest.mark.parametrize(
+    "params, loss, criterion, strategy",
+    [
+        ({}, "logit_adjusted", LogitAdjustedLoss, "logit_adjusted"),
+        ({"strategy": None}, "ce", CrossEntropyLoss, "as_set"),
+        ({"class_weight": "balanced"}, "ce", CrossEntropyLoss, "as_set"),
+        ({"sampler": "class_balanced"}, "ce", CrossEntropyLoss, "as_set"),
+        ({"criterion__weight": [1.0, 2.0, 3.0]}, "ce", CrossEntropyLoss, "as_set"),
+        ({"predict_logit_adjust": 1.0}, "ce", CrossEntropyLoss, "as_set"),
+        ({"drw_epoch": 2, "class_weight": "effective"}, "ce", CrossEntropyLoss, "as_set"),
+        ({"loss": "focal"}, "focal", FocalLoss, "as_set"),
+        # options that do not re-balance the classes combine with it
+        ({"mixup": "mixup"}, "logit_adjusted", LogitAdjustedLoss, "logit_adjusted"),
+        ({"ohem_ratio": 0.5}, "logit_adjusted", LogitAdjustedLoss, "logit_adjusted"),
+        ({"max_norm": 1.0}, "logit_adjusted", LogitAdjustedLoss, "logit_adjusted"),
+    ],
+)
+def test_auto_trains_logit_adjustment_unless_the_classes_are_rebalanced_otherwise(
+    long_tailed_images, params, loss, criterion, strategy
+):
+    X, y = long_tailed_images
+    clf = BalancedImageClassifier(**FAST, **params).fit(X, y)
+    assert (clf.loss_, clf.strategy_) == (loss, strategy)
+    assert type(clf.criterion_) is criterion
+    assert clf.loss == params.get("loss", "ce")  # the parameter is left as given
+    if loss == "logit_adjusted":  # the prior of the training counts, tau=1
+        prior = np.array([20, 8, 3]) / 31
+        expected = torch.log(torch.tensor(prior)).float()
+        torch.testing.assert_close(clf.criterion_.log_prior, expected)
+        assert clf.criterion_.tau == 1.0
+
+
+def test_auto_with_crt_retrains_the_head_of_a_logit_adjusted_trunk(long_tailed_images):
+    X, y = long_tailed_images
+    clf = BalancedImageClassifier(head_resampler="class_balanced", head_epochs=2, **FAST)
+    clf.fit(X, y)
+    assert clf.loss_ == "logit_adjusted" and len(clf.head_history_) == 2
+
+
+def test_auto_on_balanced_classes_is_cross_entropy(small_images):
+    # the log prior is the same for every class: a constant shift of the logits
+    X, y = small_images
+    auto = BalancedImageClassifier(**FAST).fit(X, y)
+    plain = BalancedImageClassifier(strategy=None, **FAST).fit(X, y)
+    assert auto.loss_ == "logit_adjusted" and plain.loss_ == "ce"
+    np.testing.assert_allclose(auto.predict_proba(X), plain.predict_proba(X), atol=1e-4)
+    np.testing.assert_allclose(
+        auto.history[:, "train_loss"], plain.history[:, "train_loss"], rtol=1e-5
+    )
+
+
+def test_named_strategies_train_as_named_under_the_default(long_tailed_images):
+    X, y = long_tailed_images
+    base = BalancedImageClassifier(**FAST)
+    ce = clone(base).set_params(**strategy_params("ce", 3)).fit(X, y)
+    assert ce.loss_ == "ce" and type(ce.criterion_) is CrossEntropyLoss
+    auto = clone(base).set_params(strategy=None).set_params(**strategy_params("auto", 3))
+    assert auto.fit(X, y).loss_ == "logit_adjusted"
+
+
+def test_strategy_is_a_searchable_parameter_with_a_clear_error(long_tailed_images):
+    X, y = long_tailed_images
+    search = GridSearchCV(
+        BalancedImageClassifier(**FAST), {"strategy": [None, "auto"]}, cv=2, error_score="raise"
+    )
+    search.fit(X, y)
+    assert search.best_estimator_.strategy in (None, "auto")
+    assert search.best_estimator_.loss_ in ("ce", "logit_adjusted")
+    with pytest.raises(InvalidParameterError, match=r"'strategy' parameter.*'auto'.*None"):
+        BalancedImageClassifier(strategy="best").fit(X, y)
+
+
+def _first_norm_input(clf, X) -> torch.Tensor:
+    norm = next(m for m in clf.module_.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    seen = []
+    hook = norm.register_forward_hook(lambda _, inputs, __: seen.append(inputs[0]))
+    try:
+        clf.predict_proba(X)  # the input of the first BatchNorm is the same in either mode
+    finally:
+        hook.remove()
+    return norm, torch.cat(seen)
+
+
+def test_precise_bn_sets_the_statistics_of_the_training_set_under_the_final_weights(
+    small_images,
+):
+    X, y = small_images  # 60 images: one batch
+    clf = BalancedImageClassifier(**FAST).fit(X, y)
+    norm, inputs = _first_norm_input(clf, X)
+    torch.testing.assert_close(norm.running_mean, inputs.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(norm.running_var, inputs.var(dim=(0, 2, 3), unbiased=True))
+    assert norm.momentum == 0.1  # the layer's own momentum is back for further training
+
+    moving = BalancedImageClassifier(precise_bn=False, **FAST).fit(X, y)
+    norm, inputs = _first_norm_input(moving, X)
+    assert not torch.allclose(norm.running_mean, inputs.mean(dim=(0, 2, 3)), atol=1e-3)
+    # the weights are the same: only the statistics differ
+    torch.testing.assert_close(moving.module_.classifier.weight, clf.module_.classifier.weight)
