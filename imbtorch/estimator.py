@@ -60,6 +60,7 @@ from .training.finetune import (
 )
 from .training.loaders import evaluation_loader, training_loader
 from .training.monitors import progress_monitors, validation_monitors
+from .training.optimizers import optimizer_settings
 from .training.precise_bn import recompute_batchnorm
 from .training.precision import PrecisionMixin, as_float32
 from .training.resume import TrainingCheckpoint, data_fingerprint
@@ -180,8 +181,10 @@ class BalancedImageClassifier(
         back to an L2 norm of at most ``max_norm``, so that head classes
         cannot grow larger weights than the tail (see
         :class:`~imbtorch.training.constraints.MaxNorm`). Combine it with
-        weight decay (``optimizer__weight_decay``). cRT's re-training of the
-        classifier (``head_resampler``) is not constrained.
+        ``weight_decay``. It also caps the classifier re-trained by
+        ``head_resampler``: with ``head_resampler='class_balanced'`` and a
+        raised ``weight_decay`` that is the two-stage Weight Balancing
+        recipe (strategy ``'weight_balancing'``).
     logit_scale : bool, default=False
         Multiply the logits by a learnable per-class scale (Kang et al. 2020's
         learnable weight scaling), trained with the network.
@@ -201,6 +204,12 @@ class BalancedImageClassifier(
         :mod:`imbtorch.resampling`). Stage one can use any strategy.
     head_epochs : int, default=30
         Epochs of the classifier re-training (AdamW, ``lr``, ``batch_size``).
+    head_smoothing : None or (float, float), default=None
+        Label-aware smoothing of the classifier re-training (MiSLAS, Zhong
+        et al. 2021): ``(head, tail)``, the label smoothing of the most and
+        the least frequent class, the others on a concave curve between
+        (see :func:`~imbtorch.training.decoupled.label_aware_smoothing`);
+        the paper uses ``(0.3, 0.0)`` on CIFAR-10-LT. Needs ``head_resampler``.
     minority_augment : float in (0, 1) or callable, default=None
         Minority-targeted augmentation: transform the training images of the
         ``minority_classes`` only, afresh in every batch. A float is the
@@ -279,8 +288,22 @@ class BalancedImageClassifier(
         precision). skorch's ``compile=True`` (with ``compile__*`` options for
         ``torch.compile``) works with both: the forward passes run compiled,
         while ``module_`` stays the plain network.
-    optimizer : torch optimizer class, default=torch.optim.AdamW
+    optimizer : 'adamw', 'sgd' or torch optimizer class, default='adamw'
+        ``'adamw'`` is :class:`torch.optim.AdamW`; ``'sgd'`` is
+        :class:`torch.optim.SGD` with ``momentum=0.9`` (SGD usually wants a
+        larger ``lr``, 0.05-0.1, and ``lr_schedule='cosine'``). A class is
+        built as skorch builds it. ``optimizer__*`` parameters (e.g.
+        ``optimizer__momentum=0.8``) go to its constructor.
     lr : float, default=1e-3
+    weight_decay : float >= 0 or None, default=None
+        AdamW's decay is *decoupled*: each step shrinks every weight by
+        ``lr * weight_decay`` of itself. SGD's is *coupled* L2: it adds
+        ``weight_decay * w`` to the gradient, which momentum accumulates.
+        ``None`` takes each one's usual value: 0.01 for AdamW (torch's
+        default), 5e-4 for SGD, the class's own default for any other
+        class. Weight decay moves long-tail results a lot; it is worth
+        searching (see :mod:`imbtorch.training.optimizers`). Not together
+        with ``optimizer__weight_decay``.
     sam_rho : float > 0, default=None
         Sharpness-aware minimisation (Foret et al. 2021): every step takes the
         gradient at ``w + sam_rho * g / ||g||`` and applies it at ``w``, at the
@@ -438,6 +461,7 @@ class BalancedImageClassifier(
         difficulty_head=None,
         head_resampler=None,
         head_epochs=30,
+        head_smoothing=None,
         minority_augment=None,
         minority_classes="auto",
         mixup=None,
@@ -452,8 +476,9 @@ class BalancedImageClassifier(
         normalize=True,
         precision="32",
         channels_last=False,
-        optimizer=torch.optim.AdamW,
+        optimizer="adamw",
         lr=1e-3,
+        weight_decay=None,
         sam_rho=None,
         lr_schedule=None,
         warmup_epochs=0,
@@ -497,10 +522,12 @@ class BalancedImageClassifier(
         self.sam_rho = sam_rho
         self.warmup_epochs = warmup_epochs
         self.precise_bn = precise_bn
+        self.weight_decay = weight_decay
         self.logit_scale = logit_scale
         self.difficulty_head = difficulty_head
         self.head_resampler = head_resampler
         self.head_epochs = head_epochs
+        self.head_smoothing = head_smoothing
         self.minority_augment = minority_augment
         self.minority_classes = minority_classes
         self.mixup = mixup
@@ -794,6 +821,14 @@ class BalancedImageClassifier(
             overrides=self.get_params_for("criterion"),
         )
         return criterion.to(self.device)
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """Build ``optimizer_``: ``optimizer``, ``lr``, ``weight_decay``, ``optimizer__*``."""
+        named_parameters = self.get_all_learnable_params()
+        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
+        optimizer_class, defaults = optimizer_settings(self.optimizer, self.weight_decay)
+        self.optimizer_ = optimizer_class(*args, **{**defaults, **kwargs})
+        return self
 
     def train_step(self, batch, **fit_params):
         """skorch's optimizer step, or SAM's two-pass step with ``sam_rho``."""

@@ -26,6 +26,7 @@ from .device import check_device
 from .mixing import MIXUP_MODES
 from .samplers import SAMPLER_NAMES
 from .training.distributed import check_accelerator
+from .training.optimizers import OPTIMIZERS
 from .training.precision import PRECISION_CONSTRAINTS, check_precision
 from .training.resume import check_resumable
 
@@ -55,6 +56,7 @@ CONSTRAINTS: dict = {
     "difficulty_head": [Interval(Real, 0, None, closed="neither"), None],
     "head_resampler": [StrOptions({"class_balanced"}), HasMethods(["fit_resample"]), None],
     "head_epochs": [Interval(Integral, 1, None, closed="left")],
+    "head_smoothing": [tuple, list, None],  # check_head_smoothing
     "minority_augment": [Interval(Real, 0, 1, closed="neither"), callable, None],
     "minority_classes": [StrOptions({"auto"}), "array-like"],
     "mixup": [StrOptions(set(MIXUP_MODES)), None],
@@ -64,7 +66,9 @@ CONSTRAINTS: dict = {
     "train_transform": [callable, None],
     **INPUT_CONSTRAINTS,
     **PRECISION_CONSTRAINTS,
+    "optimizer": [StrOptions(set(OPTIMIZERS)), type],
     "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left"), None],
     "lr_schedule": [StrOptions({"cosine"}), None],
     "precise_bn": ["boolean"],
     "sam_rho": [Interval(Real, 0, None, closed="neither"), None],
@@ -110,8 +114,32 @@ def check_settings(net) -> None:
             f"difficulty_head learns each image's loss under its one label, but mixup="
             f"{net.mixup!r} gives every training image two; drop one of them."
         )
+    if net.weight_decay is not None and "weight_decay" in net.get_params_for("optimizer"):
+        raise ValueError(
+            f"weight_decay={net.weight_decay} and optimizer__weight_decay="
+            f"{net.get_params_for('optimizer')['weight_decay']} were both given; set one of them."
+        )
+    if net.head_smoothing is not None:
+        _check_head_smoothing(net.head_smoothing, net.head_resampler)
     if net.resume:
         check_resumable(net.checkpoint_dir, net.train_split)
+
+
+def _check_head_smoothing(smoothing, head_resampler) -> None:
+    if head_resampler is None:
+        raise ValueError(
+            f"head_smoothing={smoothing!r} smooths the labels of the classifier re-training, "
+            "but head_resampler=None re-trains nothing; set head_resampler='class_balanced' "
+            "or drop head_smoothing."
+        )
+    valid = len(smoothing) == 2 and all(
+        isinstance(eps, Real) and not isinstance(eps, bool) and 0 <= eps < 1 for eps in smoothing
+    )
+    if not valid:
+        raise ValueError(
+            f"head_smoothing must be a pair (head, tail) of label smoothings in [0, 1), e.g. "
+            f"(0.3, 0.0); got {smoothing!r}."
+        )
 
 
 def _check_processes(accelerator, device, checkpoint_dir) -> None:

@@ -32,6 +32,19 @@ _FIXED = {
     "tau_norm": {"tau_normalize": 2.0},
     "crt": {"head_resampler": "class_balanced"},
     "over_augment": {"sampler": "over", "minority_augment": 0.125},
+    # MiSLAS (Zhong et al. 2021): mixup, then cRT with label-aware smoothing
+    "mislas": {
+        "mixup": "mixup",
+        "head_resampler": "class_balanced",
+        "head_smoothing": (0.3, 0.0),
+    },
+    # Weight Balancing (Alshammari et al. 2022): raised weight decay, then a
+    # class-balanced classifier stage under MaxNorm
+    "weight_balancing": {
+        "weight_decay": 0.1,
+        "head_resampler": "class_balanced",
+        "max_norm": 1.0,
+    },
 }
 _DEFERRED = ("ldam_drw", "drs")
 

@@ -5,7 +5,8 @@ Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED [c
 seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
 (``head_resampler='class_balanced'``), ``compile`` runs the forward passes through
 ``torch.compile`` (eager backend), ``max_norm`` caps the classifier's class norms at
-0.5, ``sam`` trains with SAM (``sam_rho=0.1``). Every
+0.5, ``sam`` trains with SAM (``sam_rho=0.1``), ``sgd`` with SGD and momentum,
+``las`` smooths cRT's labels (``head_smoothing=(0.3, 0.0)``). Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -50,6 +51,10 @@ if __name__ == "__main__":
         extra.update(max_norm=0.5)
     if "sam" in sys.argv[4:]:
         extra.update(sam_rho=0.1)
+    if "sgd" in sys.argv[4:]:
+        extra.update(optimizer="sgd", weight_decay=1e-3)
+    if "las" in sys.argv[4:]:
+        extra.update(head_smoothing=(0.3, 0.0))
     accelerator = Accelerator(cpu=True)
     X, y = three_class_images([90, 27, 9], name_pixels=True)
     clf = BalancedImageClassifier(

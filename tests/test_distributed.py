@@ -66,8 +66,9 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     """Each process seeds torch differently; plain shuffling still neither repeats nor drops,
     and cRT, which re-trains the classifier on every process after the epochs, draws from
     the shared seed too: every process ends with the same head. The forward passes run
-    through torch.compile around the DDP wrapper, and every step is SAM's two passes."""
-    ranks = _launch(tmp_path / "two", "none", "none", 2, "crt", "compile", "sam")
+    through torch.compile around the DDP wrapper, and every step is SAM's two passes of SGD
+    with momentum; cRT smooths its labels."""
+    ranks = _launch(tmp_path / "two", "none", "none", 2, "crt", "compile", "sam", "sgd", "las")
     for epoch in range(len(ranks[0]["epochs"])):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert len(union) == len(set(union)) == TRAIN_SIZE

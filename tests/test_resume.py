@@ -88,6 +88,14 @@ SCHEDULES = {
     "sam_minority": {"sam_rho": 0.1, "minority_augment": 0.25},
     "cutmix_remix": {"mixup": "cutmix", "remix": True, "class_weight": "balanced"},
     "warmup_cosine": {"lr_schedule": "cosine", "warmup_epochs": 2, "max_norm": 1.0},
+    "sgd_weight_balancing": {
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "weight_decay": 1e-3,
+        "head_resampler": "class_balanced",
+        "head_smoothing": (0.3, 0.0),
+        "max_norm": 1.0,
+    },
     "compiled_bf16": {"compile": True, "compile__backend": "eager", "precision": "bf16-mixed"},
 }
 

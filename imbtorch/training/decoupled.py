@@ -6,9 +6,17 @@ is serves all classes well; the bias toward the head sits in the final
 layer. So keep the trunk, re-initialise the classifier and train it alone on
 the training set's features, drawn class-balanced or re-sampled (on features,
 SMOTE and its kin are meaningful).
+
+Label-aware smoothing (Zhong et al. 2021, "Improving Calibration for
+Long-Tailed Recognition", MiSLAS) can regularise that re-training: the
+target of class ``y`` is smoothed by ``eps_y``, largest for the head and
+smallest for the tail, since a balanced re-training leaves the head
+over-confident and the tail under-confident.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import torch
@@ -20,6 +28,40 @@ from ..backbones import NormedLinear
 from ..heads import classifier_layer
 from ..resampling import cap_neighbors
 from ..samplers import ClassBalancedBatchSampler
+from .constraints import project_max_norm
+
+
+def label_aware_smoothing(class_counts, head: float, tail: float) -> np.ndarray:
+    """Smoothing of each class, ``tail`` at the rarest and ``head`` at the most frequent.
+
+    MiSLAS's concave profile: ``eps_c = tail + (head - tail) * sin(pi / 2 *
+    (n_c - n_min) / (n_max - n_min))``; all classes get ``head`` when their
+    counts are equal.
+
+    Parameters
+    ----------
+    class_counts : array-like of shape (n_classes,)
+    head, tail : float in [0, 1)
+
+    Returns
+    -------
+    smoothing : ndarray of shape (n_classes,)
+    """
+    counts = np.asarray(class_counts, dtype=np.float64)
+    spread = counts.max() - counts.min()
+    if spread == 0:
+        return np.full(len(counts), float(head))
+    return tail + (head - tail) * np.sin(np.pi / 2 * (counts - counts.min()) / spread)
+
+
+def smoothed_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, smoothing: torch.Tensor
+) -> torch.Tensor:
+    """Mean of ``(1 - eps_y) * -log p_y + eps_y * mean_k(-log p_k)``, ``eps`` per class."""
+    log_p = F.log_softmax(logits, dim=1)
+    eps = smoothing[target]
+    nll = -log_p.gather(1, target[:, None]).squeeze(1)
+    return ((1 - eps) * nll - eps * log_p.mean(dim=1)).mean()
 
 
 def _resampled(resampler, features: np.ndarray, codes: np.ndarray, seed: int):
@@ -40,6 +82,8 @@ def retrain_classifier(
     lr: float,
     seed: int,
     logit_scale: float = 1.0,
+    smoothing: np.ndarray | None = None,
+    max_norm: float | None = None,
 ) -> list[float]:
     """Re-initialise ``classifier`` and train it alone on re-balanced ``features``.
 
@@ -63,6 +107,12 @@ def retrain_classifier(
         re-trains the same layer, on every process of a distributed fit.
     logit_scale : float, default=1.0
         Factor on the logits in the loss (a cosine classifier needs ~30).
+    smoothing : ndarray of shape (n_classes,), default=None
+        Label smoothing of each class's target (label-aware smoothing, see
+        :func:`label_aware_smoothing`); ``None``: plain cross-entropy.
+    max_norm : float, default=None
+        Cap on each class's weight norm after every step (Weight Balancing's
+        MaxNorm, :func:`~imbtorch.training.constraints.project_max_norm`).
 
     Returns
     -------
@@ -84,6 +134,10 @@ def retrain_classifier(
         torch.manual_seed(seed)
         classifier.reset_parameters()
     optimizer = torch.optim.AdamW(classifier.parameters(), lr=lr)
+    loss_of = F.cross_entropy
+    if smoothing is not None:
+        eps = torch.as_tensor(smoothing, dtype=torch.float32, device=device)
+        loss_of = partial(smoothed_cross_entropy, smoothing=eps)
     losses = []
     classifier.train()
     for _ in range(epochs):
@@ -94,10 +148,12 @@ def retrain_classifier(
         epoch_losses = []
         for batch in order:
             batch = torch.as_tensor(batch, device=device)
-            loss = F.cross_entropy(logit_scale * classifier(X[batch]), y[batch])
+            loss = loss_of(logit_scale * classifier(X[batch]), y[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if max_norm is not None:
+                project_max_norm(classifier, max_norm)
             epoch_losses.append(loss.item())
         losses.append(float(np.mean(epoch_losses)))
     return losses
@@ -108,8 +164,9 @@ def retrain_head(net, dataset) -> list[float]:
 
     Its classifier layer is re-trained on the features of ``dataset`` (its
     training set, read with ``net.embed``) with ``net``'s ``head_resampler``,
-    ``head_epochs``, ``batch_size`` and ``lr``, drawing from the seed of
-    ``net.schedule_``; a cosine classifier keeps the scale of ``net``'s loss.
+    ``head_epochs``, ``head_smoothing``, ``max_norm``, ``batch_size`` and ``lr``, drawing
+    from the seed of ``net.schedule_``; a cosine classifier keeps the scale
+    of ``net``'s loss.
 
     Returns
     -------
@@ -128,4 +185,10 @@ def retrain_head(net, dataset) -> list[float]:
         lr=net.lr,
         seed=net.schedule_.head_seed(),
         logit_scale=net.criterion_.scale if cosine else 1.0,
+        smoothing=(
+            None
+            if net.head_smoothing is None
+            else label_aware_smoothing(net.class_counts_, *net.head_smoothing)
+        ),
+        max_norm=net.max_norm,
     )

@@ -1,0 +1,96 @@
+"""optimizer by name ('adamw', 'sgd') and weight_decay: decoupled for AdamW, coupled L2 for SGD."""
+
+import copy
+
+import pytest
+import torch
+from sklearn.base import clone
+
+from imbtorch import BalancedImageClassifier
+
+FAST = {"max_epochs": 1, "module__width": 4, "random_state": 0}
+
+
+@pytest.mark.parametrize(
+    "params, kind, expected",
+    [
+        ({}, torch.optim.AdamW, {"weight_decay": 0.01}),
+        ({"optimizer": "sgd"}, torch.optim.SGD, {"weight_decay": 5e-4, "momentum": 0.9}),
+        ({"optimizer": "sgd", "weight_decay": 0.2}, torch.optim.SGD, {"weight_decay": 0.2}),
+        (
+            {"optimizer": "sgd", "optimizer__momentum": 0.5, "optimizer__nesterov": True},
+            torch.optim.SGD,
+            {"momentum": 0.5, "nesterov": True, "weight_decay": 5e-4},
+        ),
+        ({"weight_decay": 0.0}, torch.optim.AdamW, {"weight_decay": 0.0}),
+        ({"optimizer": torch.optim.SGD}, torch.optim.SGD, {"weight_decay": 0.0, "momentum": 0.0}),
+        (
+            {"optimizer": torch.optim.Adam, "weight_decay": 0.1},
+            torch.optim.Adam,
+            {"weight_decay": 0.1},
+        ),
+        ({"optimizer__weight_decay": 0.3}, torch.optim.AdamW, {"weight_decay": 0.3}),
+    ],
+)
+def test_the_optimizer_gets_its_usual_settings_unless_told_otherwise(
+    small_images, params, kind, expected
+):
+    X, y = small_images
+    clf = BalancedImageClassifier(**FAST, **params).fit(X, y)
+    assert type(clf.optimizer_) is kind
+    group = clf.optimizer_.param_groups[0]
+    assert {key: group[key] for key in expected} == expected
+    assert group["lr"] == clf.lr
+    assert clone(clf).get_params()["optimizer"] == params.get("optimizer", "adamw")
+
+
+def _one_step(X, y, **params):
+    params = dict(
+        module__width=4,
+        module__dropout=0.0,
+        batch_size=len(y),
+        normalize=False,
+        random_state=0,
+        strategy=None,
+        **params,
+    )
+    start = BalancedImageClassifier(max_epochs=0, **params).fit(X, y)
+    stepped = BalancedImageClassifier(max_epochs=1, **params).fit(X, y)
+    network = copy.deepcopy(start.module_).train()
+    loss = start.criterion_(network(torch.as_tensor(X)[:, None]), torch.as_tensor(y))
+    grads = torch.autograd.grad(loss, list(network.parameters()))
+    return network, grads, stepped
+
+
+def test_sgd_weight_decay_is_l2_added_to_the_gradient(small_images):
+    X, y = small_images
+    lr, decay = 0.1, 0.05
+    network, grads, stepped = _one_step(X, y, optimizer="sgd", lr=lr, weight_decay=decay)
+    for (name, got), w, g in zip(
+        stepped.module_.named_parameters(), network.parameters(), grads, strict=True
+    ):
+        # momentum starts from the first gradient: w - lr * (g + decay * w)
+        torch.testing.assert_close(got, w - lr * (g + decay * w), atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_adamw_weight_decay_shrinks_the_weights_apart_from_the_gradient(small_images):
+    X, y = small_images
+    lr, decay = 0.01, 0.5
+    network, grads, stepped = _one_step(X, y, lr=lr, weight_decay=decay)
+    for (name, got), w, g in zip(
+        stepped.module_.named_parameters(), network.parameters(), grads, strict=True
+    ):
+        # Adam's first step is lr * g / (|g| + eps); the decay multiplies w by 1 - lr * decay
+        adam = g / (g.abs() + 1e-8)
+        torch.testing.assert_close(
+            got, w * (1 - lr * decay) - lr * adam, atol=1e-5, rtol=1e-4, msg=name
+        )
+
+
+def test_weight_decay_twice_is_refused(small_images):
+    X, y = small_images
+    clf = BalancedImageClassifier(weight_decay=0.1, optimizer__weight_decay=0.2, **FAST)
+    with pytest.raises(ValueError, match=r"weight_decay=0.1 and optimizer__weight_decay=0.2"):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match=r"'optimizer' parameter.*'adamw'"):
+        BalancedImageClassifier(optimizer="lbfgs", **FAST).fit(X, y)
