@@ -311,6 +311,10 @@ class BalancedImageClassifier(
         :mod:`imbtorch.training.sam`). Foret et al. use 0.05; on long-tailed
         data Rangwani et al. 2022 go up to 0.8 together with deferred
         re-weighting. Not with ``precision='16-mixed'``.
+    sam_classes : 'all' or 'minority', default='all'
+        ``'minority'`` is ImbSAM (Zhou et al. 2023): only the loss of the
+        ``minority_classes`` is perturbed, the other classes' gradient is
+        taken at ``w`` (a third pass a step). Not with ``difficulty_head``.
     lr_schedule : None or 'cosine', default=None
         ``'cosine'`` decays the learning rate along half a cosine over
         ``max_epochs`` (after the warm-up), epoch by epoch, with skorch's
@@ -403,7 +407,8 @@ class BalancedImageClassifier(
     loss_ : str
         The loss trained: ``loss``, or the one ``strategy='auto'`` chose.
     minority_classes_ : ndarray
-        The classes ``minority_augment`` transforms (set when it is given).
+        The classes ``minority_augment`` transforms and ImbSAM perturbs (set
+        with ``minority_augment`` or ``sam_classes='minority'``).
     image_shape_ : tuple of int
         ``(C, H, W)`` of the training images as the network sees them.
     channel_mean_, channel_std_ : ndarray of shape (C,)
@@ -480,6 +485,7 @@ class BalancedImageClassifier(
         lr=1e-3,
         weight_decay=None,
         sam_rho=None,
+        sam_classes="all",
         lr_schedule=None,
         warmup_epochs=0,
         precise_bn=True,
@@ -520,6 +526,7 @@ class BalancedImageClassifier(
         self.max_norm = max_norm
         self.lr_schedule = lr_schedule
         self.sam_rho = sam_rho
+        self.sam_classes = sam_classes
         self.warmup_epochs = warmup_epochs
         self.precise_bn = precise_bn
         self.weight_decay = weight_decay
@@ -612,9 +619,9 @@ class BalancedImageClassifier(
                 beta=self.beta,
             )
             vars(self).pop("minority_classes_", None)  # from an earlier fit
-            if self.minority_augment is not None:
-                augmented = minority_codes(self.class_counts_, self.classes_, self.minority_classes)
-                self.minority_classes_ = self.classes_[augmented]
+            if self.minority_augment is not None or self.sam_classes == "minority":
+                minority = minority_codes(self.class_counts_, self.classes_, self.minority_classes)
+                self.minority_classes_ = self.classes_[minority]
             self._fit_normalization(source)
         return ImageDataset(source, codes, sample_weight)
 
@@ -831,10 +838,14 @@ class BalancedImageClassifier(
         return self
 
     def train_step(self, batch, **fit_params):
-        """skorch's optimizer step, or SAM's two-pass step with ``sam_rho``."""
+        """skorch's optimizer step, or SAM's (ImbSAM's) step with ``sam_rho``."""
         if self.sam_rho is None:
             return super().train_step(batch, **fit_params)
-        return sam_step(self, batch, self.sam_rho, **fit_params)
+        tail = None
+        if self.sam_classes == "minority":
+            tail = torch.zeros(len(self.classes_), device=self.device)
+            tail[torch.as_tensor(np.searchsorted(self.classes_, self.minority_classes_))] = 1.0
+        return sam_step(self, batch, self.sam_rho, tail=tail, **fit_params)
 
     def train_step_single(self, batch, **fit_params):
         """skorch's step, on images standardised on the device (and minority-augmented)."""

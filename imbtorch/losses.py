@@ -11,6 +11,7 @@ the hardest samples of each batch (OHEM, ``ohem_ratio``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -71,6 +72,10 @@ class WeightedLoss(nn.Module):
         self.reduction = reduction
         self.ohem_ratio = ohem_ratio
         self.register_buffer("weight", _as_weight_tensor(weight))
+        #: 0/1 per class: only the losses of these classes count (their share of the
+        #: batch's loss, the weights of all classes in the denominator); see
+        #: :func:`counting_classes`. ``None`` counts every class.
+        self.class_mask: torch.Tensor | None = None
 
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Unweighted loss of each sample, shape ``(N,)``."""
@@ -101,7 +106,7 @@ class WeightedLoss(nn.Module):
         if mixed_with is not None:
             target_b, share, sample_weight_b = mixed_with
             parts = [(target, share, sample_weight), (target_b, 1.0 - share, sample_weight_b)]
-        weighted, weights = 0.0, 0.0
+        weighted, counted, weights = 0.0, 0.0, 0.0
         for part_target, share, part_sample_weight in parts:
             losses = self.per_sample(logits, part_target)
             part = torch.ones_like(losses) if self.weight is None else self.weight[part_target]
@@ -110,10 +115,15 @@ class WeightedLoss(nn.Module):
             if share is not None:
                 part = part * share.to(losses.dtype)
             weighted = weighted + losses * part
+            if self.class_mask is not None:
+                counted = counted + losses * part * self.class_mask[part_target].to(losses.dtype)
             weights = weights + part
-        if self.ohem_ratio is not None:
+        if self.ohem_ratio is not None:  # the hardest of all samples, whichever classes count
             mask = self._hardest_mask(weighted)
             weighted, weights = weighted * mask, weights * mask
+            counted = counted * mask
+        if self.class_mask is not None:
+            weighted = counted
         if self.reduction == "none":
             return weighted
         if self.reduction == "sum":
@@ -126,6 +136,22 @@ class WeightedLoss(nn.Module):
         mask = torch.zeros_like(weighted_losses)
         mask[weighted_losses.detach().topk(n_keep).indices] = 1.0
         return mask
+
+
+@contextmanager
+def counting_classes(criterion: WeightedLoss, class_mask: torch.Tensor):
+    """Within the block, ``criterion`` counts only the losses of the classes in ``class_mask``.
+
+    The parts of the classes add up to the whole: for any split of the
+    classes, the losses with each part's mask sum to the unmasked loss
+    (ImbSAM takes the tail's part at perturbed weights, the head's at the
+    weights themselves).
+    """
+    criterion.class_mask = class_mask
+    try:
+        yield criterion
+    finally:
+        criterion.class_mask = None
 
 
 class CrossEntropyLoss(WeightedLoss):

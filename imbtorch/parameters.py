@@ -72,6 +72,7 @@ CONSTRAINTS: dict = {
     "lr_schedule": [StrOptions({"cosine"}), None],
     "precise_bn": ["boolean"],
     "sam_rho": [Interval(Real, 0, None, closed="neither"), None],
+    "sam_classes": [StrOptions({"all", "minority"})],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     "max_epochs": [Interval(Integral, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
@@ -99,6 +100,12 @@ def check_settings(net) -> None:
             "twice; use precision='bf16-mixed' or '32' with SAM, or drop sam_rho."
         )
     check_precision(net.precision, net.device)
+    if net.sam_classes == "minority" and (net.sam_rho is None or net.difficulty_head is not None):
+        raise ValueError(
+            "sam_classes='minority' (ImbSAM) perturbs the tail classes' loss in SAM's step: "
+            "it needs sam_rho, and not difficulty_head, whose loss belongs to no class; "
+            f"got sam_rho={net.sam_rho!r}, difficulty_head={net.difficulty_head!r}."
+        )
     if net.unfreeze_epoch is not None and net.freeze is None:
         raise ValueError(
             f"unfreeze_epoch={net.unfreeze_epoch} unfreezes what freeze froze, but "

@@ -28,6 +28,7 @@ _FIXED = {
     "mixup": {"mixup": "mixup"},
     "remix": {"mixup": "mixup", "remix": True},
     "sam": {"sam_rho": 0.05},
+    "imbsam": {"sam_rho": 0.05, "sam_classes": "minority"},
     "posthoc_logit_adjust": {"predict_logit_adjust": 1.0},
     "tau_norm": {"tau_normalize": 2.0},
     "crt": {"head_resampler": "class_balanced"},

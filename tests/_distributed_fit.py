@@ -5,7 +5,8 @@ Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED [c
 seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
 (``head_resampler='class_balanced'``), ``compile`` runs the forward passes through
 ``torch.compile`` (eager backend), ``max_norm`` caps the classifier's class norms at
-0.5, ``sam`` trains with SAM (``sam_rho=0.1``), ``sgd`` with SGD and momentum,
+0.5, ``sam`` trains with SAM (``sam_rho=0.1``), ``imbsam`` with ImbSAM (the rarest
+class's loss perturbed), ``sgd`` with SGD and momentum,
 ``las`` smooths cRT's labels (``head_smoothing=(0.3, 0.0)``). Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
@@ -51,6 +52,8 @@ if __name__ == "__main__":
         extra.update(max_norm=0.5)
     if "sam" in sys.argv[4:]:
         extra.update(sam_rho=0.1)
+    if "imbsam" in sys.argv[4:]:
+        extra.update(sam_rho=0.1, sam_classes="minority")
     if "sgd" in sys.argv[4:]:
         extra.update(optimizer="sgd", weight_decay=1e-3)
     if "las" in sys.argv[4:]:

@@ -40,9 +40,10 @@ def _launch(out: Path, sampler: str, seed: str, processes: int, *extra: str) -> 
 
 @pytest.mark.parametrize("sampler", ["none", "weighted", "class_balanced"])
 def test_two_processes_draw_the_samples_of_one(sampler, tmp_path):
-    """With MaxNorm on the classifier, which every process applies to its own copy."""
-    one = _launch(tmp_path / "one", sampler, "0", 1, "max_norm")[0]
-    ranks = _launch(tmp_path / "two", sampler, "0", 2, "max_norm")
+    """With MaxNorm on the classifier, which every process applies to its own copy, and
+    ImbSAM's three passes a step."""
+    one = _launch(tmp_path / "one", sampler, "0", 1, "max_norm", "imbsam")[0]
+    ranks = _launch(tmp_path / "two", sampler, "0", 2, "max_norm", "imbsam")
     for epoch, drawn in enumerate(one["epochs"]):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert sorted(union) == sorted(drawn), f"epoch {epoch}"

@@ -85,7 +85,7 @@ SCHEDULES = {
     "imblearn": {"sampler": RandomUnderSampler(sampling_strategy={0: 30})},
     "class_balanced": {"sampler": "class_balanced"},
     "crt": {"head_resampler": "class_balanced"},
-    "sam_minority": {"sam_rho": 0.1, "minority_augment": 0.25},
+    "sam_minority": {"sam_rho": 0.1, "sam_classes": "minority", "minority_augment": 0.25},
     "cutmix_remix": {"mixup": "cutmix", "remix": True, "class_weight": "balanced"},
     "warmup_cosine": {"lr_schedule": "cosine", "warmup_epochs": 2, "max_norm": 1.0},
     "sgd_weight_balancing": {
