@@ -181,6 +181,31 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def auto_verdicts(runs: pd.DataFrame) -> list[str]:
+    """``'auto'`` against the best named strategy with hindsight (on the test set), and
+    each ``name`` against ``name:precise_bn=False`` (the same seeds)."""
+    lines = []
+    means = runs.groupby(["dataset", "rho", "method"])["balanced_accuracy"].mean()
+    for (dataset, rho), group in means.groupby(level=["dataset", "rho"]):
+        group = group.droplevel(["dataset", "rho"])
+        named = group[[m in STRATEGY_NAMES and m != "auto" for m in group.index]].dropna()
+        if "auto" in group and len(named):
+            lines.append(
+                f"{dataset} rho={rho:g}: auto {group['auto']:.3f}, best named strategy "
+                f"{named.idxmax()} {named.max():.3f}: {100 * (group['auto'] - named.max()):+.1f} "
+                f"points"
+            )
+        for method in group.index:
+            name = "logit_adjusted" if method == "auto" else method
+            off = f"{name}:precise_bn=False"
+            if off in group:
+                lines.append(
+                    f"{dataset} rho={rho:g}: {method} with precise_bn {group[method]:.3f}, "
+                    f"without {group[off]:.3f}: {100 * (group[method] - group[off]):+.1f} points"
+                )
+    return lines
+
+
 def verdicts(runs: pd.DataFrame) -> list[str]:
     """Best imbtorch strategy against plain skorch CE and against the best peer."""
     lines = []
@@ -266,6 +291,7 @@ def main() -> None:
     runs.to_csv(args.out / f"{stem}.csv", index=False)
     summary = summarize(runs)
     lines = verdicts(runs) if BASELINE in args.methods else []
+    lines += auto_verdicts(runs)
     (args.out / f"{stem}.md").write_text(
         markdown(summary) + "\n\n" + "\n".join(f"- {v}" for v in lines) + "\n"
     )

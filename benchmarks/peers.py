@@ -8,6 +8,8 @@ from the imbalance strategy or the wrapper, not the model.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 from imblearn.over_sampling import SMOTE
@@ -21,10 +23,14 @@ from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 from imbtorch import BalancedImageClassifier
 from imbtorch.backbones import SimpleCNN
 from imbtorch.data.arrays import array_channel_stats, as_nchw
+from imbtorch.training.optimizers import optimizer_settings
 
 # the classifier's own defaults, so that a change there moves the peers with it
 _DEFAULTS = BalancedImageClassifier().get_params(deep=False)
-OPTIMIZER, LR, BATCH_SIZE = _DEFAULTS["optimizer"], _DEFAULTS["lr"], _DEFAULTS["batch_size"]
+# the optimizer class with its default settings (AdamW, weight decay 0.01)
+_OPTIMIZER, _SETTINGS = optimizer_settings(_DEFAULTS["optimizer"], _DEFAULTS["weight_decay"])
+OPTIMIZER = partial(_OPTIMIZER, **_SETTINGS)
+LR, BATCH_SIZE = _DEFAULTS["lr"], _DEFAULTS["batch_size"]
 
 
 def prepare(X_train, X_test) -> tuple[np.ndarray, np.ndarray]:

@@ -110,7 +110,9 @@ def compare_strategies(
         The configured classifier each strategy modifies (epochs, backbone,
         device, ``random_state``...); ``BalancedImageClassifier()`` by default.
         Its own imbalance settings stay in every strategy that does not set
-        them (``'ce'`` sets nothing), so leave them at their defaults.
+        them, so leave them at their defaults; the named strategies set
+        ``strategy=None`` (``'ce'`` is plain cross-entropy), ``'auto'`` sets
+        ``strategy='auto'``.
     cv : int, cross-validation generator or iterable, default=5
         As in :func:`~sklearn.model_selection.cross_validate` (stratified for
         an int). The folds are drawn once, so every strategy sees the same.

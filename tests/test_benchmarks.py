@@ -41,6 +41,24 @@ def test_longtail_writes_its_table_plot_and_verdicts(tmp_path):
     assert (tmp_path / "longtail.png").stat().st_size > 0
 
 
+def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies(tmp_path):
+    methods = ["auto", "crt:precise_bn=False,head_epochs=2"]
+    out = run_script(
+        "longtail.py",
+        *("--dataset", "digits", "--rho", "10", "--seeds", "1", "--epochs", "1"),
+        *("--out", str(tmp_path), "--tag", "t", "--compare-cost", "--methods", *methods),
+    )
+    runs = pd.read_csv(tmp_path / "t_longtail.csv")
+    assert set(runs["method"]) == set(methods) and set(runs["family"]) == {"imbtorch"}
+    cost = pd.read_csv(tmp_path / "t_compare_cost.csv")
+    assert cost["ratio"].iloc[0] > 1 and "compare_strategies" in out
+
+
+def test_auto_cost_times_both_fits():
+    out = run_script("auto_cost.py", *("--dataset", "digits", "--repeats", "1", "--epochs", "1"))
+    assert re.search(r"auto / plain \d+\.\d\d", out), out
+
+
 def test_longtail_refuses_unknown_methods(tmp_path):
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / "longtail.py"), "--methods", "svm"],

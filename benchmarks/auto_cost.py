@@ -1,0 +1,54 @@
+"""Wall time of the default fit (strategy='auto') against a plain cross-entropy fit.
+
+Both train the same network for the same epochs on the same long-tailed
+split; ``'auto'`` adds the logit adjustment of the loss and the precise
+BatchNorm pass. The fits are interleaved (plain, auto, plain, auto, ...) so
+that the machine's drift falls on both alike, and the table gives each
+repeat's seconds and the median ratio.
+
+    python benchmarks/auto_cost.py --dataset mnist --rho 100 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from imbtorch import BalancedImageClassifier
+from imbtorch.datasets import load_long_tailed_digits, load_long_tailed_mnist
+
+LOADERS = {"digits": load_long_tailed_digits, "mnist": load_long_tailed_mnist}
+
+
+def seconds_to_fit(X, y, *, epochs: int, **params) -> float:
+    clf = BalancedImageClassifier(max_epochs=epochs, random_state=0, **params)
+    start = time.perf_counter()
+    clf.fit(X, y)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=sorted(LOADERS), default="mnist")
+    parser.add_argument("--rho", type=float, default=100.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=30)
+    args = parser.parse_args()
+    X, _, y, _ = LOADERS[args.dataset](args.rho, random_state=0)
+    plain, auto = [], []
+    for repeat in range(args.repeats):
+        plain.append(seconds_to_fit(X, y, epochs=args.epochs, strategy=None))
+        auto.append(seconds_to_fit(X, y, epochs=args.epochs))
+        print(f"repeat {repeat}: plain CE {plain[-1]:.1f} s, auto {auto[-1]:.1f} s")
+    ratio = np.median(np.array(auto) / np.array(plain))
+    print(
+        f"{args.dataset}-LT rho={args.rho:g}, {len(y)} images, {args.epochs} epochs: "
+        f"median plain {np.median(plain):.1f} s, auto {np.median(auto):.1f} s, "
+        f"auto / plain {ratio:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
