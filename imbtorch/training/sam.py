@@ -7,8 +7,8 @@ tailed data it flattens the loss landscape of the tail classes, where plain
 training converges to sharp minima (Rangwani et al., "Escaping Saddle Points
 for Effective Generalization on Class-Imbalanced Data", NeurIPS 2022).
 
-Both passes see the same batch: the same minority augmentation, mixing and
-dropout (the random number generators are set back before the second
+Every pass sees the same batch: the same minority augmentation, mixing and
+dropout (the random number generators are set back before each further
 pass), and BatchNorm layers update their running statistics in the first
 pass only. Gradient clipping callbacks see the final gradients
 (``on_grad_computed``), as in skorch's own step. Under several processes
@@ -120,7 +120,8 @@ def sam_step(net, batch, rho: float, tail: torch.Tensor | None = None, **fit_par
         for p, shift in zip(params, shifts, strict=True):
             if shift is not None:
                 p.sub_(shift)
-        for p, head_grad in zip(params, head_grads or [], strict=False):
+    if head_grads is not None:  # ImbSAM: the head's part of the gradient, taken at w
+        for p, head_grad in zip(params, head_grads, strict=True):
             if head_grad is not None:
                 p.grad = head_grad if p.grad is None else p.grad + head_grad
     net.notify(
