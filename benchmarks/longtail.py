@@ -49,6 +49,7 @@ from imbtorch.metrics import imbalance_scores, tail_labels
 from imbtorch.strategies import STRATEGY_NAMES, strategy_params
 
 IMBTORCH = (
+    "auto",  # the default
     "ce",
     "balanced_weights",
     "weighted_sampler",

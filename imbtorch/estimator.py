@@ -60,7 +60,7 @@ from .training.finetune import (
 )
 from .training.loaders import evaluation_loader, training_loader
 from .training.monitors import progress_monitors, validation_monitors
-from .training.optimizers import optimizer_settings
+from .training.optimizers import OptimizerMixin
 from .training.precise_bn import recompute_batchnorm
 from .training.precision import PrecisionMixin, as_float32
 from .training.resume import TrainingCheckpoint, data_fingerprint
@@ -76,6 +76,7 @@ class BalancedImageClassifier(
     FineTuningMixin,
     PrecisionMixin,
     DistributedMixin,
+    OptimizerMixin,
     NeuralNetClassifier,
 ):
     """CNN image classifier whose answers to class imbalance are hyperparameters.
@@ -126,7 +127,9 @@ class BalancedImageClassifier(
         other than ``'ce'``, and those are trained as set, since a second
         correction of the prior would over-correct; every other option
         (``head_resampler``, ``mixup``, ``sam_rho``, ``max_norm``, ...)
-        combines with it. ``strategy_`` says which happened. ``None`` trains
+        combines with it, and so do ``logit_adjust_tau`` and ``sample_weight``
+        (sample weights meant to re-balance the classes want
+        ``strategy=None``). ``strategy_`` says which happened. ``None`` trains
         the parameters exactly as set: ``strategy=None`` alone is plain
         cross-entropy. Why ``'auto'`` chooses no per-dataset rule: see the
         user guide and ``docs/benchmarks.md``, section 9.
@@ -324,11 +327,14 @@ class BalancedImageClassifier(
     warmup_epochs : int >= 0, default=0
         Epochs of linear learning-rate warm-up: epoch ``e`` trains with
         ``(e + 1) / (warmup_epochs + 1)`` of ``lr``.
-    precise_bn : bool, default=True
-        When training ends, re-estimate the BatchNorm layers' running
-        statistics in one pass over the training set with the final
-        weights (:mod:`imbtorch.training.precise_bn`), before cRT's
-        re-training. Layers frozen for fine-tuning keep theirs.
+    precise_bn : 'auto' or bool, default='auto'
+        When a fit that trained at least one epoch ends, re-estimate the
+        BatchNorm layers' running statistics in one pass over the training
+        set with the final weights (:mod:`imbtorch.training.precise_bn`),
+        before cRT's re-training. Layers frozen for fine-tuning keep
+        theirs. ``'auto'`` does it unless ``train_split`` is set: then the
+        returned network is exactly the one the validation monitors scored
+        (and early stopping restored); ``True`` does it there too.
     max_epochs : int, default=30
     batch_size : int, default=64
     train_split : callable or None, default=None
@@ -488,7 +494,7 @@ class BalancedImageClassifier(
         sam_classes="all",
         lr_schedule=None,
         warmup_epochs=0,
-        precise_bn=True,
+        precise_bn="auto",
         max_epochs=30,
         batch_size=64,
         train_split=None,
@@ -607,10 +613,13 @@ class BalancedImageClassifier(
         codes = encode_labels(y, self.classes_)
         sample_weight = check_class_sample_weight(sample_weight, codes)
         if reset:
-            self.loss_, self.strategy_ = resolve_strategy(
-                self.strategy, self.get_params(deep=False), self.get_params_for("criterion")
-            )
             self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
+            self.loss_, self.strategy_ = resolve_strategy(
+                self.strategy,
+                self.get_params(deep=False),
+                self.get_params_for("criterion"),
+                class_counts=self.class_counts_,
+            )
             self.class_weight_ = loss_class_weight(
                 self.class_weight,
                 self.get_params_for("criterion").get("weight"),
@@ -681,7 +690,8 @@ class BalancedImageClassifier(
             NeuralNet.partial_fit(self, dataset, dataset.codes, epochs=epochs, **fit_params)
         finally:
             self._checkpoint_ = None
-        if self.precise_bn:
+        precise = self.train_split is None if self.precise_bn == "auto" else self.precise_bn
+        if precise and epochs > 0:  # statistics of the weights this call trained
             self._recompute_batchnorm(dataset)
         vars(self).pop("head_history_", None)  # from an earlier fit
         if self.head_resampler is not None:  # decoupled stage two (cRT)
@@ -828,14 +838,6 @@ class BalancedImageClassifier(
             overrides=self.get_params_for("criterion"),
         )
         return criterion.to(self.device)
-
-    def initialize_optimizer(self, triggered_directly=None):
-        """Build ``optimizer_``: ``optimizer``, ``lr``, ``weight_decay``, ``optimizer__*``."""
-        named_parameters = self.get_all_learnable_params()
-        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
-        optimizer_class, defaults = optimizer_settings(self.optimizer, self.weight_decay)
-        self.optimizer_ = optimizer_class(*args, **{**defaults, **kwargs})
-        return self
 
     def train_step(self, batch, **fit_params):
         """skorch's optimizer step, or SAM's (ImbSAM's) step with ``sam_rho``."""

@@ -70,7 +70,7 @@ CONSTRAINTS: dict = {
     "lr": [Interval(Real, 0, None, closed="neither")],
     "weight_decay": [Interval(Real, 0, None, closed="left"), None],
     "lr_schedule": [StrOptions({"cosine"}), None],
-    "precise_bn": ["boolean"],
+    "precise_bn": [StrOptions({"auto"}), "boolean"],
     "sam_rho": [Interval(Real, 0, None, closed="neither"), None],
     "sam_classes": [StrOptions({"all", "minority"})],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left")],

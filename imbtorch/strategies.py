@@ -70,14 +70,18 @@ REBALANCING = {
 AUTO_LOSS = "logit_adjusted"
 
 
-def resolve_strategy(strategy: str | None, params: dict, criterion_params: dict) -> tuple[str, str]:
+def resolve_strategy(
+    strategy: str | None, params: dict, criterion_params: dict, *, class_counts=None
+) -> tuple[str, str]:
     """The loss a fit trains with, and the name of what it trains (``strategy_``).
 
     ``strategy='auto'`` trains the logit-adjusted loss (Menon et al. 2021)
     unless a parameter of :data:`REBALANCING` departs from its neutral value
     or ``criterion__weight`` is set: the user's own re-balancing then stands
     alone, since the logit-adjusted loss on top of it would correct the prior
-    twice. Everything else (``head_resampler``, ``mixup``, ``sam_rho``,
+    twice. A class without training samples (``partial_fit`` with
+    ``classes=``) has no prior to adjust by: the parameters are trained as
+    set. Everything else (``head_resampler``, ``mixup``, ``sam_rho``,
     ``max_norm``, ``minority_augment``, ``ohem_ratio``, schedules...) combines
     with it.
 
@@ -88,6 +92,8 @@ def resolve_strategy(strategy: str | None, params: dict, criterion_params: dict)
         The classifier's ``get_params(deep=False)``.
     criterion_params : dict
         Its ``criterion__*`` parameters.
+    class_counts : array-like of shape (n_classes,), default=None
+        Training samples per class.
 
     Returns
     -------
@@ -97,7 +103,8 @@ def resolve_strategy(strategy: str | None, params: dict, criterion_params: dict)
         ``'logit_adjusted'`` when ``'auto'`` chose it, else ``'as_set'``.
     """
     as_set = any(params[name] != neutral for name, neutral in REBALANCING.items())
-    if strategy is None or as_set or "weight" in criterion_params:
+    unseen = class_counts is not None and min(class_counts) == 0
+    if strategy is None or as_set or unseen or "weight" in criterion_params:
         return params["loss"], "as_set"
     return AUTO_LOSS, AUTO_LOSS
 

@@ -38,6 +38,7 @@ def test_the_optimizer_gets_its_usual_settings_unless_told_otherwise(
     X, y = small_images
     clf = BalancedImageClassifier(**FAST, **params).fit(X, y)
     assert type(clf.optimizer_) is kind
+    assert clf.grad_scaler_ is None  # built after the optimizer by the precision mixin
     group = clf.optimizer_.param_groups[0]
     assert {key: group[key] for key in expected} == expected
     assert group["lr"] == clf.lr

@@ -119,3 +119,21 @@ def test_precise_bn_sets_the_statistics_of_the_training_set_under_the_final_weig
     assert not torch.allclose(norm.running_mean, inputs.mean(dim=(0, 2, 3)), atol=1e-3)
     # the weights are the same: only the statistics differ
     torch.testing.assert_close(moving.module_.classifier.weight, clf.module_.classifier.weight)
+
+
+def test_precise_bn_keeps_frozen_layers_in_eval_mode_and_their_statistics(small_images):
+    X, y = small_images
+    start = BalancedImageClassifier(freeze=1, **{**FAST, "max_epochs": 0}).fit(X, y)
+    clf = BalancedImageClassifier(freeze=1, **FAST).fit(X, y)
+    norms = [m for m in clf.module_.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    frozen, after = norms[0], norms[1]
+    assert not frozen.weight.requires_grad and after.weight.requires_grad
+    first = next(m for m in start.module_.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    torch.testing.assert_close(frozen.running_mean, first.running_mean)
+    seen = []
+    hook = after.register_forward_hook(lambda _, inputs, __: seen.append(inputs[0]))
+    try:  # in eval mode the frozen layer normalises with its statistics, as in the pass
+        clf.predict_proba(X)
+    finally:
+        hook.remove()
+    torch.testing.assert_close(after.running_mean, torch.cat(seen).mean(dim=(0, 2, 3)))

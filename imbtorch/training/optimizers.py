@@ -25,6 +25,23 @@ OPTIMIZERS: dict[str, tuple[type, dict]] = {
 }
 
 
+class OptimizerMixin:
+    """A skorch net's ``optimizer`` (a name or a class) and ``weight_decay`` at work.
+
+    Replaces skorch's ``initialize_optimizer``; mixins before it in the
+    method order (mixed precision's gradient scaler) extend it through
+    ``super()``.
+    """
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """Build ``optimizer_``: ``optimizer``, ``lr``, ``weight_decay``, ``optimizer__*``."""
+        named_parameters = self.get_all_learnable_params()
+        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
+        optimizer_class, defaults = optimizer_settings(self.optimizer, self.weight_decay)
+        self.optimizer_ = optimizer_class(*args, **{**defaults, **kwargs})
+        return self
+
+
 def optimizer_settings(optimizer, weight_decay: float | None) -> tuple[type, dict]:
     """The optimizer class and its default keyword arguments.
 

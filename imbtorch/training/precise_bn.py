@@ -6,12 +6,15 @@ under weights that kept changing. Prediction normalises with that average,
 so the classifier meets features a little unlike the ones it was trained
 on. Re-estimating the statistics with the final weights, in one pass over
 the training set, removes the mismatch (Wu & Johnson 2021, "Rethinking
-'Batch' in BatchNorm", PreciseBN). torch's
-:func:`torch.optim.swa_utils.update_bn` does the pass; layers frozen for
-fine-tuning keep their (pretrained) statistics.
+'Batch' in BatchNorm", PreciseBN). The pass is torch's
+:func:`torch.optim.swa_utils.update_bn`'s, written out here because layers
+frozen for fine-tuning must stay in eval mode during it (``update_bn``
+puts every layer in training mode): they keep their (pretrained)
+statistics, and the layers after them see what they saw in training.
 
-On long-tailed MNIST it moved a logit-adjusted network's balanced accuracy
-by up to 16 points (``docs/benchmarks.md``, section 9).
+On long-tailed MNIST (rho = 10) it moved a logit-adjusted network's balanced
+accuracy from 0.896 to 0.968 on average over 3 seeds, 0.802 to 0.963 on the
+worst (``docs/benchmarks.md``, section 9).
 """
 
 from __future__ import annotations
@@ -20,23 +23,13 @@ from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import update_bn
 
 from .finetune import BATCH_NORM_TYPES
 
 
-def _frozen_norms(module: nn.Module) -> list[nn.Module]:
-    """BatchNorm layers whose parameters are all frozen (they keep their statistics)."""
-    frozen = []
-    for layer in module.modules():
-        params = list(layer.parameters(recurse=False))
-        if (
-            isinstance(layer, BATCH_NORM_TYPES)
-            and params
-            and not any(p.requires_grad for p in params)
-        ):
-            frozen.append(layer)
-    return frozen
+def _is_frozen(layer: nn.Module) -> bool:
+    params = list(layer.parameters(recurse=False))
+    return bool(params) and not any(p.requires_grad for p in params)
 
 
 def recompute_batchnorm(
@@ -47,6 +40,12 @@ def recompute_batchnorm(
     autocast: Callable,
 ) -> bool:
     """Re-estimate the running statistics of ``module``'s trainable BatchNorm layers.
+
+    The pass of :func:`torch.optim.swa_utils.update_bn` (statistics reset,
+    ``momentum=None`` for an equal-weight average over the batches, the
+    network in training mode), except that layers whose parameters are all
+    frozen stay in eval mode, normalising with their own statistics as they
+    did in training, and keep them.
 
     Parameters
     ----------
@@ -62,20 +61,27 @@ def recompute_batchnorm(
     Returns
     -------
     updated : bool
-        Whether the network has a BatchNorm layer to update.
+        Whether the network has a trainable BatchNorm layer to update.
     """
-    norms = [layer for layer in module.modules() if isinstance(layer, BATCH_NORM_TYPES)]
-    frozen = _frozen_norms(module)
-    if len(frozen) == len(norms):
+    norms = [m for m in module.modules() if isinstance(m, BATCH_NORM_TYPES)]
+    trainable = [m for m in norms if not _is_frozen(m)]
+    if not trainable:
         return False
-    kept = [
-        {name: buffer.clone() for name, buffer in layer.named_buffers(recurse=False)}
-        for layer in frozen
-    ]
-    with autocast():
-        update_bn((prepare(X) for X, _ in batches), module)
-    with torch.no_grad():
-        for layer, buffers in zip(frozen, kept, strict=True):
-            for name, buffer in buffers.items():
-                getattr(layer, name).copy_(buffer)
+    momenta = [m.momentum for m in trainable]
+    was_training = module.training
+    module.train()
+    for layer in norms:
+        if _is_frozen(layer):
+            layer.eval()
+    for layer in trainable:
+        layer.reset_running_stats()
+        layer.momentum = None
+    try:
+        with torch.no_grad(), autocast():
+            for X, _ in batches:
+                module(prepare(X))
+    finally:
+        for layer, momentum in zip(trainable, momenta, strict=True):
+            layer.momentum = momentum
+        module.train(was_training)
     return True
