@@ -18,7 +18,7 @@ seconds to fit and predict (mean ± std over seeds) and writes
 ``longtail.png`` into ``--out`` (``--tag recipes`` names them
 ``recipes_longtail.*``). ``--compare-cost`` also times, on seed 0 of every
 set, ``imbtorch.compare_strategies`` with its defaults (7 strategies x 5
-folds) against one fit of ``strategy='auto'``, and writes the ratios to
+folds, ``--compare-folds``) against one fit of ``strategy='auto'``, and writes the ratios to
 ``<tag>_compare_cost.csv``.
 
     python benchmarks/longtail.py                        # digits + MNIST-5k, rho 10 and 100
@@ -147,7 +147,7 @@ def compare_cost(args) -> pd.DataFrame:
             clf.fit(X_train, y_train)
             auto = time.perf_counter() - start
             start = time.perf_counter()
-            compare_strategies(X_train, y_train, estimator=clf)
+            compare_strategies(X_train, y_train, estimator=clf, cv=args.compare_folds)
             compare = time.perf_counter() - start
             row = {"dataset": dataset, "rho": rho, "auto_s": auto, "compare_s": compare}
             rows.append({**row, "ratio": compare / auto})
@@ -272,6 +272,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--tag", default="", help="prefix of the output files")
     parser.add_argument("--compare-cost", action="store_true")
+    parser.add_argument("--compare-folds", type=int, default=5, help="folds of --compare-cost")
     args = parser.parse_args()
     check_device(args.device)
     unknown = {parse_method(m)[0] for m in args.methods} - {*STRATEGY_NAMES, *PEERS}

@@ -328,7 +328,8 @@ class BalancedImageClassifier(
         Epochs of linear learning-rate warm-up: epoch ``e`` trains with
         ``(e + 1) / (warmup_epochs + 1)`` of ``lr``.
     precise_bn : 'auto' or bool, default='auto'
-        When a fit that trained at least one epoch ends, re-estimate the
+        When a fit of a trained network ends (not with ``max_epochs=0`` on a
+        fresh one), re-estimate the
         BatchNorm layers' running statistics in one pass over the training
         set with the final weights (:mod:`imbtorch.training.precise_bn`),
         before cRT's re-training. Layers frozen for fine-tuning keep
@@ -691,7 +692,7 @@ class BalancedImageClassifier(
         finally:
             self._checkpoint_ = None
         precise = self.train_split is None if self.precise_bn == "auto" else self.precise_bn
-        if precise and epochs > 0:  # statistics of the weights this call trained
+        if precise and len(self.history):  # trained (now, or before a resumed finished fit)
             self._recompute_batchnorm(dataset)
         vars(self).pop("head_history_", None)  # from an earlier fit
         if self.head_resampler is not None:  # decoupled stage two (cRT)

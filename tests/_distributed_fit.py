@@ -5,7 +5,7 @@ Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED [c
 seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
 (``head_resampler='class_balanced'``), ``compile`` runs the forward passes through
 ``torch.compile`` (eager backend), ``max_norm`` caps the classifier's class norms at
-0.5, ``sam`` trains with SAM (``sam_rho=0.1``), ``imbsam`` with ImbSAM (the rarest
+0.5, ``imbsam`` trains with ImbSAM (``sam_rho=0.1``, the rarest
 class's loss perturbed), ``sgd`` with SGD and momentum,
 ``las`` smooths cRT's labels (``head_smoothing=(0.3, 0.0)``). Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
@@ -50,8 +50,6 @@ if __name__ == "__main__":
         extra.update(compile=True, compile__backend="eager")
     if "max_norm" in sys.argv[4:]:
         extra.update(max_norm=0.5)
-    if "sam" in sys.argv[4:]:
-        extra.update(sam_rho=0.1)
     if "imbsam" in sys.argv[4:]:
         extra.update(sam_rho=0.1, sam_classes="minority")
     if "sgd" in sys.argv[4:]:

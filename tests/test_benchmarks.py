@@ -46,7 +46,8 @@ def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies
     out = run_script(
         "longtail.py",
         *("--dataset", "digits", "--rho", "10", "--seeds", "1", "--epochs", "1"),
-        *("--out", str(tmp_path), "--tag", "t", "--compare-cost", "--methods", *methods),
+        *("--out", str(tmp_path), "--tag", "t", "--compare-cost", "--compare-folds", "2"),
+        *("--methods", *methods),
     )
     runs = pd.read_csv(tmp_path / "t_longtail.csv")
     assert set(runs["method"]) == set(methods) and set(runs["family"]) == {"imbtorch"}

@@ -40,10 +40,9 @@ def _launch(out: Path, sampler: str, seed: str, processes: int, *extra: str) -> 
 
 @pytest.mark.parametrize("sampler", ["none", "weighted", "class_balanced"])
 def test_two_processes_draw_the_samples_of_one(sampler, tmp_path):
-    """With MaxNorm on the classifier, which every process applies to its own copy, and
-    ImbSAM's three passes a step."""
-    one = _launch(tmp_path / "one", sampler, "0", 1, "max_norm", "imbsam")[0]
-    ranks = _launch(tmp_path / "two", sampler, "0", 2, "max_norm", "imbsam")
+    """With MaxNorm on the classifier, which every process applies to its own copy."""
+    one = _launch(tmp_path / "one", sampler, "0", 1, "max_norm")[0]
+    ranks = _launch(tmp_path / "two", sampler, "0", 2, "max_norm")
     for epoch, drawn in enumerate(one["epochs"]):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert sorted(union) == sorted(drawn), f"epoch {epoch}"
@@ -67,9 +66,10 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     """Each process seeds torch differently; plain shuffling still neither repeats nor drops,
     and cRT, which re-trains the classifier on every process after the epochs, draws from
     the shared seed too: every process ends with the same head. The forward passes run
-    through torch.compile around the DDP wrapper, and every step is SAM's two passes of SGD
-    with momentum; cRT smooths its labels."""
-    ranks = _launch(tmp_path / "two", "none", "none", 2, "crt", "compile", "sam", "sgd", "las")
+    through torch.compile around the DDP wrapper, and every step is ImbSAM's three passes
+    (SAM's, with the rarest class's loss split off) of SGD with momentum; cRT smooths its
+    labels."""
+    ranks = _launch(tmp_path / "two", "none", "none", 2, "crt", "compile", "imbsam", "sgd", "las")
     for epoch in range(len(ranks[0]["epochs"])):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert len(union) == len(set(union)) == TRAIN_SIZE
