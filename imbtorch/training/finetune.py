@@ -113,6 +113,16 @@ def fine_tuning_callbacks(freeze, unfreeze_epoch: int | None) -> list[tuple[str,
     return callbacks
 
 
+def is_frozen_norm(layer: nn.Module) -> bool:
+    """Whether ``layer`` is a BatchNorm layer whose parameters are all frozen."""
+    params = list(layer.parameters(recurse=False))
+    return (
+        isinstance(layer, BATCH_NORM_TYPES)
+        and bool(params)
+        and not any(p.requires_grad for p in params)
+    )
+
+
 def keep_frozen_norms_in_eval(module: nn.Module) -> None:
     """Put BatchNorm layers whose parameters are all frozen in eval mode.
 
@@ -120,12 +130,7 @@ def keep_frozen_norms_in_eval(module: nn.Module) -> None:
     pretrained ones) instead of updating them from training batches.
     """
     for layer in module.modules():
-        params = list(layer.parameters(recurse=False))
-        if (
-            isinstance(layer, BATCH_NORM_TYPES)
-            and params
-            and not any(p.requires_grad for p in params)
-        ):
+        if is_frozen_norm(layer):
             layer.eval()
 
 

@@ -24,12 +24,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from .finetune import BATCH_NORM_TYPES
-
-
-def _is_frozen(layer: nn.Module) -> bool:
-    params = list(layer.parameters(recurse=False))
-    return bool(params) and not any(p.requires_grad for p in params)
+from .finetune import BATCH_NORM_TYPES, is_frozen_norm
 
 
 def recompute_batchnorm(
@@ -64,14 +59,14 @@ def recompute_batchnorm(
         Whether the network has a trainable BatchNorm layer to update.
     """
     norms = [m for m in module.modules() if isinstance(m, BATCH_NORM_TYPES)]
-    trainable = [m for m in norms if not _is_frozen(m)]
+    trainable = [m for m in norms if not is_frozen_norm(m)]
     if not trainable:
         return False
     momenta = [m.momentum for m in trainable]
     was_training = module.training
     module.train()
     for layer in norms:
-        if _is_frozen(layer):
+        if is_frozen_norm(layer):
             layer.eval()
     for layer in trainable:
         layer.reset_running_stats()
