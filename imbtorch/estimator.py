@@ -698,18 +698,21 @@ class BalancedImageClassifier(
         if self.head_resampler is not None:  # decoupled stage two (cRT)
             self.head_history_ = retrain_head(self, dataset)
 
-    def _recompute_batchnorm(self, dataset: ImageDataset) -> None:
-        loader = evaluation_loader(  # every process reads all of it: equal statistics
+    def _whole_set_loader(self, dataset) -> torch.utils.data.DataLoader:
+        """Every batch of ``dataset`` in order, on every process (embeddings, precise BN)."""
+        return evaluation_loader(
             dataset,
             batch_size=self.batch_size,
             device=self.device,
             overrides=self.get_params_for("iterator_valid"),
             loader_class=self.iterator_valid,
         )
-        recompute_batchnorm(
+
+    def _recompute_batchnorm(self, dataset: ImageDataset) -> None:
+        recompute_batchnorm(  # every process reads all of it: equal statistics
             self.module_,
-            loader,
-            prepare=lambda X: self._network_input(batch_images(X), self.device),
+            self._whole_set_loader(dataset),
+            prepare=partial(self._network_input, device=self.device),
             autocast=self._autocast,
         )
 
@@ -968,16 +971,9 @@ class BalancedImageClassifier(
         -------
         features : ndarray of shape (N, n_features), float32
         """
-        loader = evaluation_loader(  # every process embeds all of it
-            self._prediction_input(X),
-            batch_size=self.batch_size,
-            device=self.device,
-            overrides=self.get_params_for("iterator_valid"),
-            loader_class=self.iterator_valid,
-        )
         return embed(
             self.module_,
-            loader,
+            self._whole_set_loader(self._prediction_input(X)),
             prepare=partial(self._network_input, device=self.device),
             autocast=self._autocast,
             layer=classifier_layer(self.module_, len(self.classes_)),

@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from _steps import one_step_settings
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss, counting_classes
@@ -42,16 +43,8 @@ def test_an_imbsam_step_perturbs_the_tail_loss_only(small_images):
     """w - lr * (grad L_head(w) + grad L_tail(w + rho * g_t / ||g_t||)), g_t = grad L_tail(w)."""
     X, y = small_images
     rho, lr = 0.5, 0.1
-    params = dict(
-        module__width=4,
-        module__dropout=0.0,
-        batch_size=len(y),  # one step
-        optimizer=torch.optim.SGD,
-        lr=lr,
-        normalize=False,
-        random_state=0,
-        strategy=None,
-        minority_classes=[2],
+    params = one_step_settings(
+        len(y), optimizer=torch.optim.SGD, lr=lr, strategy=None, minority_classes=[2]
     )
     start = BalancedImageClassifier(max_epochs=0, **params).fit(X, y)
     imbsam = BalancedImageClassifier(max_epochs=1, sam_rho=rho, sam_classes="minority", **params)

@@ -4,6 +4,7 @@ import copy
 
 import pytest
 import torch
+from _steps import one_step_settings
 from sklearn.base import clone
 
 from imbtorch import BalancedImageClassifier
@@ -46,15 +47,7 @@ def test_the_optimizer_gets_its_usual_settings_unless_told_otherwise(
 
 
 def _one_step(X, y, **params):
-    params = dict(
-        module__width=4,
-        module__dropout=0.0,
-        batch_size=len(y),
-        normalize=False,
-        random_state=0,
-        strategy=None,
-        **params,
-    )
+    params = one_step_settings(len(y), strategy=None, **params)
     start = BalancedImageClassifier(max_epochs=0, **params).fit(X, y)
     stepped = BalancedImageClassifier(max_epochs=1, **params).fit(X, y)
     network = copy.deepcopy(start.module_).train()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _steps import one_step_settings
 from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier
@@ -227,15 +228,7 @@ def test_a_sam_step_applies_the_gradient_at_the_perturbed_weights(small_images):
     """Foret et al. 2021 with plain SGD: w - lr * grad L(w + rho * g / ||g||), g = grad L(w)."""
     X, y = small_images
     rho, lr = 0.5, 0.1
-    params = dict(
-        module__width=4,
-        module__dropout=0.0,
-        batch_size=len(y),  # one step
-        optimizer=torch.optim.SGD,
-        lr=lr,
-        normalize=False,
-        random_state=0,
-    )
+    params = one_step_settings(len(y), optimizer=torch.optim.SGD, lr=lr)
     start = BalancedImageClassifier(max_epochs=0, **params).fit(X, y)  # the same first weights
     sam = BalancedImageClassifier(max_epochs=1, sam_rho=rho, **params).fit(X, y)
 

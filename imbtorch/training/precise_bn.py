@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from ..data.dataset import batch_images
 from .finetune import BATCH_NORM_TYPES, is_frozen_norm
 
 
@@ -49,7 +50,8 @@ def recompute_batchnorm(
     batches : iterable of (X, y) batches
         The training set, in order, without augmentation.
     prepare : callable
-        Turns a batch's ``X`` into the network's input.
+        Turns a batch's images (:func:`~imbtorch.data.dataset.batch_images`
+        of its ``X``) into the network's input.
     autocast : callable
         Returns the context to run the network in (mixed precision).
 
@@ -74,7 +76,7 @@ def recompute_batchnorm(
     try:
         with torch.no_grad(), autocast():
             for X, _ in batches:
-                module(prepare(X))
+                module(prepare(batch_images(X)))
     finally:
         for layer, momentum in zip(trainable, momenta, strict=True):
             layer.momentum = momentum
