@@ -45,7 +45,7 @@ from imbtorch.datasets import (
     load_long_tailed_mnist,
 )
 from imbtorch.device import check_device, resolve_device
-from imbtorch.metrics import imbalance_scores, tail_labels
+from imbtorch.evaluation.metrics import imbalance_scores, tail_labels
 from imbtorch.strategies import STRATEGY_NAMES, strategy_params
 
 IMBTORCH = (

@@ -29,7 +29,13 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from .augment import augment_minority, minority_codes
 from .criteria import loss_class_weight, make_criterion
-from .data.dataset import SAMPLE_WEIGHT_KEY, ImageDataset, batch_images, is_prepared
+from .data.dataset import (
+    SAMPLE_WEIGHT_KEY,
+    ImageDataset,
+    batch_images,
+    dataset_codes,
+    is_prepared,
+)
 from .data.inputs import ImageInputMixin
 from .device import seeded_torch
 from .heads import (
@@ -38,6 +44,7 @@ from .heads import (
     difficulty_loss,
     embed,
     softmax_probabilities,
+    stacked_logits,
     tau_normalized,
 )
 from .labels import check_class_sample_weight, encode_labels, fit_classes
@@ -47,6 +54,13 @@ from .net_params import NetParamsMixin
 from .network import build_network
 from .parameters import CONSTRAINTS, check_settings
 from .pretrained import weights_statistics
+from .priors import (
+    fit_bias_temperature,
+    probabilities_under,
+    strategy_prior,
+    target_prior,
+    unknown_prior_reason,
+)
 from .samplers import MAX_SEED
 from .strategies import resolve_strategy
 from .training.compiled import CompiledForwards
@@ -172,6 +186,21 @@ class BalancedImageClassifier(
     predict_logit_adjust : float, default=None
         Post-hoc logit adjustment (Menon et al. 2021): predict with
         ``logits - tau * log(prior)``, moving decisions toward tail classes.
+    proba_prior : {'train', 'balanced'}, array-like or dict, default=None
+        The class prior ``predict_proba`` reports probabilities under.
+        Re-balancing makes the scores ``predict`` decides by the posterior
+        under (nearly) equal classes, which overstates rare classes on data
+        drawn as the training set was. ``'train'``: the training class
+        frequencies; ``'balanced'``: equal classes; an array (one frequency
+        per class in ``classes_`` order) or a dict ``{label: frequency}``:
+        the expected deployment frequencies. ``None``: the scores ``predict``
+        decides by, so that ``predict`` is ``argmax(predict_proba)``. Other
+        values leave ``predict`` as it is. The prior the scores assume
+        (``decision_prior_``) is exact for plain CE, class weights, the
+        samplers, the logit-adjusted and balanced-softmax losses, cRT and
+        ``predict_logit_adjust`` (see :mod:`imbtorch.priors`); for the other
+        settings it is estimated with a temperature on the validation split,
+        so they need ``train_split``. May be changed after ``fit``.
     tau_normalize : float >= 0, default=None
         Post-hoc tau-normalisation (Kang et al. 2020): predict (and validate)
         with each class's classifier weights divided by their norm to the
@@ -430,6 +459,16 @@ class BalancedImageClassifier(
     head_history_ : list of float
         Mean loss of each epoch of the classifier re-training (set with
         ``head_resampler``).
+    decision_prior_ : ndarray of shape (n_classes,) or None
+        The class prior under which ``softmax`` of the scores ``predict``
+        decides by is the posterior; ``None`` when unknown (see
+        ``proba_prior``).
+    decision_prior_source_ : {'strategy', 'held_out'} or None
+        Where ``decision_prior_`` comes from: the training settings, or a
+        fit on the validation split.
+    proba_temperature_ : float
+        The scores' temperature with ``proba_prior`` set: fitted on the
+        validation split when there is one, else 1.
     module_, criterion_, optimizer_, history_
         skorch's fitted components.
 
@@ -467,6 +506,7 @@ class BalancedImageClassifier(
         drw_epoch=None,
         drs_epoch=None,
         predict_logit_adjust=None,
+        proba_prior=None,
         tau_normalize=None,
         max_norm=None,
         logit_scale=False,
@@ -529,6 +569,7 @@ class BalancedImageClassifier(
         self.drw_epoch = drw_epoch
         self.drs_epoch = drs_epoch
         self.predict_logit_adjust = predict_logit_adjust
+        self.proba_prior = proba_prior
         self.tau_normalize = tau_normalize
         self.max_norm = max_norm
         self.lr_schedule = lr_schedule
@@ -697,6 +738,40 @@ class BalancedImageClassifier(
         vars(self).pop("head_history_", None)  # from an earlier fit
         if self.head_resampler is not None:  # decoupled stage two (cRT)
             self.head_history_ = retrain_head(self, dataset)
+        self._fit_decision_prior(dataset, fit_params)
+
+    def _fit_decision_prior(self, dataset: ImageDataset, fit_params: dict) -> None:
+        """Set ``decision_prior_`` from the settings or the validation split, and the
+        temperature from the validation split (see :mod:`imbtorch.priors`)."""
+        params = {**self.get_params(deep=False), "loss": self.loss_}
+        criterion_params = self.get_params_for("criterion")
+        prior, source, temperature = None, None, 1.0
+        known = unknown_prior_reason(params, criterion_params) is None
+        if min(self.class_counts_) > 0 and known:  # a class without samples has no prior
+            prior, source = (
+                strategy_prior(
+                    params,
+                    criterion_params,
+                    class_counts=self.class_counts_,
+                    class_weight=self.class_weight_,
+                    codes=dataset.codes,
+                    sample_weight=dataset.sample_weight,
+                ),
+                "strategy",
+            )
+        if min(self.class_counts_) > 0 and self.train_split is not None:
+            held_out = dict(self.callbacks_)["held_out"].dataset_
+            if held_out is None:  # no epoch in this call: resume's split is seeded
+                held_out = self.get_split_datasets(dataset, dataset.codes, **fit_params)[1]
+            prior, temperature = fit_bias_temperature(
+                self._decision_scores(held_out, every_process=True).numpy(),
+                dataset_codes(held_out),
+                len(self.classes_),
+                decision_prior=prior,
+            )
+            source = source or "held_out"
+        self.decision_prior_, self.decision_prior_source_ = prior, source
+        self.proba_temperature_ = temperature
 
     def _whole_set_loader(self, dataset) -> torch.utils.data.DataLoader:
         """Every batch of ``dataset`` in order, on every process (embeddings, precise BN)."""
@@ -915,9 +990,11 @@ class BalancedImageClassifier(
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order.
 
-        With ``predict_logit_adjust=tau`` they are ``softmax(logits - tau *
-        log(prior))``; a ``predict_nonlinearity`` other than ``'auto'`` is
-        applied as skorch applies it.
+        With ``proba_prior=None``, the softmax of the scores ``predict``
+        decides by (``logits - tau * log(prior)`` with
+        ``predict_logit_adjust=tau``); with ``proba_prior`` set, the
+        posterior under that prior. A ``predict_nonlinearity`` other than
+        ``'auto'`` is applied as skorch applies it.
 
         Parameters
         ----------
@@ -931,10 +1008,42 @@ class BalancedImageClassifier(
         nonlinearity = self.predict_nonlinearity
         if not (isinstance(nonlinearity, str) and nonlinearity == "auto"):
             return super().predict_proba(dataset)
-        shift = 0.0  # the prior needs every class seen: not so after a partial_fit
-        if self.predict_logit_adjust is not None:
-            shift = self.predict_logit_adjust * log_prior(self.class_counts_)
-        return softmax_probabilities(self.forward_iter(dataset), shift=shift)
+        scores = self._decision_scores(dataset)
+        if self.proba_prior is None:
+            return softmax_probabilities(scores)
+        target = target_prior(self.proba_prior, self.classes_, self.class_counts_)
+        if self.decision_prior_ is None:
+            raise ValueError(self._unknown_prior_message())
+        return probabilities_under(
+            scores.numpy(), self.decision_prior_, target, self.proba_temperature_
+        )
+
+    def _unknown_prior_message(self) -> str:
+        params = {**self.get_params(deep=False), "loss": self.loss_}
+        reason = unknown_prior_reason(params, self.get_params_for("criterion"))
+        if reason is None:
+            reason = f"a class without training samples ({self.class_counts_.tolist()})"
+        return (
+            f"proba_prior={self.proba_prior!r} converts the scores from the class prior they "
+            f"assume, which {reason} leaves unknown without held-out data; fit with "
+            "train_split=ValidSplit(0.2, stratified=True) so that fit estimates it there, or "
+            "leave proba_prior=None and calibrate with sklearn's CalibratedClassifierCV."
+        )
+
+    def _decision_scores(self, dataset, *, every_process: bool = False) -> torch.Tensor:
+        """The scores ``predict`` decides by: logits less ``predict_logit_adjust``'s shift.
+
+        ``every_process`` reads the whole set on each process of a distributed
+        fit (rather than this process's share).
+        """
+        if every_process:
+            batches = self._whole_set_loader(dataset)
+            scores = stacked_logits(self.evaluation_step(batch) for batch in batches)
+        else:
+            scores = stacked_logits(self.forward_iter(dataset))
+        if self.predict_logit_adjust is not None:  # every class seen (else no prior)
+            scores = scores - self.predict_logit_adjust * log_prior(self.class_counts_).double()
+        return scores
 
     def predict_difficulty(self, X) -> np.ndarray:
         """Difficulty of each sample as the auxiliary head predicts it (``difficulty_head``).

@@ -146,17 +146,18 @@ def embed(
     return torch.cat(features).numpy().astype(np.float32, copy=False)
 
 
-def softmax_probabilities(outputs: Iterable, shift: torch.Tensor | float = 0.0) -> np.ndarray:
-    """``softmax(logits - shift)`` of a network's batch outputs, in float64, rows summing to 1.
+def stacked_logits(outputs: Iterable) -> torch.Tensor:
+    """The logits of a network's batch outputs, stacked, float64 on the CPU.
 
-    ``shift`` is post-hoc logit adjustment's ``tau * log(prior)`` (0: plain
-    softmax). A network with extra heads outputs tuples; the logits come first.
+    A network with extra heads outputs tuples; the logits come first.
     """
-    parts = []
-    for output in outputs:
-        logits = output[0] if isinstance(output, tuple) else output
-        parts.append(torch.softmax(logits.double() - shift, dim=-1))
-    proba = torch.cat(parts).numpy()
+    parts = [(out[0] if isinstance(out, tuple) else out).detach().cpu() for out in outputs]
+    return torch.cat(parts).double()
+
+
+def softmax_probabilities(scores: torch.Tensor) -> np.ndarray:
+    """Row-wise softmax of float64 ``scores``, rows summing to 1."""
+    proba = torch.softmax(scores, dim=-1).numpy()
     # a float32 softmax sums to 1 only to ~1e-7, which sklearn's log_loss warns about
     return proba / proba.sum(axis=1, keepdims=True)
 

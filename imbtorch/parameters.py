@@ -24,6 +24,7 @@ from .criteria import LOSS_NAMES
 from .data.inputs import INPUT_CONSTRAINTS
 from .device import check_device
 from .mixing import MIXUP_MODES
+from .priors import unknown_prior_reason
 from .samplers import SAMPLER_NAMES
 from .training.distributed import check_accelerator
 from .training.optimizers import OPTIMIZERS
@@ -50,6 +51,7 @@ CONSTRAINTS: dict = {
     "drw_epoch": [Interval(Integral, 0, None, closed="left"), None],
     "drs_epoch": [Interval(Integral, 0, None, closed="left"), None],
     "predict_logit_adjust": [Interval(Real, None, None, closed="neither"), None],
+    "proba_prior": [StrOptions({"train", "balanced"}), "array-like", dict, None],
     "tau_normalize": [Interval(Real, 0, None, closed="left"), None],
     "max_norm": [Interval(Real, 0, None, closed="neither"), None],
     "logit_scale": ["boolean"],
@@ -126,6 +128,15 @@ def check_settings(net) -> None:
             f"weight_decay={net.weight_decay} and optimizer__weight_decay="
             f"{net.get_params_for('optimizer')['weight_decay']} were both given; set one of them."
         )
+    if net.proba_prior is not None and net.train_split is None:
+        reason = unknown_prior_reason(params, net.get_params_for("criterion"))
+        if reason is not None:
+            raise ValueError(
+                f"proba_prior={net.proba_prior!r} needs the class prior the scores assume, "
+                f"which {reason} leaves unknown; give fit held-out data to estimate it on with "
+                "train_split=ValidSplit(0.2, stratified=True), or leave proba_prior=None and "
+                "calibrate with sklearn's CalibratedClassifierCV."
+            )
     if net.head_smoothing is not None:
         _check_head_smoothing(net.head_smoothing, net.head_resampler)
     if net.resume:

@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from imbtorch import BalancedImageClassifier, compare_strategies
-from imbtorch.metrics import tail_labels
+from imbtorch.evaluation.metrics import tail_labels
 from imbtorch.strategies import DEFAULT_STRATEGIES, STRATEGY_NAMES, strategy_params
 
 
@@ -104,7 +104,7 @@ def test_compare_strategies_explains_bad_strategies(small_images):
 
 
 def test_plot_names_the_scores_it_has(small_images):
-    from imbtorch.compare import plot_strategy_comparison
+    from imbtorch.evaluation.compare import plot_strategy_comparison
 
     X, y = small_images
     table = compare_strategies(X, y, {"dummy": DummyClassifier()}, cv=2)

@@ -4,7 +4,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.metrics import (
+from imbtorch.evaluation.metrics import (
     IMBALANCE_SCORING,
     RecallFrequencyDisplay,
     classification_report_imbalanced,

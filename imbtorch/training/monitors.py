@@ -8,7 +8,7 @@ validation split.
 
 from __future__ import annotations
 
-from skorch.callbacks import Checkpoint, EarlyStopping, EpochScoring, ProgressBar
+from skorch.callbacks import Callback, Checkpoint, EarlyStopping, EpochScoring, ProgressBar
 
 #: History key of the macro-F1 that early stopping and checkpoints follow.
 MONITOR = "valid_f1"
@@ -45,12 +45,33 @@ class EarlyStoppingAfter(EarlyStopping):
         self.misses_ = 0
 
 
+class HeldOutSet(Callback):
+    """Remembers the validation split of the current fit, for what fit does after training.
+
+    :meth:`~imbtorch.BalancedImageClassifier.fit` estimates the prior its
+    scores assume on it (:func:`imbtorch.priors.fit_bias_temperature`) when
+    the settings do not tell; the split is the one the monitors scored.
+
+    Attributes
+    ----------
+    dataset_ : Dataset or None
+        The validation split of the last epoch of this call, ``None`` before one.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.dataset_ = None
+
+    def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
+        self.dataset_ = dataset_valid
+
+
 def validation_monitors(*, start_epoch: int = 0, checkpoint_dir=None) -> list[tuple]:
     """Named callbacks for a fit with a validation split.
 
     ``valid_bacc`` (balanced accuracy) and ``valid_f1`` (macro-F1) on the
-    validation split; ``early_stopping`` on macro-F1 (patience 10, restores
-    the best weights at the end, never stops before ``start_epoch``); and,
+    validation split; ``held_out`` (:class:`HeldOutSet`); ``early_stopping``
+    on macro-F1 (patience 10, restores the best weights at the end, never
+    stops before ``start_epoch``); and,
     when ``checkpoint_dir`` is given, a ``checkpoint`` saving the best
     macro-F1 state there and loading it back at the end.
 
@@ -67,6 +88,7 @@ def validation_monitors(*, start_epoch: int = 0, checkpoint_dir=None) -> list[tu
     callbacks = [
         ("valid_bacc", EpochScoring("balanced_accuracy", name="valid_bacc", lower_is_better=False)),
         ("valid_f1", EpochScoring("f1_macro", name=MONITOR, lower_is_better=False)),
+        ("held_out", HeldOutSet()),
         (
             "early_stopping",
             EarlyStoppingAfter(

@@ -21,9 +21,9 @@ from sklearn.metrics import make_scorer, recall_score
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.utils.parallel import Parallel, delayed
 
-from .estimator import BalancedImageClassifier
+from ..estimator import BalancedImageClassifier
+from ..strategies import DEFAULT_STRATEGIES, strategy_params
 from .metrics import IMBALANCE_SCORING, tail_labels
-from .strategies import DEFAULT_STRATEGIES, strategy_params
 
 __all__ = ["compare_strategies", "plot_strategy_comparison"]
 
