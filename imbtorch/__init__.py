@@ -2,7 +2,13 @@
 
 from .embeddings import ImageEmbedder
 from .estimator import BalancedImageClassifier
-from .evaluation.compare import compare_strategies
+from .evaluation import compare_strategies, report
 
-__all__ = ["BalancedImageClassifier", "ImageEmbedder", "__version__", "compare_strategies"]
+__all__ = [
+    "BalancedImageClassifier",
+    "ImageEmbedder",
+    "__version__",
+    "compare_strategies",
+    "report",
+]
 __version__ = "0.1.0.dev0"

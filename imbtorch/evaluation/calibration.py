@@ -11,9 +11,11 @@ calibration errors (Guo et al. 2017; Kull et al. 2019) and
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics import brier_score_loss
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
+    "CALIBRATION_SCORING",
     "ReliabilityDisplay",
     "expected_calibration_error",
     "reliability_curve",
@@ -118,6 +120,22 @@ def expected_calibration_error(
     return float(np.mean(gaps))
 
 
+def _neg_ece(estimator, X, y) -> float:
+    proba = estimator.predict_proba(X)
+    return -expected_calibration_error(y, proba, labels=estimator.classes_)
+
+
+def _neg_brier_score(estimator, X, y) -> float:
+    return -brier_score_loss(y, estimator.predict_proba(X), labels=estimator.classes_)
+
+
+#: Scorers for ``cross_validate(scoring=...)`` and :func:`imbtorch.compare_strategies`:
+#: the top-label ECE and scikit-learn's multi-class Brier score, negated so
+#: that greater is better (as ``neg_log_loss``); columns in ``classes_`` order
+#: even when a fold lacks a class.
+CALIBRATION_SCORING = {"neg_ece": _neg_ece, "neg_brier_score": _neg_brier_score}
+
+
 class ReliabilityDisplay:
     """Reliability diagram of multi-class probabilities, in scikit-learn's ``Display`` style.
 
@@ -187,14 +205,14 @@ class ReliabilityDisplay:
             self.confidence[full] - self.accuracy[full],
             bottom=self.accuracy[full],
             width=1 / n_bins,
-            color="tab:red",
-            alpha=0.3,
+            fill=False,
+            edgecolor="tab:red",
             hatch="//",
             label="gap to confidence",
         )
         ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top-label probability)")
         ax.set_ylabel("accuracy")
-        ax.legend(loc="upper left")
+        ax.legend(loc="lower right")
         self.ax_, self.figure_ = ax, ax.figure
         return self

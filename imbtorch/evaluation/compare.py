@@ -23,7 +23,8 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ..estimator import BalancedImageClassifier
 from ..strategies import DEFAULT_STRATEGIES, strategy_params
-from .metrics import IMBALANCE_SCORING, tail_labels
+from .calibration import CALIBRATION_SCORING
+from .metrics import IMBALANCE_SCORING, shot_scorers, tail_labels
 
 __all__ = ["compare_strategies", "plot_strategy_comparison"]
 
@@ -89,6 +90,8 @@ def compare_strategies(
     cv=5,
     scoring: Mapping | None = None,
     tail_fraction: float = 0.3,
+    extra_scores: Sequence[str] = (),
+    shot_thresholds: tuple[int, int] = (100, 20),
     n_jobs: int | None = None,
     error_score="raise",
     plot: bool = False,
@@ -121,6 +124,15 @@ def compare_strategies(
         ``tail_recall`` (mean recall of the rarest classes of ``y``).
     tail_fraction : float, default=0.3
         Share of classes counted as tail by ``tail_recall``.
+    extra_scores : sequence of {'shots', 'calibration'}, default=()
+        Scores added to ``scoring``: ``'shots'``, the mean recall of
+        many-, medium- and few-shot classes by each fold's training counts
+        (``many_shot``, ``medium_shot``, ``few_shot``; NaN for an empty
+        group); ``'calibration'``, the negated top-label ECE and multi-class
+        Brier score of ``predict_proba``
+        (:data:`~imbtorch.evaluation.calibration.CALIBRATION_SCORING`).
+    shot_thresholds : (many, few), default=(100, 20)
+        The shot groups' bounds (see :func:`~imbtorch.evaluation.metrics.shot_groups`).
     n_jobs : int, default=None
         Fits (strategies x folds) run in parallel, through joblib: processes
         here, or a Dask cluster under ``joblib.parallel_config("dask")`` (see
@@ -151,13 +163,28 @@ def compare_strategies(
                 recall_score, labels=tail, average="macro", zero_division=0.0
             ),
         }
+    unknown = set(extra_scores) - {"shots", "calibration"}
+    if isinstance(extra_scores, str) or unknown:
+        raise ValueError(
+            f"extra_scores takes a list of 'shots' and 'calibration'; got {extra_scores!r}."
+        )
+    if "calibration" in extra_scores:
+        scoring = {**scoring, **CALIBRATION_SCORING}
     folds = list(check_cv(cv, y, classifier=True).split(X, y))
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+
+    def scoring_for(fold) -> dict:
+        if "shots" not in extra_scores:
+            return scoring
+        counts = np.bincount(codes[fold[0]], minlength=len(classes))
+        return {**scoring, **shot_scorers(counts, labels=classes, thresholds=shot_thresholds)}
+
     # every (strategy, fold) fit is one task of one joblib call, so that n_jobs workers
     # (or a Dask cluster) run them all at once, and X travels to each worker once
     tasks = [(name, fold) for name in candidates for fold in folds]
     per_fold = Parallel(n_jobs=n_jobs)(
         delayed(cross_validate)(
-            candidates[name], X, y, cv=[fold], scoring=scoring, error_score=error_score
+            candidates[name], X, y, cv=[fold], scoring=scoring_for(fold), error_score=error_score
         )
         for name, fold in tasks
     )
@@ -167,9 +194,9 @@ def compare_strategies(
         result = {key: np.concatenate([run[key] for run in runs]) for key in runs[0]}
         results[name] = result
         row = {"strategy": name}
-        for key in [f"test_{s}" for s in scoring] + ["fit_time"]:
+        for key in [f"test_{s}" for s in scoring_for(folds[0])] + ["fit_time"]:
             label = key.removeprefix("test_")
-            row[f"{label}_mean"] = float(np.mean(result[key]))
+            row[f"{label}_mean"] = float(np.mean(result[key]))  # NaN: a shot group is empty
             row[f"{label}_std"] = float(np.std(result[key]))
         rows.append(row)
     first = f"{next(iter(scoring))}_mean"

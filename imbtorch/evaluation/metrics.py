@@ -25,13 +25,20 @@ from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "IMBALANCE_SCORING",
+    "SHOT_GROUPS",
     "RecallFrequencyDisplay",
     "classification_report_imbalanced",
     "imbalance_scores",
     "per_class_recall",
     "plot_confusion_matrix",
+    "shot_groups",
+    "shot_scorers",
     "tail_labels",
 ]
+
+#: The long-tail papers' groups of classes by training count (Liu et al. 2019,
+#: Kang et al. 2020): many-shot above 100 images, few-shot under 20.
+SHOT_GROUPS = ("many", "medium", "few")
 
 #: Scorers for ``GridSearchCV(scoring=...)`` / ``cross_validate``; with several
 #: scorers pass ``refit=`` the one to select on.
@@ -83,19 +90,104 @@ def per_class_recall(y_true, y_pred, *, labels=None) -> np.ndarray:
     return recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0.0)
 
 
-def imbalance_scores(y_true, y_pred, *, tail_labels=None) -> dict[str, float]:
-    """Balanced accuracy, macro-F1, G-mean and, when named, mean tail-class recall.
+def shot_groups(class_counts, *, thresholds: tuple[int, int] = (100, 20)) -> np.ndarray:
+    """The shot group of each class from its training count.
+
+    Parameters
+    ----------
+    class_counts : array-like of shape (n_classes,)
+        Training samples per class.
+    thresholds : (many, few), default=(100, 20)
+        More than ``many`` samples is many-shot, fewer than ``few`` is
+        few-shot, the rest medium-shot (the papers' 100 and 20).
+
+    Returns
+    -------
+    groups : ndarray of str of shape (n_classes,)
+        ``'many'``, ``'medium'`` or ``'few'``.
+    """
+    many, few = thresholds
+    if not few <= many:
+        raise ValueError(f"thresholds must be (many, few) with few <= many; got {thresholds!r}.")
+    counts = np.asarray(class_counts)
+    return np.where(counts > many, "many", np.where(counts < few, "few", "medium"))
+
+
+def _shot_recalls(y_true, y_pred, labels, counts, thresholds) -> dict[str, float]:
+    """Mean recall of the classes of each shot group that occur in ``y_true`` (NaN: none)."""
+    groups = shot_groups(counts, thresholds=thresholds)
+    present = np.isin(labels, np.asarray(y_true))
+    recall = per_class_recall(y_true, y_pred, labels=labels)
+    scores = {}
+    for group in SHOT_GROUPS:
+        members = (groups == group) & present
+        scores[f"{group}_shot"] = float(recall[members].mean()) if members.any() else np.nan
+    return scores
+
+
+def shot_scorers(class_counts, *, labels, thresholds=(100, 20)) -> dict:
+    """Scorers of many-, medium- and few-shot recall, for ``cross_validate(scoring=...)``.
+
+    Parameters
+    ----------
+    class_counts : dict or array-like
+        Training samples per class of the fold being scored (``{label:
+        count}`` or counts in ``labels`` order).
+    labels : array-like
+        All classes.
+    thresholds : (many, few), default=(100, 20)
+
+    Returns
+    -------
+    scorers : dict
+        ``{'many_shot', 'medium_shot', 'few_shot'}``, each a callable
+        ``(estimator, X, y)`` (NaN for a group without classes).
+    """
+    labels = np.asarray(labels)
+    counts = _counts_for(labels, class_counts)
+
+    def scorer_for(group):
+        def score(estimator, X, y):
+            return _shot_recalls(y, estimator.predict(X), labels, counts, thresholds)[group]
+
+        return score
+
+    return {f"{group}_shot": scorer_for(f"{group}_shot") for group in SHOT_GROUPS}
+
+
+def imbalance_scores(
+    y_true,
+    y_pred,
+    *,
+    tail_labels=None,
+    class_counts=None,
+    labels=None,
+    shot_thresholds: tuple[int, int] = (100, 20),
+) -> dict[str, float]:
+    """Balanced accuracy, macro-F1, G-mean and, when asked, tail and shot-group recall.
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
     tail_labels : array-like, default=None
         The rare classes; adds ``'tail_recall'``, their mean recall.
+    class_counts : dict or array-like, default=None
+        Training samples per class (``{label: count}`` or counts in
+        ``labels`` order); adds ``'many_shot'``, ``'medium_shot'`` and
+        ``'few_shot'``: the mean recall of the classes of each group
+        (:func:`shot_groups`) that ``y_true`` holds, which on a balanced
+        test set is the papers' group accuracy. A group without such a
+        class scores NaN.
+    labels : array-like, default=None
+        The classes ``class_counts`` counts, in its order; the sorted labels
+        of ``y_true`` and ``y_pred`` by default.
+    shot_thresholds : (many, few), default=(100, 20)
 
     Returns
     -------
     scores : dict
-        ``{'balanced_accuracy', 'f1_macro', 'g_mean'[, 'tail_recall']}``.
+        ``{'balanced_accuracy', 'f1_macro', 'g_mean'[, 'tail_recall']
+        [, 'many_shot', 'medium_shot', 'few_shot']}``.
     """
     scores = {
         "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
@@ -111,6 +203,12 @@ def imbalance_scores(y_true, y_pred, *, tail_labels=None) -> dict[str, float]:
                 "undefined; name classes that the evaluation set holds."
             )
         scores["tail_recall"] = float(per_class_recall(y_true, y_pred, labels=tail_labels).mean())
+    if class_counts is not None:
+        if labels is None:
+            labels = np.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
+        labels = np.asarray(labels)
+        counts = _counts_for(labels, class_counts)
+        scores.update(_shot_recalls(y_true, y_pred, labels, counts, shot_thresholds))
     return {name: float(value) for name, value in scores.items()}
 
 

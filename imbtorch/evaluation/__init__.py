@@ -1,0 +1,39 @@
+"""Evaluation on imbalanced data: scores, calibration, displays, reports, strategy comparison."""
+
+from .calibration import (
+    CALIBRATION_SCORING,
+    ReliabilityDisplay,
+    expected_calibration_error,
+    reliability_curve,
+)
+from .compare import compare_strategies, plot_strategy_comparison
+from .metrics import (
+    IMBALANCE_SCORING,
+    RecallFrequencyDisplay,
+    imbalance_scores,
+    per_class_recall,
+    plot_confusion_matrix,
+    shot_groups,
+    shot_scorers,
+    tail_labels,
+)
+from .report import ImbalanceReport, report
+
+__all__ = [
+    "CALIBRATION_SCORING",
+    "IMBALANCE_SCORING",
+    "ImbalanceReport",
+    "RecallFrequencyDisplay",
+    "ReliabilityDisplay",
+    "compare_strategies",
+    "expected_calibration_error",
+    "imbalance_scores",
+    "per_class_recall",
+    "plot_confusion_matrix",
+    "plot_strategy_comparison",
+    "reliability_curve",
+    "report",
+    "shot_groups",
+    "shot_scorers",
+    "tail_labels",
+]
