@@ -719,6 +719,7 @@ class BalancedImageClassifier(
             )
         seed = self._shared_seed(int(torch.randint(MAX_SEED, (1,)).item()))
         self.schedule_ = TrainingSchedule(seed, end_epoch)
+        self._set_strategy_prior(dataset)
         checkpoint = None
         if self.checkpoint_dir is not None:
             owners = {"schedule": self.schedule_, "grad_scaler": self.grad_scaler_}
@@ -738,40 +739,42 @@ class BalancedImageClassifier(
         vars(self).pop("head_history_", None)  # from an earlier fit
         if self.head_resampler is not None:  # decoupled stage two (cRT)
             self.head_history_ = retrain_head(self, dataset)
-        self._fit_decision_prior(dataset, fit_params)
+        self._fit_held_out_prior(dataset, fit_params)
 
-    def _fit_decision_prior(self, dataset: ImageDataset, fit_params: dict) -> None:
-        """Set ``decision_prior_`` from the settings or the validation split, and the
-        temperature from the validation split (see :mod:`imbtorch.priors`)."""
+    def _set_strategy_prior(self, dataset: ImageDataset) -> None:
+        """``decision_prior_`` from the settings, when they tell (see :mod:`imbtorch.priors`)."""
         params = {**self.get_params(deep=False), "loss": self.loss_}
         criterion_params = self.get_params_for("criterion")
-        prior, source, temperature = None, None, 1.0
+        prior = None
         known = unknown_prior_reason(params, criterion_params) is None
-        if min(self.class_counts_) > 0 and known:  # a class without samples has no prior
-            prior, source = (
-                strategy_prior(
-                    params,
-                    criterion_params,
-                    class_counts=self.class_counts_,
-                    class_weight=self.class_weight_,
-                    codes=dataset.codes,
-                    sample_weight=dataset.sample_weight,
-                ),
-                "strategy",
+        if known and min(self.class_counts_) > 0:  # a class without samples has no prior
+            prior = strategy_prior(
+                params,
+                criterion_params,
+                class_counts=self.class_counts_,
+                class_weight=self.class_weight_,
+                codes=dataset.codes,
+                sample_weight=dataset.sample_weight,
             )
-        if min(self.class_counts_) > 0 and self.train_split is not None:
-            held_out = dict(self.callbacks_)["held_out"].dataset_
-            if held_out is None:  # no epoch in this call: resume's split is seeded
-                held_out = self.get_split_datasets(dataset, dataset.codes, **fit_params)[1]
-            prior, temperature = fit_bias_temperature(
-                self._decision_scores(held_out, every_process=True).numpy(),
-                dataset_codes(held_out),
-                len(self.classes_),
-                decision_prior=prior,
-            )
-            source = source or "held_out"
-        self.decision_prior_, self.decision_prior_source_ = prior, source
-        self.proba_temperature_ = temperature
+        self.decision_prior_ = prior
+        self.decision_prior_source_ = None if prior is None else "strategy"
+        self.proba_temperature_ = 1.0
+
+    def _fit_held_out_prior(self, dataset: ImageDataset, fit_params: dict) -> None:
+        """The temperature (and ``decision_prior_`` where the settings do not tell it),
+        fitted on the validation split after training."""
+        if self.train_split is None or min(self.class_counts_) == 0:
+            return
+        held_out = dict(self.callbacks_)["held_out"].dataset_
+        if held_out is None:  # no epoch in this call: resume's split is seeded
+            held_out = self.get_split_datasets(dataset, dataset.codes, **fit_params)[1]
+        self.decision_prior_, self.proba_temperature_ = fit_bias_temperature(
+            self._decision_scores(held_out, every_process=True).numpy(),
+            dataset_codes(held_out),
+            len(self.classes_),
+            decision_prior=self.decision_prior_,
+        )
+        self.decision_prior_source_ = self.decision_prior_source_ or "held_out"
 
     def _whole_set_loader(self, dataset) -> torch.utils.data.DataLoader:
         """Every batch of ``dataset`` in order, on every process (embeddings, precise BN)."""
@@ -1102,5 +1105,8 @@ class BalancedImageClassifier(
         -------
         y_pred : ndarray of shape (N,)
         """
-        codes = np.argmax(self.predict_proba(X), axis=1)
+        if self.proba_prior is None:  # predict_proba's own scores (and nonlinearity)
+            codes = np.argmax(self.predict_proba(X), axis=1)
+        else:  # the decision stays the one the scores make
+            codes = self._decision_scores(self._prediction_input(X)).argmax(dim=1).numpy()
         return codes if is_prepared(X) else self.classes_[codes]

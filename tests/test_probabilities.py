@@ -1,0 +1,116 @@
+"""proba_prior: probabilities under a stated prior; scikit-learn's calibration around the model."""
+
+import copy
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import log_loss
+from skorch.dataset import ValidSplit
+
+from imbtorch import BalancedImageClassifier
+from imbtorch.evaluation.calibration import expected_calibration_error
+
+
+@pytest.fixture(scope="module")
+def natural_split(lt_digits):
+    """The balanced test set of ``lt_digits`` cut in two halves drawn at the training prior.
+
+    (X_cal, y_cal, X_eval, y_eval): images as a deployment on the training
+    distribution sees them, for calibrating and for scoring.
+    """
+    _, X_test, y_train, y_test = lt_digits
+    counts = np.bincount(y_train)
+    rng = np.random.default_rng(0)
+    halves = ([], [])
+    for label, count in enumerate(counts):
+        rows = rng.permutation(np.flatnonzero(y_test == label))
+        n = max(1, round(25 * count / counts.max()))
+        halves[0].append(rows[:n])
+        halves[1].append(rows[25 : 25 + n])
+    cal, evaluation = (np.concatenate(half) for half in halves)
+    return X_test[cal], y_test[cal], X_test[evaluation], y_test[evaluation]
+
+
+@pytest.fixture(scope="module")
+def balanced_weights_model(lt_digits):
+    X_train, _, y_train, _ = lt_digits
+    return BalancedImageClassifier(class_weight="balanced", max_epochs=15, random_state=0).fit(
+        X_train, y_train
+    )
+
+
+def test_training_prior_halves_the_calibration_error_of_a_reweighted_model(
+    balanced_weights_model, natural_split
+):
+    _, _, X_eval, y_eval = natural_split
+    clf = copy.deepcopy(balanced_weights_model)
+    assert clf.decision_prior_source_ == "strategy"
+    np.testing.assert_allclose(clf.decision_prior_, np.full(10, 0.1))
+    balanced = clf.predict_proba(X_eval)
+    np.testing.assert_array_equal(clf.classes_[balanced.argmax(axis=1)], clf.predict(X_eval))
+    decisions = clf.predict(X_eval)
+    natural = clf.set_params(proba_prior="train").predict_proba(X_eval)
+    np.testing.assert_allclose(natural.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X_eval), decisions)  # predict stays balanced
+    before = expected_calibration_error(y_eval, balanced)
+    after = expected_calibration_error(y_eval, natural)
+    assert after <= before / 2, (before, after)
+    assert log_loss(y_eval, natural, labels=clf.classes_) < log_loss(
+        y_eval, balanced, labels=clf.classes_
+    )
+    # a deployment prior as a dict of labels: Bayes' rule from the balanced scores
+    prior = {label: 2.0 if label == 9 else 1.0 for label in clf.classes_}
+    shifted = clf.set_params(proba_prior=prior).predict_proba(X_eval)
+    expected = balanced * np.where(clf.classes_ == 9, 2.0, 1.0)
+    np.testing.assert_allclose(shifted, expected / expected.sum(axis=1, keepdims=True))
+    clf.set_params(proba_prior="balanced")
+    np.testing.assert_allclose(clf.predict_proba(X_eval), balanced)
+
+
+def test_settings_without_a_known_prior_need_a_validation_split(lt_digits, natural_split):
+    X_train, _, y_train, _ = lt_digits
+    focal = BalancedImageClassifier(loss="focal", proba_prior="train", max_epochs=12)
+    with pytest.raises(ValueError, match=r"loss='focal' leaves unknown.*train_split=ValidSplit"):
+        focal.fit(X_train, y_train)
+    focal.set_params(train_split=ValidSplit(4, stratified=True), random_state=0)
+    focal.fit(X_train, y_train)
+    assert focal.decision_prior_source_ == "held_out"
+    assert focal.decision_prior_.shape == (10,) and focal.proba_temperature_ > 0
+    _, _, X_eval, y_eval = natural_split
+    natural = focal.predict_proba(X_eval)
+    np.testing.assert_allclose(natural.sum(axis=1), 1.0)
+    scores = focal.set_params(proba_prior=None).predict_proba(X_eval)
+    assert expected_calibration_error(y_eval, natural) < expected_calibration_error(y_eval, scores)
+    # refitted without the split, the unknown prior is refused at prediction too
+    plain = focal.set_params(train_split=None, max_epochs=1).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="loss='focal' leaves unknown"):
+        plain.set_params(proba_prior="train").predict_proba(X_eval)
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic", "temperature"])
+def test_calibrated_classifier_cv_around_a_fitted_model(
+    balanced_weights_model, natural_split, method
+):
+    X_cal, y_cal, X_eval, _ = natural_split
+    calibrated = CalibratedClassifierCV(FrozenEstimator(balanced_weights_model), method=method)
+    calibrated.fit(X_cal, y_cal)
+    np.testing.assert_array_equal(calibrated.classes_, balanced_weights_model.classes_)
+    proba = calibrated.predict_proba(X_eval)
+    assert proba.shape == (len(X_eval), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    if method == "temperature":  # one parameter fitted by likelihood: never worse in-sample
+        raw = balanced_weights_model.predict_proba(X_cal)
+        fitted = calibrated.predict_proba(X_cal)
+        assert log_loss(y_cal, fitted, labels=np.arange(10)) <= log_loss(
+            y_cal, raw, labels=np.arange(10)
+        )
+
+
+def test_calibrated_classifier_cv_fits_clones_on_folds(small_images):
+    X, y = small_images
+    base = BalancedImageClassifier(max_epochs=2, batch_size=16, random_state=0)
+    calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=2).fit(X, y)
+    assert len(calibrated.calibrated_classifiers_) == 2
+    np.testing.assert_allclose(calibrated.predict_proba(X).sum(axis=1), 1.0)

@@ -1,0 +1,66 @@
+"""imbtorch.report: per-class table, headline scores, text, HTML and the saved figure."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.svm import LinearSVC
+
+from imbtorch import BalancedImageClassifier, report
+from imbtorch.evaluation import expected_calibration_error, imbalance_scores
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+pytest.importorskip("pandas")
+
+
+def flatten(X):
+    return X.reshape(len(X), -1)
+
+
+@pytest.fixture(scope="module")
+def fitted(lt_digits):
+    X_train, X_test, y_train, y_test = lt_digits
+    clf = BalancedImageClassifier(max_epochs=8, random_state=0).fit(X_train, y_train)
+    return clf, X_test, y_test
+
+
+def test_report_of_a_balanced_image_classifier(fitted, tmp_path):
+    clf, X_test, y_test = fitted
+    rep = report(clf, X_test, y_test)
+    table = rep.per_class
+    assert list(table.columns) == ["train_count", "shot", "support", "recall", "precision", "f1"]
+    assert table["train_count"].is_monotonic_decreasing  # most frequent first
+    np.testing.assert_array_equal(table.loc[clf.classes_, "train_count"], clf.class_counts_)
+    y_pred = clf.predict(X_test)
+    expected = imbalance_scores(y_test, y_pred, class_counts=clf.class_counts_, labels=clf.classes_)
+    for name, value in expected.items():
+        assert rep.scores[name] == pytest.approx(value, nan_ok=True)
+    proba = clf.predict_proba(X_test)
+    assert rep.scores["ece"] == pytest.approx(expected_calibration_error(y_test, proba))
+    assert set(table["shot"]) <= {"many", "medium", "few"}
+    text = str(rep)
+    assert "balanced_accuracy" in text and "few_shot" in text and "train_count" in text
+    page = rep._repr_html_()
+    assert "<table" in page and 'src="data:image/png;base64,' in page
+    rep.savefig(tmp_path / "report.png")
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(rep.figure_.axes) >= 3  # confusion, recall by frequency (+ count axis), reliability
+
+
+def test_report_of_any_classifier_with_the_training_counts_given(small_images):
+    X, y = small_images
+    labels = np.array(["bright", "dark", "striped"])[y]
+    model = make_pipeline(FunctionTransformer(flatten), LogisticRegression(max_iter=200))
+    model.fit(X, labels)
+    with pytest.raises(ValueError, match="pass class_counts="):
+        report(model, X, labels)
+    rep = report(model, X, labels, class_counts={"bright": 300, "dark": 50, "striped": 5})
+    assert rep.per_class.index.tolist() == ["bright", "dark", "striped"]
+    assert rep.per_class["shot"].tolist() == ["many", "medium", "few"]
+    # without predict_proba: no calibration scores, two panels
+    svc = make_pipeline(FunctionTransformer(flatten), LinearSVC()).fit(X, labels)
+    rep = report(svc, X, labels, class_counts=[20, 20, 20])
+    assert "ece" not in rep.scores and np.isnan(rep.scores["many_shot"])
+    assert len(rep.plot().figure_.axes) == 3  # confusion, recall (+ its count axis)
