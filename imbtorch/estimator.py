@@ -198,9 +198,10 @@ class BalancedImageClassifier(
         values leave ``predict`` as it is. The prior the scores assume
         (``decision_prior_``) is exact for plain CE, class weights, the
         samplers, the logit-adjusted and balanced-softmax losses, cRT and
-        ``predict_logit_adjust`` (see :mod:`imbtorch.priors`); for the other
-        settings it is estimated with a temperature on the validation split,
-        so they need ``train_split``. May be changed after ``fit``.
+        ``predict_logit_adjust`` (see :mod:`imbtorch.priors`); the other
+        settings need ``train_split``: set at ``fit``, ``proba_prior`` then
+        has the prior and a temperature fitted on the validation split (the
+        temperature for the exact ones too). May be changed after ``fit``.
     tau_normalize : float >= 0, default=None
         Post-hoc tau-normalisation (Kang et al. 2020): predict (and validate)
         with each class's classifier weights divided by their norm to the
@@ -467,8 +468,8 @@ class BalancedImageClassifier(
         Where ``decision_prior_`` comes from: the training settings, or a
         fit on the validation split.
     proba_temperature_ : float
-        The scores' temperature with ``proba_prior`` set: fitted on the
-        validation split when there is one, else 1.
+        The scores' temperature: fitted on the validation split when
+        ``proba_prior`` and ``train_split`` were set at ``fit``, else 1.
     module_, criterion_, optimizer_, history_
         skorch's fitted components.
 
@@ -763,7 +764,7 @@ class BalancedImageClassifier(
     def _fit_held_out_prior(self, dataset: ImageDataset, fit_params: dict) -> None:
         """The temperature (and ``decision_prior_`` where the settings do not tell it),
         fitted on the validation split after training."""
-        if self.train_split is None or min(self.class_counts_) == 0:
+        if self.proba_prior is None or self.train_split is None or min(self.class_counts_) == 0:
             return
         held_out = dict(self.callbacks_)["held_out"].dataset_
         if held_out is None:  # no epoch in this call: resume's split is seeded

@@ -114,7 +114,7 @@ def test_minority_augmentation_adds_to_oversampling(lt_digits):
         scores = []
         for seed in (0, 1, 2):
             clf = BalancedImageClassifier(
-                sampler="over", max_epochs=30, random_state=seed, **params
+                sampler="over", max_epochs=15, random_state=seed, **params
             )
             scores.append(
                 balanced_accuracy_score(y_test, clf.fit(X_train, y_train).predict(X_test))

@@ -82,15 +82,15 @@ def test_overhead_times_every_runner():
 def test_data_loading_compares_with_the_hand_loop_and_measures_memory(tmp_path):
     out = run_script(
         "data_loading.py",
-        *("--files", "120", "--repeats", "1", "--warmup", "0", "--workers", "1"),
-        *("--array-sizes", "100", "--file-sizes", "120", "--data-dir", str(tmp_path)),
+        *("--files", "48", "--repeats", "1", "--warmup", "0", "--workers", "1"),
+        *("--array-sizes", "40", "--file-sizes", "48", "--data-dir", str(tmp_path)),
     )
     assert "| torch loop |" in out and "| imbtorch |" in out and "| torch loop, again |" in out
     assert "M page faults" in out
-    assert "header scan of 120 files" in out
-    assert "| uint8 array (N, 64, 64, 3) | 100 |" in out
-    assert "| JPEG files (on disk) | 120 |" in out
-    assert len(list((tmp_path / "mnist64-jpeg-120").rglob("*.jpg"))) == 120
+    assert "header scan of 48 files" in out
+    assert "| uint8 array (N, 64, 64, 3) | 40 |" in out
+    assert "| JPEG files (on disk) | 48 |" in out
+    assert len(list((tmp_path / "mnist64-jpeg-48").rglob("*.jpg"))) == 48
 
 
 def test_transfer_compares_scratch_with_pretrained_variants():
@@ -104,3 +104,17 @@ def test_transfer_compares_scratch_with_pretrained_variants():
         "pretrained, frozen until epoch 1, head lr x3",
     }, out
     assert "Digits 0-4 long-tailed (rho=50" in out
+
+
+def test_calibration_benchmark_prints_its_table_and_saves_the_report_figure(tmp_path):
+    out = run_script(
+        "calibration.py",
+        *("--datasets", "digits", "--rho", "10", "--seeds", "1", "--epochs", "2"),
+        *("--strategies", "auto", "focal", "--out", str(tmp_path / "runs.csv")),
+        *("--report-figure", str(tmp_path / "report.png")),
+    )
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert runs["prior_from"].tolist() == ["strategy", "held_out"]
+    assert runs[["ece_before", "ece_after"]].stack().between(0, 1).all()
+    assert "| ('digits-LT rho=10', 'auto')" in out and "ece_ratio" in out
+    assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"

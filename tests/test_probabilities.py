@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import log_loss
@@ -89,7 +90,16 @@ def test_settings_without_a_known_prior_need_a_validation_split(lt_digits, natur
         plain.set_params(proba_prior="train").predict_proba(X_eval)
 
 
-@pytest.mark.parametrize("method", ["sigmoid", "isotonic", "temperature"])
+TEMPERATURE = pytest.param(
+    "temperature",
+    marks=pytest.mark.skipif(
+        tuple(int(part) for part in sklearn.__version__.split(".")[:2]) < (1, 8),
+        reason="CalibratedClassifierCV(method='temperature') needs scikit-learn 1.8",
+    ),
+)
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic", TEMPERATURE])
 def test_calibrated_classifier_cv_around_a_fitted_model(
     balanced_weights_model, natural_split, method
 ):
