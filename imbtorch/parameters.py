@@ -128,6 +128,7 @@ def check_settings(net) -> None:
             f"weight_decay={net.weight_decay} and optimizer__weight_decay="
             f"{net.get_params_for('optimizer')['weight_decay']} were both given; set one of them."
         )
+    check_proba_prior(net)
     if net.proba_prior is not None and net.train_split is None:
         reason = unknown_prior_reason(params, net.get_params_for("criterion"))
         if reason is not None:
@@ -141,6 +142,18 @@ def check_settings(net) -> None:
         _check_head_smoothing(net.head_smoothing, net.head_resampler)
     if net.resume:
         check_resumable(net.checkpoint_dir, net.train_split)
+
+
+def check_proba_prior(net) -> None:
+    """Refuse ``proba_prior`` with a ``predict_nonlinearity`` that replaces the softmax."""
+    nonlinearity = net.predict_nonlinearity
+    custom = not (isinstance(nonlinearity, str) and nonlinearity == "auto")
+    if net.proba_prior is not None and custom:
+        raise ValueError(
+            f"proba_prior={net.proba_prior!r} converts the softmax of the scores to another "
+            f"prior, but predict_nonlinearity={nonlinearity!r} replaces that softmax; drop one "
+            "of them."
+        )
 
 
 def _check_head_smoothing(smoothing, head_resampler) -> None:

@@ -7,7 +7,8 @@ seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
 ``torch.compile`` (eager backend), ``max_norm`` caps the classifier's class norms at
 0.5, ``imbsam`` trains with ImbSAM (``sam_rho=0.1``, the rarest
 class's loss perturbed), ``sgd`` with SGD and momentum,
-``las`` smooths cRT's labels (``head_smoothing=(0.3, 0.0)``). Every
+``las`` smooths cRT's labels (``head_smoothing=(0.3, 0.0)``), ``prior``
+predicts under the training prior (``proba_prior='train'``). Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -56,6 +57,8 @@ if __name__ == "__main__":
         extra.update(optimizer="sgd", weight_decay=1e-3)
     if "las" in sys.argv[4:]:
         extra.update(head_smoothing=(0.3, 0.0))
+    if "prior" in sys.argv[4:]:
+        extra.update(proba_prior="train")
     accelerator = Accelerator(cpu=True)
     X, y = three_class_images([90, 27, 9], name_pixels=True)
     clf = BalancedImageClassifier(
@@ -84,6 +87,8 @@ if __name__ == "__main__":
         "params": clf.module_.state_dict(),
         "largest_class_norm": float(clf.module_.classifier.weight.norm(dim=1).max()),
         "world_size": accelerator.num_processes,
+        "decision_prior": clf.decision_prior_,
+        "temperature": clf.proba_temperature_,
     }
     if accelerator.is_main_process:  # the pickled model predicts in one process
         record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)

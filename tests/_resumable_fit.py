@@ -43,6 +43,7 @@ def classifier(checkpoint_dir, callbacks=()):
         train_transform=v2.RandomHorizontalFlip(),
         minority_augment=0.5,
         train_split=ValidSplit(4, stratified=True),
+        proba_prior="train",  # a temperature fitted on the validation split after training
         callbacks=[("lr", LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=2)), *callbacks],
         checkpoint_dir=checkpoint_dir,
         resume=True,
@@ -76,6 +77,7 @@ if __name__ == "__main__":
             "epochs": [row["epoch"] for row in clf.history],
             "valid_f1": list(clf.history[:, "valid_f1"]),
             "proba": clf.predict_proba(X),
+            "temperature": clf.proba_temperature_,
             "workers": clf.get_iterator(clf._prediction_input(X[:1])).num_workers,
         },
         out,

@@ -127,3 +127,19 @@ def test_compare_strategies_adds_shot_and_calibration_columns(small_images):
     assert row["few_shot_mean"] == pytest.approx(raw["test_few_shot"].mean())
     with pytest.raises(ValueError, match="'shots' and 'calibration'"):
         compare_strategies(X, y, {"logistic": model}, cv=2, extra_scores="shots")
+
+
+def test_sample_weights_count_as_repeated_samples():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 3, size=40)
+    y_proba = rng.dirichlet(np.ones(3), size=40)
+    weight = rng.integers(1, 4, size=40)
+    repeated = np.repeat(np.arange(40), weight)
+    for kind in ("top_label", "classwise"):
+        weighted = expected_calibration_error(
+            y_true, y_proba, labels=[0, 1, 2], kind=kind, sample_weight=weight
+        )
+        expected = expected_calibration_error(
+            y_true[repeated], y_proba[repeated], labels=[0, 1, 2], kind=kind
+        )
+        assert weighted == pytest.approx(expected)

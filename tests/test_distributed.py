@@ -68,8 +68,10 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     the shared seed too: every process ends with the same head. The forward passes run
     through torch.compile around the DDP wrapper, and every step is ImbSAM's three passes
     (SAM's, with the rarest class's loss split off) of SGD with momentum; cRT smooths its
-    labels."""
-    ranks = _launch(tmp_path / "two", "none", "none", 2, "crt", "compile", "imbsam", "sgd", "las")
+    labels, so the prior its scores assume is fitted on the validation split, with the same
+    result on every process."""
+    flags = ("crt", "compile", "imbsam", "sgd", "las", "prior")
+    ranks = _launch(tmp_path / "two", "none", "none", 2, *flags)
     for epoch in range(len(ranks[0]["epochs"])):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert len(union) == len(set(union)) == TRAIN_SIZE
@@ -77,6 +79,8 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     for name, tensor in ranks[0]["params"].items():
         assert torch.equal(ranks[1]["params"][name], tensor), name
     np.testing.assert_array_equal(ranks[0]["proba"], ranks[1]["proba"])
+    assert ranks[0]["temperature"] == ranks[1]["temperature"] != 1.0
+    np.testing.assert_array_equal(ranks[0]["decision_prior"], ranks[1]["decision_prior"])
 
 
 def test_rank_slices_cover_every_batch_once():

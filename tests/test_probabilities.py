@@ -84,6 +84,9 @@ def test_settings_without_a_known_prior_need_a_validation_split(lt_digits, natur
     np.testing.assert_allclose(natural.sum(axis=1), 1.0)
     scores = focal.set_params(proba_prior=None).predict_proba(X_eval)
     assert expected_calibration_error(y_eval, natural) < expected_calibration_error(y_eval, scores)
+    with pytest.raises(ValueError, match="predict_nonlinearity=.* replaces that softmax"):
+        focal.set_params(proba_prior="train", predict_nonlinearity=None).predict_proba(X_eval)
+    focal.set_params(proba_prior=None, predict_nonlinearity="auto")
     # refitted without the split, the unknown prior is refused at prediction too
     plain = focal.set_params(train_split=None, max_epochs=1).fit(X_train, y_train)
     with pytest.raises(ValueError, match="loss='focal' leaves unknown"):

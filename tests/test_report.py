@@ -56,6 +56,8 @@ def test_report_of_any_classifier_with_the_training_counts_given(small_images):
     model.fit(X, labels)
     with pytest.raises(ValueError, match="pass class_counts="):
         report(model, X, labels)
+    with pytest.raises(ValueError, match=r"labels \['purple'\] that Pipeline was not trained"):
+        report(model, X[:2], ["bright", "purple"], class_counts=[1, 1, 1])
     rep = report(model, X, labels, class_counts={"bright": 300, "dark": 50, "striped": 5})
     assert rep.per_class.index.tolist() == ["bright", "dark", "striped"]
     assert rep.per_class["shot"].tolist() == ["many", "medium", "few"]

@@ -24,8 +24,9 @@ FAST = {"max_epochs": 4, "batch_size": 16, "module__width": 8, "random_state": 0
 
 def test_a_killed_fit_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
     """DRW, DRS with a weighted sampler, random flips, minority augmentation, dropout, a
-    learning-rate schedule and early stopping on a validation split: all continue exactly
-    after SIGKILL, on PNG files decoded by 2 loader workers. (Arrays and every other sampler
+    learning-rate schedule, early stopping on a validation split and the temperature fitted
+    there for proba_prior: all continue exactly after SIGKILL, on PNG files decoded by 2
+    loader workers. (Arrays and every other sampler
     and schedule: the in-process test below.)"""
     env = {**os.environ, "IMAGE_DIR": str(tmp_path / "images")}
 
@@ -49,6 +50,7 @@ def test_a_killed_fit_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
     for name, tensor in expected["params"].items():
         assert torch.equal(got["params"][name], tensor), name
     np.testing.assert_array_equal(got["proba"], expected["proba"])
+    assert got["temperature"] == expected["temperature"] != 1.0
     assert got["workers"] == 2
 
 

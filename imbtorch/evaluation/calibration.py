@@ -41,17 +41,18 @@ def _check_probabilities(y_true, y_proba, labels) -> tuple[np.ndarray, np.ndarra
     return y_true, y_proba, labels
 
 
-def _binned_gap(confidence: np.ndarray, hit: np.ndarray, n_bins: int):
-    """Mean hit rate, mean confidence and count of each of ``n_bins`` equal-width bins."""
+def _binned_gap(confidence: np.ndarray, hit: np.ndarray, n_bins: int, sample_weight=None):
+    """Mean hit rate, mean confidence and (weighted) count of each of ``n_bins`` bins."""
     bins = np.minimum((confidence * n_bins).astype(np.int64), n_bins - 1)
-    counts = np.bincount(bins, minlength=n_bins)
+    weight = np.ones_like(confidence) if sample_weight is None else np.asarray(sample_weight)
+    counts = np.bincount(bins, weights=weight, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
-        accuracy = np.bincount(bins, weights=hit, minlength=n_bins) / counts
-        mean_confidence = np.bincount(bins, weights=confidence, minlength=n_bins) / counts
+        accuracy = np.bincount(bins, weights=weight * hit, minlength=n_bins) / counts
+        mean_confidence = np.bincount(bins, weights=weight * confidence, minlength=n_bins) / counts
     return accuracy, mean_confidence, counts
 
 
-def reliability_curve(y_true, y_proba, *, labels=None, n_bins: int = 15):
+def reliability_curve(y_true, y_proba, *, labels=None, n_bins: int = 15, sample_weight=None):
     """Accuracy against confidence of the top label, in equal-width bins.
 
     Parameters
@@ -62,6 +63,9 @@ def reliability_curve(y_true, y_proba, *, labels=None, n_bins: int = 15):
     labels : array-like of shape (n_classes,), default=None
         The classes of the columns; the sorted labels of ``y_true`` by default.
     n_bins : int, default=15
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each sample (e.g. ``prior[y] / test_frequency[y]`` to
+        score a balanced test set as if drawn at the training prior).
 
     Returns
     -------
@@ -69,11 +73,11 @@ def reliability_curve(y_true, y_proba, *, labels=None, n_bins: int = 15):
         Fraction of correct top labels and mean top probability per bin
         (NaN for an empty bin).
     counts : ndarray of shape (n_bins,)
-        Samples per bin.
+        Samples (sum of weights) per bin.
     """
     y_true, y_proba, labels = _check_probabilities(y_true, y_proba, labels)
     hit = (labels[np.argmax(y_proba, axis=1)] == y_true).astype(np.float64)
-    return _binned_gap(y_proba.max(axis=1), hit, n_bins)
+    return _binned_gap(y_proba.max(axis=1), hit, n_bins, sample_weight)
 
 
 def _ece(accuracy, confidence, counts) -> float:
@@ -82,7 +86,13 @@ def _ece(accuracy, confidence, counts) -> float:
 
 
 def expected_calibration_error(
-    y_true, y_proba, *, labels=None, n_bins: int = 15, kind: str = "top_label"
+    y_true,
+    y_proba,
+    *,
+    labels=None,
+    n_bins: int = 15,
+    kind: str = "top_label",
+    sample_weight=None,
 ) -> float:
     """Expected calibration error of multi-class probabilities (lower is better).
 
@@ -103,18 +113,24 @@ def expected_calibration_error(
         The classes of the columns; the sorted labels of ``y_true`` by default.
     n_bins : int, default=15
     kind : {'top_label', 'classwise'}, default='top_label'
+    sample_weight : array-like of shape (n_samples,), default=None
 
     Returns
     -------
     ece : float in [0, 1]
     """
     if kind == "top_label":
-        return _ece(*reliability_curve(y_true, y_proba, labels=labels, n_bins=n_bins))
+        curve = reliability_curve(
+            y_true, y_proba, labels=labels, n_bins=n_bins, sample_weight=sample_weight
+        )
+        return _ece(*curve)
     if kind != "classwise":
         raise ValueError(f"kind must be 'top_label' or 'classwise'; got {kind!r}.")
     y_true, y_proba, labels = _check_probabilities(y_true, y_proba, labels)
     gaps = [
-        _ece(*_binned_gap(y_proba[:, i], (y_true == label).astype(np.float64), n_bins))
+        _ece(
+            *_binned_gap(y_proba[:, i], (y_true == label).astype(np.float64), n_bins, sample_weight)
+        )
         for i, label in enumerate(labels)
     ]
     return float(np.mean(gaps))

@@ -85,6 +85,12 @@ def report(
             "pass class_counts=np.unique(y_train, return_counts=True)[1] (or a dict "
             "{label: count})."
         )
+    unknown = np.setdiff1d(np.asarray(y), classes)
+    if len(unknown):
+        raise ValueError(
+            f"y holds labels {unknown.tolist()!r} that {type(estimator).__name__} was not "
+            f"trained on (classes_ {classes.tolist()!r}); evaluate on the classes it knows."
+        )
     y_proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
     y_pred = estimator.predict(X)
     return ImbalanceReport(

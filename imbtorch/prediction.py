@@ -1,0 +1,148 @@
+"""Prediction under a stated class prior: the owner of ``decision_prior_`` and its temperature.
+
+:class:`PriorCorrectionMixin` gives :class:`~imbtorch.BalancedImageClassifier`
+its ``predict_proba`` and ``predict``. Before training it sets the prior the
+scores will assume from the settings (:func:`imbtorch.priors.strategy_prior`);
+after training, with ``proba_prior`` and a validation split, it fits the
+temperature (and the prior, where the settings do not tell it) there
+(:func:`imbtorch.priors.fit_bias_temperature`). ``predict`` decides by the
+scores; ``predict_proba`` reports them under ``proba_prior``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .data.dataset import ImageDataset, dataset_codes, is_prepared
+from .heads import softmax_probabilities, stacked_logits
+from .losses import log_prior
+from .parameters import check_proba_prior
+from .priors import (
+    fit_bias_temperature,
+    probabilities_under,
+    strategy_prior,
+    target_prior,
+    unknown_prior_reason,
+)
+
+__all__ = ["PriorCorrectionMixin"]
+
+
+class PriorCorrectionMixin:
+    """``predict_proba`` under ``proba_prior`` and ``predict`` by the scores; see the module."""
+
+    def _set_strategy_prior(self, dataset: ImageDataset) -> None:
+        """``decision_prior_`` from the settings, when they tell; called before training."""
+        params = {**self.get_params(deep=False), "loss": self.loss_}
+        criterion_params = self.get_params_for("criterion")
+        prior = None
+        known = unknown_prior_reason(params, criterion_params) is None
+        if known and min(self.class_counts_) > 0:  # a class without samples has no prior
+            prior = strategy_prior(
+                params,
+                criterion_params,
+                class_counts=self.class_counts_,
+                class_weight=self.class_weight_,
+                codes=dataset.codes,
+                sample_weight=dataset.sample_weight,
+            )
+        self.decision_prior_ = prior
+        self.decision_prior_source_ = None if prior is None else "strategy"
+        self.proba_temperature_ = 1.0
+
+    def _fit_held_out_prior(self, dataset: ImageDataset, fit_params: dict) -> None:
+        """The temperature (and ``decision_prior_`` where the settings do not tell it),
+        fitted on the validation split after training."""
+        if self.proba_prior is None or self.train_split is None or min(self.class_counts_) == 0:
+            return
+        held_out = dict(self.callbacks_)["held_out"].dataset_
+        if held_out is None:  # no epoch in this call: resume's split is seeded
+            held_out = self.get_split_datasets(dataset, dataset.codes, **fit_params)[1]
+        self.decision_prior_, self.proba_temperature_ = fit_bias_temperature(
+            self._decision_scores(held_out, every_process=True).numpy(),
+            dataset_codes(held_out),
+            len(self.classes_),
+            decision_prior=self.decision_prior_,
+        )
+        self.decision_prior_source_ = self.decision_prior_source_ or "held_out"
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in ``classes_`` order.
+
+        With ``proba_prior=None``, the softmax of the scores ``predict``
+        decides by (``logits - tau * log(prior)`` with
+        ``predict_logit_adjust=tau``); with ``proba_prior`` set, the
+        posterior under that prior. A ``predict_nonlinearity`` other than
+        ``'auto'`` is applied as skorch applies it.
+
+        Parameters
+        ----------
+        X : images, as in :meth:`fit`
+
+        Returns
+        -------
+        proba : ndarray of shape (N, n_classes)
+        """
+        dataset = self._prediction_input(X)
+        nonlinearity = self.predict_nonlinearity
+        if not (isinstance(nonlinearity, str) and nonlinearity == "auto"):
+            check_proba_prior(self)
+            return super().predict_proba(dataset)
+        scores = self._decision_scores(dataset)
+        if self.proba_prior is None:
+            return softmax_probabilities(scores)
+        target = target_prior(self.proba_prior, self.classes_, self.class_counts_)
+        if self.decision_prior_ is None:
+            raise ValueError(self._unknown_prior_message())
+        return probabilities_under(
+            scores.numpy(), self.decision_prior_, target, self.proba_temperature_
+        )
+
+    def _unknown_prior_message(self) -> str:
+        params = {**self.get_params(deep=False), "loss": self.loss_}
+        reason = unknown_prior_reason(params, self.get_params_for("criterion"))
+        if reason is None:
+            reason = f"a class without training samples ({self.class_counts_.tolist()})"
+        return (
+            f"proba_prior={self.proba_prior!r} converts the scores from the class prior they "
+            f"assume, which {reason} leaves unknown without held-out data; fit with "
+            "proba_prior set and train_split=ValidSplit(0.2, stratified=True) so that fit "
+            "estimates it there, or leave proba_prior=None and calibrate with sklearn's "
+            "CalibratedClassifierCV."
+        )
+
+    def _decision_scores(self, dataset, *, every_process: bool = False) -> torch.Tensor:
+        """The scores ``predict`` decides by: logits less ``predict_logit_adjust``'s shift.
+
+        ``every_process`` reads the whole set on each process of a distributed
+        fit (rather than this process's share).
+        """
+        if every_process:
+            batches = self._whole_set_loader(dataset)
+            scores = stacked_logits(self.evaluation_step(batch) for batch in batches)
+        else:
+            scores = stacked_logits(self.forward_iter(dataset))
+        if self.predict_logit_adjust is not None:  # every class seen (else no prior)
+            scores = scores - self.predict_logit_adjust * log_prior(self.class_counts_).double()
+        return scores
+
+    def predict(self, X):
+        """Predicted labels (elements of ``classes_``).
+
+        Parameters
+        ----------
+        X : images, as in :meth:`fit`
+            imbtorch's own prepared dataset (what skorch's scoring callbacks
+            pass inside the training loop) gets class codes instead of
+            labels, to match the codes such datasets hold as targets.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (N,)
+        """
+        if self.proba_prior is None:  # predict_proba's own scores (and nonlinearity)
+            codes = np.argmax(self.predict_proba(X), axis=1)
+        else:  # the decision stays the one the scores make
+            codes = self._decision_scores(self._prediction_input(X)).argmax(dim=1).numpy()
+        return codes if is_prepared(X) else self.classes_[codes]
