@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from skorch.dataset import unpack_data
 
 from .data.dataset import ImageDataset, dataset_codes, is_prepared
 from .heads import softmax_probabilities, stacked_logits
@@ -118,9 +119,11 @@ class PriorCorrectionMixin:
         ``every_process`` reads the whole set on each process of a distributed
         fit (rather than this process's share).
         """
-        if every_process:
-            batches = self._whole_set_loader(dataset)
-            scores = stacked_logits(self.evaluation_step(batch) for batch in batches)
+        if every_process:  # not evaluation_step, which gathers the processes' batches
+            self._set_training(False)
+            with torch.no_grad():
+                batches = self._whole_set_loader(dataset)
+                scores = stacked_logits(self.infer(unpack_data(b)[0]) for b in batches)
         else:
             scores = stacked_logits(self.forward_iter(dataset))
         if self.predict_logit_adjust is not None:  # every class seen (else no prior)

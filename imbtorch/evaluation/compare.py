@@ -24,20 +24,9 @@ from sklearn.utils.parallel import Parallel, delayed
 from ..estimator import BalancedImageClassifier
 from ..strategies import DEFAULT_STRATEGIES, strategy_params
 from .calibration import CALIBRATION_SCORING
-from .metrics import IMBALANCE_SCORING, shot_scorers, tail_labels
+from .metrics import IMBALANCE_SCORING, import_pandas, shot_scorers, tail_labels
 
 __all__ = ["compare_strategies", "plot_strategy_comparison"]
-
-
-def _pandas():
-    try:
-        import pandas
-    except ImportError as error:
-        raise ImportError(
-            "compare_strategies returns a pandas DataFrame; install pandas with "
-            "pip install 'imbtorch[compare]'."
-        ) from error
-    return pandas
 
 
 def _resolve(strategies, estimator) -> dict:
@@ -152,7 +141,7 @@ def compare_strategies(
         ``fit_time`` (seconds). ``table.attrs['cv_results']`` holds the raw
         :func:`~sklearn.model_selection.cross_validate` output per strategy.
     """
-    pd = _pandas()
+    pd = import_pandas("compare_strategies returns a pandas DataFrame", "compare")
     estimator = BalancedImageClassifier() if estimator is None else estimator
     candidates = _resolve(strategies, estimator)
     if scoring is None:

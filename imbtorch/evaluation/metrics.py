@@ -49,6 +49,15 @@ IMBALANCE_SCORING = {
 }
 
 
+def import_pandas(purpose: str, extra: str):
+    """pandas, or an ImportError saying what needs it and which extra installs it."""
+    try:
+        import pandas
+    except ImportError as error:
+        raise ImportError(f"{purpose}; install it with pip install 'imbtorch[{extra}]'.") from error
+    return pandas
+
+
 def tail_labels(y, *, fraction: float = 0.3) -> np.ndarray:
     """The rarest classes of ``y``: ``max(1, round(fraction * n_classes))`` of them.
 

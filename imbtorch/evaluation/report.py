@@ -26,22 +26,12 @@ from .metrics import (
     RecallFrequencyDisplay,
     _counts_for,
     imbalance_scores,
+    import_pandas,
     plot_confusion_matrix,
     shot_groups,
 )
 
 __all__ = ["ImbalanceReport", "report"]
-
-
-def _pandas():
-    try:
-        import pandas
-    except ImportError as error:
-        raise ImportError(
-            "report's per-class table is a pandas DataFrame; install pandas and matplotlib with "
-            "pip install 'imbtorch[report]'."
-        ) from error
-    return pandas
 
 
 def report(
@@ -134,7 +124,10 @@ class ImbalanceReport:
     def __init__(
         self, y_true, y_pred, y_proba, *, classes, class_counts, shot_thresholds, n_bins, name
     ) -> None:
-        pd = _pandas()
+        pd = import_pandas(
+            "report's per-class table is a pandas DataFrame (and its figure needs matplotlib)",
+            "report",
+        )
         self.y_true, self.y_pred = np.asarray(y_true), np.asarray(y_pred)
         self.y_proba = None if y_proba is None else np.asarray(y_proba)
         self.classes, self.class_counts = classes, class_counts
