@@ -120,7 +120,7 @@ class PriorCorrectionMixin:
         fit (rather than this process's share).
         """
         if every_process:  # not evaluation_step, which gathers the processes' batches
-            self._set_training(False)
+            self.module_.eval()
             with torch.no_grad():
                 batches = self._whole_set_loader(dataset)
                 scores = stacked_logits(self.infer(unpack_data(b)[0]) for b in batches)
