@@ -16,10 +16,12 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .data.files import load_image_folder
+from .data.tables import load_image_table
 
 __all__ = [
     "load_cifar10",
     "load_image_folder",
+    "load_image_table",
     "load_long_tailed_cifar10",
     "load_long_tailed_digits",
     "load_long_tailed_mnist",

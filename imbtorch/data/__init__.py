@@ -2,6 +2,7 @@
 
 - :mod:`~imbtorch.data.arrays`: numeric array layouts, viewed as ``(N, C, H, W)``;
 - :mod:`~imbtorch.data.files`: image files decoded with Pillow, image folders;
+- :mod:`~imbtorch.data.tables`: image files and (multi-)labels listed in a CSV table;
 - :mod:`~imbtorch.data.sources`: one reader per kind of input, :func:`make_source`;
 - :mod:`~imbtorch.data.dataset`: :class:`ImageDataset`, the torch dataset of a source
   with class codes, sample weights and a training transform;
@@ -14,6 +15,7 @@ from .dataset import ImageDataset
 from .files import IMAGE_EXTENSIONS, ImageReadError, load_image_folder
 from .inputs import ImageInputMixin
 from .sources import ArraySource, DatasetSource, FileSource, ImageSource, make_source
+from .tables import load_image_table
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -25,5 +27,6 @@ __all__ = [
     "ImageReadError",
     "ImageSource",
     "load_image_folder",
+    "load_image_table",
     "make_source",
 ]

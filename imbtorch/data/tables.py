@@ -1,0 +1,161 @@
+"""Image collections listed in a CSV table: file paths and (multi-)label targets.
+
+Multi-label collections ship as a table of file names with either one 0/1
+column per label, or one column of labels joined by ``'|'`` (ChestX-ray14's
+``Finding Labels``). :func:`load_image_table` reads both into file paths and
+scikit-learn's label-indicator matrix.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load_image_table"]
+
+
+def _read_rows(csv_path) -> tuple[list[str], list[dict]]:
+    with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])
+    if not rows:
+        raise ValueError(f"{str(csv_path)!r} holds no data rows under its header {columns!r}.")
+    return columns, rows
+
+
+def _indicator_columns(rows, columns: list[str], csv_path) -> np.ndarray:
+    """The 0/1 label columns as an indicator matrix; other values name their row."""
+    Y = np.zeros((len(rows), len(columns)), dtype=np.uint8)
+    for i, row in enumerate(rows):
+        for j, column in enumerate(columns):
+            value = (row[column] or "").strip()
+            if value not in ("0", "1"):
+                raise ValueError(
+                    f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): label column {column!r} "
+                    f"holds {value!r}; label columns hold 0 or 1."
+                )
+            Y[i, j] = value == "1"
+    return Y
+
+
+def _joined_labels(rows, column: str, separator: str, labels, csv_path):
+    """The labels of one joined column as an indicator matrix and the label names."""
+    per_row = [
+        [name.strip() for name in (row[column] or "").split(separator) if name.strip()]
+        for row in rows
+    ]
+    if labels is None:
+        names = sorted({name for found in per_row for name in found})
+    else:
+        names = [str(name) for name in labels]
+        known = set(names)
+        for i, found in enumerate(per_row):
+            unknown = [name for name in found if name not in known]
+            if unknown:
+                raise ValueError(
+                    f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): labels {unknown!r} in "
+                    f"column {column!r} are not among labels={names!r}; add them to labels "
+                    "or correct the row."
+                )
+    index = {name: j for j, name in enumerate(names)}
+    Y = np.zeros((len(rows), len(names)), dtype=np.uint8)
+    for i, found in enumerate(per_row):
+        Y[i, [index[name] for name in found]] = 1
+    return Y, names
+
+
+def load_image_table(
+    csv_path,
+    root=None,
+    *,
+    path_column: str = "path",
+    label_columns: Sequence[str] | None = None,
+    labels_column: str | None = None,
+    separator: str = "|",
+    labels: Sequence[str] | None = None,
+    check_files: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """File paths, a label-indicator matrix and the label names, from a CSV table.
+
+    Two layouts are read:
+
+    - one 0/1 column per label (``label_columns``; by default every column
+      but ``path_column``);
+    - one column of labels joined by ``separator`` (``labels_column``), as
+      ChestX-ray14's ``Finding Labels``; an empty cell is a row without
+      labels.
+
+    Parameters
+    ----------
+    csv_path : str or path
+        A CSV file with a header row (UTF-8, a byte-order mark is accepted).
+    root : str or path, default=None
+        Folder that relative paths in ``path_column`` are relative to; the
+        CSV's own folder by default.
+    path_column : str, default='path'
+    label_columns : sequence of str, default=None
+        The 0/1 columns, in this order.
+    labels_column : str, default=None
+        The column of joined labels; excludes ``label_columns``.
+    separator : str, default='|'
+    labels : sequence of str, default=None
+        With ``labels_column``: the labels expected, in column order; a row
+        with any other label is an error. By default the labels found, sorted.
+    check_files : bool, default=True
+        Check that every file exists; a missing one is an error naming its row.
+
+    Returns
+    -------
+    paths : ndarray of str (object dtype), shape (N,)
+    Y : ndarray of uint8, shape (N, n_labels)
+        ``Y[i, j] = 1`` when image ``i`` carries label ``j``.
+    label_names : ndarray of str, shape (n_labels,)
+    """
+    columns, rows = _read_rows(csv_path)
+    if path_column not in columns:
+        raise ValueError(
+            f"{str(csv_path)!r} has no column {path_column!r}; its columns are {columns!r}. "
+            "Name the column of file paths with path_column=."
+        )
+    if label_columns is not None and labels_column is not None:
+        raise ValueError(
+            "label_columns (one 0/1 column per label) and labels_column (one column of "
+            "joined labels) describe two layouts; give one of them."
+        )
+    if labels is not None and labels_column is None:
+        raise ValueError(
+            "labels= lists the labels of a joined labels_column; with 0/1 label columns, "
+            "choose them with label_columns=."
+        )
+    if labels_column is not None:
+        if labels_column not in columns:
+            raise ValueError(f"{str(csv_path)!r} has no column {labels_column!r}: {columns!r}.")
+        Y, names = _joined_labels(rows, labels_column, separator, labels, csv_path)
+    else:
+        names = (
+            [c for c in columns if c != path_column]
+            if label_columns is None
+            else list(label_columns)
+        )
+        missing = [c for c in names if c not in columns]
+        if missing or not names:
+            raise ValueError(
+                f"{str(csv_path)!r} has no label columns {missing or names!r}; its columns "
+                f"are {columns!r}. Name them with label_columns= or use labels_column=."
+            )
+        Y = _indicator_columns(rows, names, csv_path)
+    base = Path(csv_path).parent if root is None else Path(root)
+    paths = [os.path.join(base, (row[path_column] or "").strip()) for row in rows]
+    if check_files:
+        for i, path in enumerate(paths):
+            if not os.path.isfile(path):
+                raise FileNotFoundError(
+                    f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): the file {path!r} does "
+                    "not exist; correct the row or root=, or remove the row."
+                )
+    return np.array(paths, dtype=object), Y, np.array(names)
