@@ -33,10 +33,14 @@ __all__ = ["PriorCorrectionMixin"]
 class PriorCorrectionMixin:
     """``predict_proba`` under ``proba_prior`` and ``predict`` by the scores; see the module."""
 
+    def _prior_settings(self) -> tuple[dict, dict]:
+        """The parameters (with the loss trained) and ``criterion__*`` parameters that
+        :mod:`imbtorch.priors` reads."""
+        return {**self.get_params(deep=False), "loss": self.loss_}, self.get_params_for("criterion")
+
     def _set_strategy_prior(self, dataset: ImageDataset) -> None:
         """``decision_prior_`` from the settings, when they tell; called before training."""
-        params = {**self.get_params(deep=False), "loss": self.loss_}
-        criterion_params = self.get_params_for("criterion")
+        params, criterion_params = self._prior_settings()
         prior = None
         known = unknown_prior_reason(params, criterion_params) is None
         if known and min(self.class_counts_) > 0:  # a class without samples has no prior
@@ -101,8 +105,7 @@ class PriorCorrectionMixin:
         )
 
     def _unknown_prior_message(self) -> str:
-        params = {**self.get_params(deep=False), "loss": self.loss_}
-        reason = unknown_prior_reason(params, self.get_params_for("criterion"))
+        reason = unknown_prior_reason(*self._prior_settings())
         if reason is None:
             reason = f"a class without training samples ({self.class_counts_.tolist()})"
         return (

@@ -120,9 +120,11 @@ def strategy_prior(
     else:
         draws = {None: counts, "sqrt": np.sqrt(counts)}.get(params["sampler"], np.ones_like(counts))
         mass = draws * mean_weight * np.asarray(class_weight, dtype=np.float64)
-        tau = {"logit_adjusted": criterion_params.get("tau", params["logit_adjust_tau"])}.get(
-            params["loss"], 1.0 if params["loss"] == "balanced_softmax" else 0.0
-        )
+        tau = 0.0  # the loss trains logits + tau * log(prior)
+        if params["loss"] == "logit_adjusted":
+            tau = criterion_params.get("tau", params["logit_adjust_tau"])
+        elif params["loss"] == "balanced_softmax":
+            tau = 1.0
         mass = mass * prior ** -float(tau)
     if params["predict_logit_adjust"] is not None:
         mass = mass * prior ** -float(params["predict_logit_adjust"])
