@@ -102,3 +102,45 @@ def compute_imbalance_weights(
     raise ValueError(
         f"class_weight must be None, 'balanced', 'effective' or a dict; got {class_weight!r}."
     )
+
+
+def label_pos_weights(
+    class_weight: None | str | Mapping, *, y: np.ndarray, beta: float = 0.999
+) -> np.ndarray:
+    """Weight of each label's positive term for a multi-label indicator ``y``.
+
+    Parameters
+    ----------
+    class_weight : None, 'balanced', 'effective' or dict
+        ``None``: all ones. ``'balanced'``: ``n_neg / n_pos`` of each label, so
+        that its present and absent samples weigh the same in total (the
+        ``pos_weight`` of :class:`torch.nn.BCEWithLogitsLoss`).
+        ``'effective'``: the ratio of the effective numbers (Cui et al. 2019)
+        ``E(n_neg) / E(n_pos)`` with ``E(n) = (1 - beta ** n) / (1 - beta)``,
+        which tends to ``'balanced'`` as ``beta -> 1``. dict: ``{label column:
+        weight}``; others weigh 1. A label no sample carries weighs 1.
+    y : ndarray of shape (n_samples, n_labels)
+        0/1 indicator matrix.
+    beta : float, default=0.999
+
+    Returns
+    -------
+    pos_weight : ndarray of shape (n_labels,)
+    """
+    n_labels = y.shape[1]
+    if class_weight is None:
+        return np.ones(n_labels)
+    if isinstance(class_weight, Mapping):
+        return weights_from_mapping(class_weight, np.arange(n_labels), name="class_weight")
+    positives = y.sum(axis=0).astype(np.float64)
+    negatives = len(y) - positives
+    if class_weight == "effective":
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"beta must be in [0, 1); got {beta!r}.")
+        positives, negatives = 1.0 - beta**positives, 1.0 - beta**negatives
+    elif class_weight != "balanced":
+        raise ValueError(
+            f"class_weight must be None, 'balanced', 'effective' or a dict; got {class_weight!r}."
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(positives > 0, negatives / positives, 1.0)

@@ -9,7 +9,7 @@ from numbers import Real
 import numpy as np
 from torch import nn
 
-from .class_weights import compute_imbalance_weights, weights_from_mapping
+from .class_weights import compute_imbalance_weights, label_pos_weights, weights_from_mapping
 from .losses import (
     BalancedSoftmaxLoss,
     CrossEntropyLoss,
@@ -18,12 +18,26 @@ from .losses import (
     LogitAdjustedLoss,
     VSLoss,
 )
+from .multilabel_losses import (
+    AsymmetricLoss,
+    BinaryCrossEntropyLoss,
+    DistributionBalancedLoss,
+    LabelLogitAdjustedLoss,
+    SigmoidFocalLoss,
+)
 
-LOSS_NAMES = ("ce", "focal", "ldam", "logit_adjusted", "balanced_softmax", "vs")
+#: Losses for one label per image.
+SINGLE_LABEL_LOSSES = ("ce", "focal", "ldam", "logit_adjusted", "balanced_softmax", "vs")
+#: Losses for a multi-label indicator ``y`` (``'ce'``: binary cross-entropy per label).
+MULTILABEL_LOSSES = ("ce", "focal", "logit_adjusted", "asl", "distribution_balanced")
+LOSS_NAMES = tuple(dict.fromkeys(SINGLE_LABEL_LOSSES + MULTILABEL_LOSSES))
 
 
-def focal_alpha_factors(alpha, classes: np.ndarray):
+def focal_alpha_factors(alpha, classes: np.ndarray, *, multilabel: bool = False):
     """``focal_alpha`` as the focal loss takes it: None, a float (two classes) or one per class.
+
+    With ``multilabel``, a float is every label's positive factor (Lin et al.'s
+    sigmoid form), and a sequence or dict gives one per label.
 
     Parameters
     ----------
@@ -39,7 +53,7 @@ def focal_alpha_factors(alpha, classes: np.ndarray):
     if isinstance(alpha, Mapping):
         return weights_from_mapping(alpha, classes, name="focal_alpha")
     if isinstance(alpha, Real):
-        if n_classes != 2:
+        if n_classes != 2 and not multilabel:
             raise ValueError(
                 f"A scalar focal_alpha is defined for two classes, but y has {n_classes}. "
                 "Pass one factor per class (a list in classes_ order or a dict "
@@ -62,8 +76,11 @@ def loss_class_weight(
 
     ``criterion__weight`` is the class weight vector in ``classes`` order
     (deferred re-weighting defers it as it defers ``class_weight``), so the
-    two cannot be given together.
+    two cannot be given together. For a multi-label indicator ``y`` these are
+    the labels' positive weights (:func:`~imbtorch.class_weights.label_pos_weights`).
     """
+    if criterion_weight is None and y.ndim == 2:
+        return label_pos_weights(class_weight, y=y, beta=beta)
     if criterion_weight is None:
         return compute_imbalance_weights(class_weight, classes=classes, y=y, beta=beta)
     if class_weight is not None:
@@ -89,6 +106,7 @@ def make_criterion(
     class_counts: np.ndarray,
     weight: np.ndarray,
     overrides: dict,
+    n_samples: int | None = None,
 ) -> nn.Module:
     """The loss module named ``loss`` (:data:`LOSS_NAMES`) with class ``weight``.
 
@@ -98,7 +116,21 @@ def make_criterion(
     ``ldam_max_margin``, ``ldam_scale``, ``logit_adjust_tau``, ``vs_gamma``) and
     ``ohem_ratio`` are used. ``overrides``, its ``criterion__*`` parameters
     (``weight`` aside), win over them, for every loss.
+
+    ``n_samples``, the number of training samples, is given for a multi-label
+    ``y`` only: ``class_counts`` are then the samples that carry each label and
+    ``weight`` the labels' positive weights (:data:`MULTILABEL_LOSSES`).
     """
+    if n_samples is not None:
+        return _multilabel_criterion(
+            loss,
+            settings=settings,
+            classes=classes,
+            label_counts=class_counts,
+            n_samples=n_samples,
+            pos_weight=weight,
+            overrides=overrides,
+        )
     named = {
         "ce": {},
         "focal": {
@@ -121,3 +153,31 @@ def make_criterion(
         "vs": partial(VSLoss, class_counts),
     }
     return losses[loss](weight=weight, **kwargs)
+
+
+def _multilabel_criterion(
+    loss: str,
+    *,
+    settings: Mapping,
+    classes: np.ndarray,
+    label_counts: np.ndarray,
+    n_samples: int,
+    pos_weight: np.ndarray,
+    overrides: dict,
+) -> nn.Module:
+    alpha = focal_alpha_factors(settings["focal_alpha"], classes, multilabel=True)
+    prior = {"label_counts": label_counts, "n_samples": n_samples}
+    losses = {
+        "ce": (BinaryCrossEntropyLoss, {}),
+        "focal": (SigmoidFocalLoss, {"gamma": settings["focal_gamma"], "alpha": alpha}),
+        "logit_adjusted": (
+            partial(LabelLogitAdjustedLoss, **prior),
+            {"tau": settings["logit_adjust_tau"]},
+        ),
+        "asl": (AsymmetricLoss, {}),
+        "distribution_balanced": (partial(DistributionBalancedLoss, **prior), {}),
+    }
+    loss_class, named = losses[loss]
+    kwargs = {"ohem_ratio": settings["ohem_ratio"], **named}
+    kwargs.update((key, value) for key, value in overrides.items() if key != "weight")
+    return loss_class(pos_weight=pos_weight, **kwargs)

@@ -48,7 +48,7 @@ from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .mixing import mix_batch
 from .net_params import NetParamsMixin
 from .network import build_network
-from .parameters import CONSTRAINTS, check_settings
+from .parameters import CONSTRAINTS, check_label_settings, check_settings
 from .prediction import PriorCorrectionMixin
 from .pretrained import weights_statistics
 from .samplers import MAX_SEED
@@ -632,7 +632,9 @@ class BalancedImageClassifier(
         if self.train_split is not None:
             starts = [e for e in (self.drw_epoch, self.drs_epoch) if e is not None]
             callbacks += validation_monitors(
-                start_epoch=max(starts, default=0), checkpoint_dir=self.checkpoint_dir
+                start_epoch=max(starts, default=0),
+                checkpoint_dir=self.checkpoint_dir,
+                multilabel=getattr(self, "multilabel_", False),
             )
         if self.verbose and self._is_main_process:
             callbacks += progress_monitors()
@@ -643,11 +645,18 @@ class BalancedImageClassifier(
         source = self._image_source(X, reset=reset)
         y = self._targets(source, y)
         if reset:
+            check_label_settings(self, multilabel=y.ndim == 2)
+            self.multilabel_ = y.ndim == 2
             self.classes_ = fit_classes(y, classes)
-        codes = encode_labels(y, self.classes_)
+        codes = encode_labels(y, self.classes_, multilabel=self.multilabel_)
         sample_weight = check_class_sample_weight(sample_weight, codes)
         if reset:
-            self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
+            self.n_samples_fit_ = len(codes)
+            self.class_counts_ = (
+                y.sum(axis=0, dtype=np.int64)
+                if self.multilabel_
+                else np.bincount(codes, minlength=len(self.classes_))
+            )
             self.loss_, self.strategy_ = resolve_strategy(
                 self.strategy,
                 self.get_params(deep=False),
@@ -875,6 +884,7 @@ class BalancedImageClassifier(
             class_counts=self.class_counts_,
             weight=weight,
             overrides=self.get_params_for("criterion"),
+            n_samples=self.n_samples_fit_ if self.multilabel_ else None,
         )
         return criterion.to(self.device)
 

@@ -20,12 +20,12 @@ from sklearn.utils._param_validation import (  # private; pinned in pyproject.to
     validate_parameter_constraints,
 )
 
-from .criteria import LOSS_NAMES
+from .criteria import LOSS_NAMES, MULTILABEL_LOSSES, SINGLE_LABEL_LOSSES
 from .data.inputs import INPUT_CONSTRAINTS
 from .device import check_device
 from .mixing import MIXUP_MODES
 from .priors import unknown_prior_reason
-from .samplers import SAMPLER_NAMES
+from .samplers import MULTILABEL_SAMPLERS, SAMPLER_NAMES
 from .training.distributed import check_accelerator
 from .training.optimizers import OPTIMIZERS
 from .training.precision import PRECISION_CONSTRAINTS, check_precision
@@ -142,6 +142,48 @@ def check_settings(net) -> None:
         _check_head_smoothing(net.head_smoothing, net.head_resampler)
     if net.resume:
         check_resumable(net.checkpoint_dir, net.train_split)
+
+
+#: Settings defined for one label per image, at their neutral values, with what they need.
+_SINGLE_LABEL_ONLY = {
+    "head_resampler": (None, "re-trains the classifier on class-balanced features"),
+    "minority_augment": (None, "augments the images of the minority classes"),
+    "remix": (False, "re-balances the labels of mixed images by class"),
+    "difficulty_head": (None, "learns each image's cross-entropy under its one label"),
+    "predict_logit_adjust": (None, "shifts the softmax logits by the class prior"),
+    "proba_prior": (None, "converts softmax probabilities to another class prior"),
+    "sam_classes": ("all", "perturbs the loss of the minority classes"),
+}
+
+
+def check_label_settings(net, *, multilabel: bool) -> None:
+    """Refuse settings that the kind of ``y`` (one label per image, or multi-label) lacks."""
+    if not multilabel:
+        if net.loss not in SINGLE_LABEL_LOSSES:
+            raise ValueError(
+                f"loss={net.loss!r} is a multi-label loss, but y holds one label per image; "
+                f"use one of {list(SINGLE_LABEL_LOSSES)}, or pass y as a 0/1 indicator matrix "
+                "of shape (n_samples, n_labels)."
+            )
+        return
+    where = "y is a multi-label indicator matrix"
+    if net.loss not in MULTILABEL_LOSSES:
+        raise ValueError(
+            f"loss={net.loss!r} is defined for one label per image, but {where}; use one of "
+            f"{list(MULTILABEL_LOSSES)} ('ce' is binary cross-entropy per label)."
+        )
+    if net.sampler not in MULTILABEL_SAMPLERS:
+        raise ValueError(
+            f"sampler={net.sampler!r} draws by one label per image, but {where}; use one of "
+            f"{list(MULTILABEL_SAMPLERS)} ('class_balanced' is label-aware sampling)."
+        )
+    for name, (neutral, what) in _SINGLE_LABEL_ONLY.items():
+        value = getattr(net, name)
+        if (value is not None) if neutral is None else (value != neutral):
+            raise ValueError(
+                f"{name}={value!r} {what}, which is defined for one label per image, but "
+                f"{where}; drop {name}."
+            )
 
 
 def check_proba_prior(net) -> None:

@@ -40,6 +40,9 @@ class PriorCorrectionMixin:
 
     def _set_strategy_prior(self, dataset: ImageDataset) -> None:
         """``decision_prior_`` from the settings, when they tell; called before training."""
+        self.decision_prior_, self.decision_prior_source_, self.proba_temperature_ = None, None, 1.0
+        if self.multilabel_:  # independent labels: no class prior to state
+            return
         params, criterion_params = self._prior_settings()
         prior = None
         known = unknown_prior_reason(params, criterion_params) is None
@@ -79,7 +82,10 @@ class PriorCorrectionMixin:
         decides by (``logits - tau * log(prior)`` with
         ``predict_logit_adjust=tau``); with ``proba_prior`` set, the
         posterior under that prior. A ``predict_nonlinearity`` other than
-        ``'auto'`` is applied as skorch applies it.
+        ``'auto'`` is applied as skorch applies it. For a multi-label fit,
+        each label's own probability (the sigmoid of its logit), as
+        :class:`~sklearn.neural_network.MLPClassifier` gives; rows need not
+        sum to one.
 
         Parameters
         ----------
@@ -95,6 +101,8 @@ class PriorCorrectionMixin:
             check_proba_prior(self)
             return super().predict_proba(dataset)
         scores = self._decision_scores(dataset)
+        if getattr(self, "multilabel_", False):
+            return torch.sigmoid(scores).numpy()
         if self.proba_prior is None:
             return softmax_probabilities(scores)
         target = target_prior(self.proba_prior, self.classes_, self.class_counts_)
@@ -145,8 +153,13 @@ class PriorCorrectionMixin:
 
         Returns
         -------
-        y_pred : ndarray of shape (N,)
+        y_pred : ndarray of shape (N,), or (N, n_classes) for a multi-label fit
+            A multi-label fit predicts the 0/1 indicator of every label whose
+            probability is 0.5 or more (:class:`~imbtorch.TunedLabelThresholdsCV`
+            tunes a threshold per label).
         """
+        if getattr(self, "multilabel_", False):
+            return (self.predict_proba(X) >= 0.5).astype(np.int64)
         if self.proba_prior is None:  # predict_proba's own scores (and nonlinearity)
             codes = np.argmax(self.predict_proba(X), axis=1)
         else:  # the decision stays the one the scores make

@@ -6,11 +6,17 @@ from imblearn.under_sampling import RandomUnderSampler
 from imbtorch.samplers import (
     ClassBalancedBatchSampler,
     frequency_sample_weights,
+    label_pools,
     make_batch_sampler,
 )
 
 Y = np.array([0] * 300 + [1] * 60 + [2] * 12)
 COUNTS = np.bincount(Y)
+# multi-label: labels 0 / 1 / 2 on 300 / 72 / 12 samples (12 carry 0 and 1), 20 without labels
+LABELS = np.zeros((392, 3), dtype=np.uint8)
+LABELS[:300, 0] = 1
+LABELS[288:360, 1] = 1
+LABELS[360:372, 2] = 1
 
 
 def epoch(batch_sampler):
@@ -92,15 +98,19 @@ def test_class_balanced_with_fewer_slots_than_classes():
 @pytest.mark.parametrize(
     "name, start_epoch",
     [(name, None) for name in (None, "weighted", "sqrt", "over", "under", "class_balanced")]
-    + [("progressive", None), (RandomUnderSampler(), None), ("class_balanced", 2)],
+    + [("progressive", None), (RandomUnderSampler(), None), ("class_balanced", 2)]
+    + [(("multilabel", name), None) for name in ("weighted", "sqrt", "class_balanced")],
 )
 def test_a_sampler_continued_at_an_epoch_draws_that_epoch(name, start_epoch):
     """Epoch e's draws follow from (seed, e): what a resumed fit or another process needs."""
+    y = Y
+    if isinstance(name, tuple):
+        y, name = LABELS, name[1]
     settings = dict(batch_size=16, seed=3, n_epochs=5, start_epoch=start_epoch)
-    uninterrupted = make_batch_sampler(name, Y, **settings)
+    uninterrupted = make_batch_sampler(name, y, **settings)
     epochs = [[list(b) for b in uninterrupted] for _ in range(5)]
     assert epochs[3] != epochs[2]
-    continued = make_batch_sampler(name, Y, **settings, first_epoch=3)
+    continued = make_batch_sampler(name, y, **settings, first_epoch=3)
     assert len(continued) == len(epochs[3])
     assert [list(b) for b in continued] == epochs[3]
     assert [list(b) for b in continued] == epochs[4]
@@ -166,3 +176,32 @@ def test_an_iterator_dropped_unstarted_draws_nothing(sampler, start_epoch):
     for e in range(3):
         iter(twice)
         np.testing.assert_array_equal(epoch(twice), epoch(once), err_msg=f"epoch {e}")
+
+
+def test_multilabel_samples_weigh_as_their_rarest_label():
+    weights = frequency_sample_weights(LABELS, power=1.0)
+    assert weights[0] == 1 / 300  # label 0 only
+    assert weights[290] == 1 / 72  # labels 0 and 1: the rarer one
+    assert weights[365] == 1 / 12
+    assert weights[380] == 1 / 20  # no label: a group of its own
+    np.testing.assert_allclose(frequency_sample_weights(LABELS, power=0.5)[290], 72**-0.5)
+
+
+def test_label_aware_sampling_draws_every_label_equally():
+    """Wu et al.'s class-aware sampling: a label (or 'no label') at random, then an image of it."""
+    pools = label_pools(LABELS)
+    assert [len(pool) for pool in pools] == [300, 72, 12, 20]
+    batches = list(make_batch_sampler("class_balanced", LABELS, batch_size=16, seed=0))
+    assert len(batches) == -(-len(LABELS) // 16)
+    for batch in batches:  # 4 draws from each pool
+        carried = LABELS[batch]
+        assert carried[:, 2].sum() == 4 and (carried.sum(axis=1) == 0).sum() == 4
+        assert carried[:, 1].sum() >= 4 and carried[:, 0].sum() >= 4
+    drawn = epoch(make_batch_sampler("weighted", LABELS, batch_size=16, seed=0))
+    assert LABELS[drawn, 2].mean() > 0.15  # 3% of the samples, a quarter of the draws
+
+
+@pytest.mark.parametrize("name", ["over", "under", "progressive", RandomUnderSampler()])
+def test_single_label_samplers_refuse_a_multilabel_y(name):
+    with pytest.raises(ValueError, match="multi-label indicator matrix"):
+        make_batch_sampler(name, LABELS, batch_size=16, seed=0)

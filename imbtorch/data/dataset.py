@@ -26,7 +26,8 @@ class ImageDataset(Dataset):
 
     Items are ``(image, code)``, or ``({'X': image, 'sample_weight': w}, code)``
     when sample weights are given; ``code`` indexes ``classes_`` (``-1`` when
-    the dataset holds images to predict). Images come as the source holds
+    the dataset holds images to predict), or is the image's float32 row of a
+    multi-label indicator matrix. Images come as the source holds
     them (``uint8`` stays ``uint8``), or, with a ``transform``, as its float
     output. ``y`` (the codes) is exposed for skorch's helpers and the
     samplers, which need labels only.
@@ -34,8 +35,9 @@ class ImageDataset(Dataset):
     Parameters
     ----------
     source : ImageSource
-    codes : ndarray of shape (N,), default=None
-        Class index of each sample in ``classes_``.
+    codes : ndarray of shape (N,) or (N, n_labels), default=None
+        Class index of each sample in ``classes_``, or a 0/1 indicator matrix
+        (multi-label).
     sample_weight : ndarray of shape (N,), default=None
     transform : callable, default=None
         Applied to every image as a float ``(C, H, W)`` tensor (``uint8``
@@ -50,7 +52,7 @@ class ImageDataset(Dataset):
         transform: Callable | None = None,
     ) -> None:
         self.source = source
-        self.y = None if codes is None else np.asarray(codes, dtype=np.int64)
+        self.y = None if codes is None else _as_targets(codes)
         self.sample_weight = (
             None if sample_weight is None else torch.as_tensor(sample_weight, dtype=torch.float32)
         )
@@ -81,7 +83,9 @@ class ImageDataset(Dataset):
             image = self._transformed(image, index)
         if self.sample_weight is not None:
             image = {IMAGES_KEY: image, SAMPLE_WEIGHT_KEY: self.sample_weight[index]}
-        return image, -1 if self.y is None else int(self.y[index])
+        if self.y is None:
+            return image, -1
+        return image, self.y[index] if self.y.ndim == 2 else int(self.y[index])
 
     def _transformed(self, image: torch.Tensor, index: int) -> torch.Tensor:
         out = self.transform(to_unit_float(image))
@@ -93,6 +97,12 @@ class ImageDataset(Dataset):
                 "shape, e.g. RandomResizedCrop(size=(H, W)) rather than a crop to a new size."
             )
         return out.to(torch.float32)
+
+
+def _as_targets(codes) -> np.ndarray:
+    """Class codes as int64; a multi-label indicator matrix as float32."""
+    codes = np.asarray(codes)
+    return codes.astype(np.float32) if codes.ndim == 2 else codes.astype(np.int64)
 
 
 def batch_images(X):

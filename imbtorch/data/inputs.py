@@ -16,6 +16,7 @@ from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import StrOptions  # private; pinned in pyproject.toml
 from sklearn.utils.validation import check_array, validate_data
 
+from ..labels import check_multilabel_targets, is_multilabel_input
 from .arrays import DATA_FORMATS
 from .dataset import ImageDataset
 from .files import COLOR_MODES
@@ -80,7 +81,11 @@ class ImageInputMixin:
         return decoding_workers(get_params_for(prefix) if get_params_for else None)
 
     def _targets(self, source: ImageSource, y) -> np.ndarray:
-        """``y`` checked against the images, or a Dataset's own targets when ``y`` is None."""
+        """``y`` checked against the images, or a Dataset's own targets when ``y`` is None.
+
+        A 2-D ``y`` with several columns (array, sparse matrix, DataFrame) is a
+        multi-label indicator matrix, returned dense.
+        """
         if y is None:
             y = source.targets()
             if y is None:
@@ -90,7 +95,11 @@ class ImageInputMixin:
                     "gives its own when its items are (image, target) pairs or it has a "
                     "targets attribute."
                 )
-        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
+        if is_multilabel_input(y):
+            y = check_multilabel_targets(y)
+        else:
+            y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+            y = column_or_1d(y, warn=True)
         if len(y) != len(source):
             raise ValueError(
                 f"X and y have inconsistent numbers of samples: [{len(source)}, {len(y)}]: "

@@ -235,7 +235,10 @@ class DatasetSource(ImageSource):
 
 
 def _target_value(target):
-    return target.item() if isinstance(target, torch.Tensor) else target
+    """A Dataset item's target: a label, or a row of a multi-label indicator matrix."""
+    if isinstance(target, torch.Tensor):
+        return target.item() if target.ndim == 0 else target.numpy()
+    return target
 
 
 def is_path_like(value) -> bool:

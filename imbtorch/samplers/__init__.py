@@ -14,6 +14,7 @@ from .balanced import (
     ImblearnIndexSampler,
     ProgressiveSampler,
     frequency_sample_weights,
+    label_pools,
 )
 from .epochs import (
     MAX_SEED,
@@ -23,10 +24,16 @@ from .epochs import (
     epoch_rng,
     set_epoch,
 )
-from .factory import SAMPLER_NAMES, DeferredBatchSampler, make_batch_sampler
+from .factory import (
+    MULTILABEL_SAMPLERS,
+    SAMPLER_NAMES,
+    DeferredBatchSampler,
+    make_batch_sampler,
+)
 
 __all__ = [
     "MAX_SEED",
+    "MULTILABEL_SAMPLERS",
     "SAMPLER_NAMES",
     "ClassBalancedBatchSampler",
     "DeferredBatchSampler",
@@ -37,6 +44,7 @@ __all__ = [
     "epoch_generator",
     "epoch_rng",
     "frequency_sample_weights",
+    "label_pools",
     "make_batch_sampler",
     "set_epoch",
 ]

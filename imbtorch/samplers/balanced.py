@@ -16,9 +16,42 @@ def frequency_sample_weights(y: np.ndarray, power: float) -> np.ndarray:
 
     ``power=1`` draws every class equally often (inverse frequency);
     ``power=0.5`` is square-root sampling (class probability ~ ``sqrt(n_c)``).
+    For a multi-label indicator ``y``, a sample weighs as its rarest label
+    (the largest ``n_l ** -power`` of its labels); samples without labels
+    form a group of their own.
     """
+    if y.ndim == 2:
+        return (
+            np.array([len(pool) for pool in label_pools(y)], dtype=np.float64)[_rarest_pool(y)]
+            ** -power
+        )
     _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
     return counts[codes].astype(np.float64) ** -power
+
+
+def label_pools(y: np.ndarray) -> list[np.ndarray]:
+    """The samples of each class; for a multi-label indicator ``y``, of each label.
+
+    Multi-label: one pool per label that some sample carries, in column order,
+    and a last pool of the samples without labels, if any. A sample is in the
+    pool of each of its labels.
+    """
+    if y.ndim == 1:
+        _, codes = np.unique(y, return_inverse=True)
+        return [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
+    carried = y.astype(bool)
+    pools = [np.flatnonzero(column) for column in carried.T if column.any()]
+    empty = np.flatnonzero(~carried.any(axis=1))
+    return pools + [empty] if len(empty) else pools
+
+
+def _rarest_pool(y: np.ndarray) -> np.ndarray:
+    """Index in :func:`label_pools` of each sample's rarest label (or of the empty pool)."""
+    carried = y.astype(bool)
+    present = carried[:, carried.any(axis=0)]
+    counts = present.sum(axis=0)
+    rarest = np.where(present, counts, np.iinfo(np.int64).max).argmin(axis=1)
+    return np.where(present.any(axis=1), rarest, present.shape[1])
 
 
 class ImblearnIndexSampler(EpochSampler):
@@ -90,7 +123,11 @@ class ClassBalancedBatchSampler(EpochSampler):
     """Batches that hold every class (nearly) equally often.
 
     Each batch takes ``batch_size // n_classes`` samples of every class and
-    spreads the remainder over randomly chosen classes. Within a class, samples
+    spreads the remainder over randomly chosen classes. For a multi-label
+    indicator ``y`` this is class-aware sampling (Shen et al. 2016), as the
+    distribution-balanced loss was evaluated with: every label (and the
+    group of samples without labels) is drawn equally often, then a sample
+    that carries it (see :func:`label_pools`). Within a class, samples
     are drawn without replacement from a shuffled pool that is refilled when it
     runs out, so tail samples repeat only as often as needed (the pools are
     shuffled afresh every epoch). An epoch has as
@@ -98,8 +135,8 @@ class ClassBalancedBatchSampler(EpochSampler):
 
     Parameters
     ----------
-    y : ndarray of shape (n_samples,)
-        Labels of the training samples.
+    y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+        Labels of the training samples, or their 0/1 indicator matrix.
     batch_size : int
         Samples per batch.
     seed : int
@@ -118,10 +155,9 @@ class ClassBalancedBatchSampler(EpochSampler):
         first_epoch: int = 0,
     ) -> None:
         super().__init__(seed, first_epoch)
-        _, codes = np.unique(np.asarray(y), return_inverse=True)
-        self.pools = [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
+        self.pools = label_pools(np.asarray(y))
         self.batch_size = int(batch_size)
-        n_samples = len(codes)
+        n_samples = len(y)
         self.n_batches = (
             n_samples // self.batch_size if drop_last else -(-n_samples // self.batch_size)
         )

@@ -25,6 +25,8 @@ from .balanced import (
 from .epochs import EpochSampler, EpochSeededSampler, set_epoch
 
 SAMPLER_NAMES = ("weighted", "sqrt", "over", "under", "class_balanced", "progressive")
+#: The ``sampler`` settings defined for a multi-label indicator ``y``.
+MULTILABEL_SAMPLERS = (None, "weighted", "sqrt", "class_balanced")
 
 
 class DeferredBatchSampler(EpochSampler):
@@ -89,8 +91,11 @@ def make_batch_sampler(
         :class:`ClassBalancedBatchSampler`. ``'progressive'``:
         :class:`ProgressiveSampler` over ``n_epochs``. An imblearn sampler
         object: :class:`ImblearnIndexSampler`.
-    y : ndarray of shape (n_samples,)
-        Labels of the training samples.
+    y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+        Labels of the training samples, or their multi-label indicator
+        matrix (:data:`MULTILABEL_SAMPLERS`: ``'weighted'`` and ``'sqrt'``
+        weigh each sample by its rarest label, ``'class_balanced'`` is
+        label-aware).
     batch_size, seed, shuffle, drop_last
         As for a DataLoader; ``seed`` fixes every draw.
     n_epochs : int, default=1
@@ -106,6 +111,12 @@ def make_batch_sampler(
     batch_sampler : torch Sampler yielding lists of indices
     """
     y = np.asarray(y)
+    if y.ndim == 2 and sampler not in MULTILABEL_SAMPLERS:
+        raise ValueError(
+            f"sampler={sampler!r} draws by one label per sample, but y is a multi-label "
+            f"indicator matrix; use one of {MULTILABEL_SAMPLERS[1:]} (by each sample's rarest "
+            "label, or label-aware) or None."
+        )
     if not shuffle and sampler is not None:
         raise ValueError(
             f"iterator_train__shuffle=False conflicts with sampler={sampler!r}, which sets the "

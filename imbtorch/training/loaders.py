@@ -130,9 +130,10 @@ def training_loader(
                 "processes; use the sampler parameter, whose batches are."
             )
         return loader_class(dataset, batch_size=batch_size, **kwargs)
+    codes = dataset_codes(dataset)
     batch_sampler = make_batch_sampler(
         sampler,
-        classes[dataset_codes(dataset)],
+        codes if codes.ndim == 2 else classes[codes],  # a multi-label indicator as it is
         batch_size=batch_size,
         seed=seed,
         shuffle=kwargs.pop("shuffle", True),

@@ -8,10 +8,13 @@ validation split.
 
 from __future__ import annotations
 
+from sklearn.metrics import f1_score, make_scorer
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping, EpochScoring, ProgressBar
 
 #: History key of the macro-F1 that early stopping and checkpoints follow.
 MONITOR = "valid_f1"
+#: ... and the macro average precision they follow for a multi-label ``y``.
+MULTILABEL_MONITOR = "valid_map"
 DEFAULT_PATIENCE = 10
 
 
@@ -65,7 +68,9 @@ class HeldOutSet(Callback):
         self.dataset_ = dataset_valid
 
 
-def validation_monitors(*, start_epoch: int = 0, checkpoint_dir=None) -> list[tuple]:
+def validation_monitors(
+    *, start_epoch: int = 0, checkpoint_dir=None, multilabel: bool = False
+) -> list[tuple]:
     """Named callbacks for a fit with a validation split.
 
     ``valid_bacc`` (balanced accuracy) and ``valid_f1`` (macro-F1) on the
@@ -75,24 +80,41 @@ def validation_monitors(*, start_epoch: int = 0, checkpoint_dir=None) -> list[tu
     when ``checkpoint_dir`` is given, a ``checkpoint`` saving the best
     macro-F1 state there and loading it back at the end.
 
+    With ``multilabel``, ``valid_map`` (macro average precision, which needs
+    no threshold) replaces balanced accuracy and is what early stopping and
+    the checkpoint follow; ``valid_f1`` is the labels' macro-F1 at 0.5.
+
     Parameters
     ----------
     start_epoch : int, default=0
         First epoch at which early stopping may stop.
     checkpoint_dir : str or path, default=None
+    multilabel : bool, default=False
 
     Returns
     -------
     callbacks : list of (name, callback)
     """
+    monitor = MULTILABEL_MONITOR if multilabel else MONITOR
+    if multilabel:
+        f1 = make_scorer(f1_score, average="macro", zero_division=0.0)
+        scores = [
+            ("valid_map", EpochScoring("average_precision", name=monitor, lower_is_better=False)),
+            ("valid_f1", EpochScoring(f1, name="valid_f1", lower_is_better=False)),
+        ]
+    else:
+        bacc = EpochScoring("balanced_accuracy", name="valid_bacc", lower_is_better=False)
+        scores = [
+            ("valid_bacc", bacc),
+            ("valid_f1", EpochScoring("f1_macro", name=monitor, lower_is_better=False)),
+        ]
     callbacks = [
-        ("valid_bacc", EpochScoring("balanced_accuracy", name="valid_bacc", lower_is_better=False)),
-        ("valid_f1", EpochScoring("f1_macro", name=MONITOR, lower_is_better=False)),
+        *scores,
         ("held_out", HeldOutSet()),
         (
             "early_stopping",
             EarlyStoppingAfter(
-                monitor=MONITOR,
+                monitor=monitor,
                 lower_is_better=False,
                 patience=DEFAULT_PATIENCE,
                 load_best=True,
@@ -102,7 +124,7 @@ def validation_monitors(*, start_epoch: int = 0, checkpoint_dir=None) -> list[tu
     ]
     if checkpoint_dir is not None:
         checkpoint = Checkpoint(
-            monitor=f"{MONITOR}_best", dirname=str(checkpoint_dir), load_best=True
+            monitor=f"{monitor}_best", dirname=str(checkpoint_dir), load_best=True
         )
         callbacks.append(("checkpoint", checkpoint))
     return callbacks
