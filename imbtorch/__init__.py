@@ -3,10 +3,12 @@
 from .embeddings import ImageEmbedder
 from .estimator import BalancedImageClassifier
 from .evaluation import compare_strategies, report
+from .thresholds import TunedLabelThresholdsCV
 
 __all__ = [
     "BalancedImageClassifier",
     "ImageEmbedder",
+    "TunedLabelThresholdsCV",
     "__version__",
     "compare_strategies",
     "report",

@@ -615,6 +615,8 @@ class BalancedImageClassifier(
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.input_tags.allow_nan = False
+        tags.target_tags.multi_output = True  # a multi-label indicator y
+        tags.classifier_tags.multi_label = True
         return tags
 
     @property

@@ -33,9 +33,11 @@ def check_multilabel_targets(y) -> np.ndarray:
     if kind != "multilabel-indicator":
         is_binary = np.isin(dense, (0, 1)) if dense.dtype.kind in "biuf" else np.zeros_like(dense)
         row, column = np.argwhere(~np.asarray(is_binary, dtype=bool))[0]
+        value = dense[row, column]
+        value = value.item() if isinstance(value, np.generic) else value
         raise ValueError(
             f"y has shape {dense.shape}, which reads as a multi-label indicator matrix (one "
-            f"0/1 column per label), but y[{row}, {column}] is {dense[row, column]!r}. Pass "
+            f"0/1 column per label), but y[{row}, {column}] is {value!r}. Pass "
             "0/1 values (sklearn.preprocessing.MultiLabelBinarizer turns lists of labels into "
             "them), or one label per image as a 1-D y; multi-output targets with other values "
             "are not supported."

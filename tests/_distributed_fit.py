@@ -8,7 +8,8 @@ seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
 0.5, ``imbsam`` trains with ImbSAM (``sam_rho=0.1``, the rarest
 class's loss perturbed), ``sgd`` with SGD and momentum,
 ``las`` smooths cRT's labels (``head_smoothing=(0.3, 0.0)``), ``prior``
-predicts under the training prior (``proba_prior='train'``). Every
+predicts under the training prior (``proba_prior='train'``), ``multilabel``
+trains on overlapping labels (bright, not dark, striped) as an indicator matrix. Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -19,6 +20,7 @@ import pickle
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from _images import three_class_images
 from accelerate import Accelerator
@@ -61,6 +63,9 @@ if __name__ == "__main__":
         extra.update(proba_prior="train")
     accelerator = Accelerator(cpu=True)
     X, y = three_class_images([90, 27, 9], name_pixels=True)
+    multilabel = "multilabel" in sys.argv[4:]
+    if multilabel:  # overlapping labels: the weighted sampler draws by the rarest
+        y = np.column_stack([y == 0, y != 1, y == 2]).astype(int)
     clf = BalancedImageClassifier(
         module__width=8,
         max_epochs=4,
@@ -69,7 +74,7 @@ if __name__ == "__main__":
         class_weight="balanced",
         sampler=None if sampler == "none" else sampler,
         normalize=False,
-        train_split=ValidSplit(5, stratified=True),
+        train_split=ValidSplit(5, stratified=not multilabel),
         callbacks=[("record", RecordBatches())],
         accelerator=accelerator,
         random_state=None if seed == "none" else int(seed),

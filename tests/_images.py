@@ -18,3 +18,20 @@ def three_class_images(counts, *, name_pixels: bool = False):
     if name_pixels:
         X[:, 0, 0, 0] = np.arange(len(y))
     return X, y
+
+
+def multilabel_images(n, frequencies=(0.6, 0.25, 0.06), *, signal=1.2, seed=0, name_pixels=False):
+    """``n`` grey 8x8 images carrying any subset of labels: ``(X, Y)``.
+
+    Label ``l`` is present with probability ``frequencies[l]`` and brightens
+    its own band of rows by ``signal`` (label 0 rows 0-1, label 1 rows 2-3, ...); ``Y`` is
+    the ``(n, n_labels)`` 0/1 indicator matrix.
+    """
+    rng = np.random.default_rng(seed)
+    Y = (rng.random((n, len(frequencies))) < np.asarray(frequencies)).astype(np.int64)
+    X = rng.normal(0.0, 0.5, size=(n, 1, 8, 8)).astype(np.float32)
+    for label in range(len(frequencies)):
+        X[:, 0, 2 * label : 2 * label + 2, :] += signal * Y[:, label, None, None]
+    if name_pixels:
+        X[:, 0, 7, 7] = np.arange(n)
+    return X, Y

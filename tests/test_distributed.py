@@ -38,12 +38,15 @@ def _launch(out: Path, sampler: str, seed: str, processes: int, *extra: str) -> 
     return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(processes)]
 
 
-@pytest.mark.parametrize("sampler", ["weighted", "class_balanced"])
-def test_two_processes_draw_the_samples_of_one(sampler, tmp_path):
-    """With MaxNorm on the classifier, which every process applies to its own copy. (Plain
+@pytest.mark.parametrize(
+    "sampler, labels", [("weighted", "multilabel"), ("class_balanced", "single")]
+)
+def test_two_processes_draw_the_samples_of_one(sampler, labels, tmp_path):
+    """With MaxNorm on the classifier, which every process applies to its own copy; the
+    weighted sampler on a multi-label y (each image drawn by its rarest label). (Plain
     shuffling: the next test, whose two processes draw every sample once an epoch.)"""
-    one = _launch(tmp_path / "one", sampler, "0", 1, "max_norm")[0]
-    ranks = _launch(tmp_path / "two", sampler, "0", 2, "max_norm")
+    one = _launch(tmp_path / "one", sampler, "0", 1, "max_norm", labels)[0]
+    ranks = _launch(tmp_path / "two", sampler, "0", 2, "max_norm", labels)
     for epoch, drawn in enumerate(one["epochs"]):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert sorted(union) == sorted(drawn), f"epoch {epoch}"

@@ -99,6 +99,14 @@ SCHEDULES = {
         "max_norm": 1.0,
     },
     "compiled_bf16": {"compile": True, "compile__backend": "eager", "precision": "bf16-mixed"},
+    "multilabel": {
+        "multilabel": True,
+        "loss": "distribution_balanced",
+        "sampler": "class_balanced",
+        "mixup": "mixup",
+        "class_weight": "balanced",
+        "drw_epoch": 3,
+    },
 }
 
 
@@ -115,6 +123,8 @@ def test_an_interrupted_fit_resumes_exactly_with_every_sampler_and_schedule(
     if settings.pop("arrays", False):
         X = np.stack([np.asarray(Image.open(path)) for path in X])
         workers = 0
+    if settings.pop("multilabel", False):  # overlapping labels; label-aware sampling
+        y = np.column_stack([y == 0, y != 1, y == 2]).astype(int)
     params = {
         **FAST,
         "max_epochs": 5,
