@@ -19,7 +19,10 @@ from sklearn.utils.validation import check_array
 
 def is_multilabel_input(y) -> bool:
     """Whether ``y`` has the 2-D shape of a multi-label indicator matrix (several columns)."""
-    return sp.issparse(y) or (np.ndim(y) == 2 and np.shape(y)[1] > 1)
+    if sp.issparse(y):
+        return True
+    shape = np.asarray(y).shape  # through __array__: array-likes without numpy's functions
+    return len(shape) == 2 and shape[1] > 1
 
 
 def check_multilabel_targets(y) -> np.ndarray:

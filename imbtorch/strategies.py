@@ -12,7 +12,14 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["DEFAULT_STRATEGIES", "STRATEGY_NAMES", "resolve_strategy", "strategy_params"]
+__all__ = [
+    "DEFAULT_STRATEGIES",
+    "MULTILABEL_DEFAULT_STRATEGIES",
+    "MULTILABEL_STRATEGY_NAMES",
+    "STRATEGY_NAMES",
+    "resolve_strategy",
+    "strategy_params",
+]
 
 _FIXED = {
     "ce": {},
@@ -48,9 +55,34 @@ _FIXED = {
     },
 }
 _DEFERRED = ("ldam_drw", "drs")
+_MULTILABEL_ONLY = {
+    "asl": {"loss": "asl"},
+    "distribution_balanced": {"loss": "distribution_balanced"},
+}
 
-#: Every strategy :func:`strategy_params` knows; ``'auto'`` is ``strategy='auto'``.
+#: Every single-label strategy :func:`strategy_params` knows; ``'auto'`` is
+#: ``strategy='auto'``.
 STRATEGY_NAMES: tuple[str, ...] = (*_FIXED, *_DEFERRED, "auto")
+
+#: The strategies defined for a multi-label indicator ``y``: the losses of
+#: :mod:`imbtorch.multilabel_losses`, positive weights per label
+#: (``'balanced_weights'``: ``n_neg / n_pos``), samplers by each image's
+#: rarest label, label-aware sampling (``'class_balanced_sampler'``).
+MULTILABEL_STRATEGY_NAMES: tuple[str, ...] = (
+    "ce",
+    "balanced_weights",
+    "effective_weights",
+    "focal",
+    *_MULTILABEL_ONLY,
+    "logit_adjusted",
+    "weighted_sampler",
+    "sqrt_sampler",
+    "class_balanced_sampler",
+    "mixup",
+    "sam",
+    "drs",
+    "auto",
+)
 
 #: Parameters that re-balance the classes, at their neutral values. With any
 #: of them set (or a loss other than ``'ce'``, or ``criterion__weight``),
@@ -125,6 +157,21 @@ DEFAULT_STRATEGIES: tuple[str, ...] = (
 )
 
 
+#: What :func:`imbtorch.compare_strategies` runs on a multi-label ``y`` when
+#: given no strategies: binary cross-entropy, positive weights, the focal,
+#: asymmetric, distribution-balanced and label-logit-adjusted losses, and
+#: label-aware sampling.
+MULTILABEL_DEFAULT_STRATEGIES: tuple[str, ...] = (
+    "ce",
+    "balanced_weights",
+    "focal",
+    "asl",
+    "distribution_balanced",
+    "logit_adjusted",
+    "class_balanced_sampler",
+)
+
+
 @validate_params(
     {"name": [str], "max_epochs": [Interval(Integral, 1, None, closed="left")]},
     prefer_skip_nested_validation=True,
@@ -142,7 +189,7 @@ def strategy_params(name: str, max_epochs: int) -> dict:
     Parameters
     ----------
     name : str
-        One of :data:`STRATEGY_NAMES`.
+        One of :data:`STRATEGY_NAMES` or :data:`MULTILABEL_STRATEGY_NAMES`.
     max_epochs : int
         The classifier's epochs; places the deferred switch.
 
@@ -153,8 +200,8 @@ def strategy_params(name: str, max_epochs: int) -> dict:
     """
     if name == "auto":
         return {"strategy": "auto"}
-    if name in _FIXED:
-        return {"strategy": None, **_FIXED[name]}
+    if name in _FIXED or name in _MULTILABEL_ONLY:
+        return {"strategy": None, **_FIXED.get(name, _MULTILABEL_ONLY.get(name))}
     switch = 2 * max_epochs // 3
     if name == "ldam_drw":
         return {
@@ -167,6 +214,7 @@ def strategy_params(name: str, max_epochs: int) -> dict:
     if name == "drs":
         return {"strategy": None, "sampler": "class_balanced", "drs_epoch": switch}
     raise ValueError(
-        f"Unknown strategy {name!r}. Use one of {list(STRATEGY_NAMES)}, or pass a dict of "
+        f"Unknown strategy {name!r}. Use one of {list(STRATEGY_NAMES)} (multi-label: "
+        f"{list(MULTILABEL_STRATEGY_NAMES)}), or pass a dict of "
         "BalancedImageClassifier parameters (or an estimator) under your own name."
     )

@@ -84,3 +84,23 @@ def test_cifar10_lt_reads_a_local_copy(tmp_path):
 def test_cifar10_missing_says_what_to_download(tmp_path):
     with pytest.raises(FileNotFoundError, match="data_batch_1.*cifar-10-python.tar.gz"):
         load_long_tailed_cifar10(tmp_path)
+
+
+def test_long_tailed_mosaics_carry_the_digits_they_show():
+    from imbtorch.datasets import load_long_tailed_mosaics
+
+    X_train, X_test, Y_train, Y_test = load_long_tailed_mosaics(
+        100, source="digits", n_train=2000, n_test=500, random_state=0
+    )
+    assert X_train.shape == (2000, 16, 16) and Y_train.shape == (2000, 10)
+    assert Y_train.dtype == np.uint8 and Y_train.sum(axis=1).min() >= 1
+    frequency = Y_train.mean(axis=0)  # 1 - (1 - p_c) ** 4, p_c ~ 100 ** (-c / 9)
+    assert frequency[0] > 0.8 and frequency[9] < 0.03 and np.all(np.diff(frequency) < 0.02)
+    assert 0.25 < Y_test.mean() < 0.45  # every digit equally often in test cells
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    # the top-left cell is a digit image whose label the mosaic carries
+    first = X_train[0, :8, :8]
+    match = np.flatnonzero((digits.images == first).all(axis=(1, 2)))
+    assert len(match) and Y_train[0, digits.target[match[0]]] == 1

@@ -17,17 +17,21 @@ from .metrics import (
     shot_scorers,
     tail_labels,
 )
+from .multilabel import MULTILABEL_SCORING, label_scores, multilabel_scores, tail_label_columns
 from .report import ImbalanceReport, report
 
 __all__ = [
     "CALIBRATION_SCORING",
     "IMBALANCE_SCORING",
+    "MULTILABEL_SCORING",
     "ImbalanceReport",
     "RecallFrequencyDisplay",
     "ReliabilityDisplay",
     "compare_strategies",
     "expected_calibration_error",
     "imbalance_scores",
+    "label_scores",
+    "multilabel_scores",
     "per_class_recall",
     "plot_confusion_matrix",
     "plot_strategy_comparison",
@@ -35,5 +39,6 @@ __all__ = [
     "report",
     "shot_groups",
     "shot_scorers",
+    "tail_label_columns",
     "tail_labels",
 ]

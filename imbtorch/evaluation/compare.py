@@ -17,22 +17,24 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import make_scorer, recall_score
+from sklearn.metrics import average_precision_score, make_scorer, recall_score
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.utils.parallel import Parallel, delayed
 
 from ..estimator import BalancedImageClassifier
-from ..strategies import DEFAULT_STRATEGIES, strategy_params
+from ..labels import check_multilabel_targets, is_multilabel_input
+from ..strategies import DEFAULT_STRATEGIES, MULTILABEL_DEFAULT_STRATEGIES, strategy_params
 from .calibration import CALIBRATION_SCORING
-from .metrics import IMBALANCE_SCORING, import_pandas, shot_scorers, tail_labels
+from .metrics import IMBALANCE_SCORING, SHOT_GROUPS, import_pandas, shot_scorers, tail_labels
+from .multilabel import MULTILABEL_SCORING, multilabel_scores, tail_label_columns
 
 __all__ = ["compare_strategies", "plot_strategy_comparison"]
 
 
-def _resolve(strategies, estimator) -> dict:
+def _resolve(strategies, estimator, *, multilabel: bool = False) -> dict:
     """Strategy name -> estimator to cross-validate."""
     if strategies is None:
-        strategies = DEFAULT_STRATEGIES
+        strategies = MULTILABEL_DEFAULT_STRATEGIES if multilabel else DEFAULT_STRATEGIES
     if isinstance(strategies, str) or not isinstance(strategies, (Mapping, Sequence)):
         raise TypeError(
             "strategies must be a list of strategy names (see imbtorch.strategies."
@@ -91,13 +93,18 @@ def compare_strategies(
     Parameters
     ----------
     X : array-like of images
-    y : array-like of shape (n_samples,)
+    y : array-like of shape (n_samples,), or (n_samples, n_labels)
+        Labels, or a multi-label 0/1 indicator matrix (array, sparse matrix
+        or DataFrame), for which the folds are plain ``KFold`` and the
+        defaults change: see ``strategies`` and ``scoring``.
     strategies : list of str or dict, default=None
         Names from :data:`imbtorch.strategies.STRATEGY_NAMES`, or a dict
         ``{label: name | dict of parameters | estimator}``; dict parameters are
         set on a clone of ``estimator``, estimators (e.g. a pipeline of
         :class:`~imbtorch.ImageEmbedder` and SMOTE) run as they are.
-        ``None`` runs :data:`imbtorch.strategies.DEFAULT_STRATEGIES`.
+        ``None`` runs :data:`imbtorch.strategies.DEFAULT_STRATEGIES`
+        (:data:`~imbtorch.strategies.MULTILABEL_DEFAULT_STRATEGIES` for a
+        multi-label ``y``).
     estimator : BalancedImageClassifier, default=None
         The configured classifier each strategy modifies (epochs, backbone,
         device, ``random_state``...); ``BalancedImageClassifier()`` by default.
@@ -110,15 +117,20 @@ def compare_strategies(
         an int). The folds are drawn once, so every strategy sees the same.
     scoring : dict, default=None
         Scorers by name; by default balanced accuracy, macro-F1, G-mean and
-        ``tail_recall`` (mean recall of the rarest classes of ``y``).
+        ``tail_recall`` (mean recall of the rarest classes of ``y``). For a
+        multi-label ``y``: macro mean average precision (``map_macro``, what
+        the table is ranked by), micro mAP, macro-F1 and ``tail_map`` (mean
+        AP of the rarest labels).
     tail_fraction : float, default=0.3
-        Share of classes counted as tail by ``tail_recall``.
+        Share of classes (labels) counted as tail by ``tail_recall``
+        (``tail_map``).
     extra_scores : sequence of {'shots', 'calibration'}, default=()
         Scores added to ``scoring``: ``'shots'``, the mean recall of
         many-, medium- and few-shot classes by each fold's training counts
         (``many_shot``, ``medium_shot``, ``few_shot``; NaN for an empty
-        group); ``'calibration'``, the negated top-label ECE and multi-class
-        Brier score of ``predict_proba``
+        group; for a multi-label ``y`` the mean AP of each group's labels,
+        ``many_shot_map`` ...); ``'calibration'`` (single-label), the
+        negated top-label ECE and multi-class Brier score of ``predict_proba``
         (:data:`~imbtorch.evaluation.calibration.CALIBRATION_SCORING`).
     shot_thresholds : (many, few), default=(100, 20)
         The shot groups' bounds (see :func:`~imbtorch.evaluation.metrics.shot_groups`).
@@ -143,30 +155,30 @@ def compare_strategies(
     """
     pd = import_pandas("compare_strategies returns a pandas DataFrame", "compare")
     estimator = BalancedImageClassifier() if estimator is None else estimator
-    candidates = _resolve(strategies, estimator)
-    if scoring is None:
-        tail = tail_labels(y, fraction=tail_fraction)
-        scoring = {
-            **IMBALANCE_SCORING,
-            "tail_recall": make_scorer(
-                recall_score, labels=tail, average="macro", zero_division=0.0
-            ),
-        }
+    multilabel = is_multilabel_input(y)
+    if multilabel:
+        y = check_multilabel_targets(y)
+    candidates = _resolve(strategies, estimator, multilabel=multilabel)
     unknown = set(extra_scores) - {"shots", "calibration"}
     if isinstance(extra_scores, str) or unknown:
         raise ValueError(
             f"extra_scores takes a list of 'shots' and 'calibration'; got {extra_scores!r}."
         )
+    if scoring is None:
+        scoring = _default_scoring(y, multilabel, tail_fraction)
     if "calibration" in extra_scores:
+        if multilabel:
+            raise ValueError(
+                "extra_scores='calibration' scores the top-label calibration of one label per "
+                "image, which a multi-label y lacks; drop it."
+            )
         scoring = {**scoring, **CALIBRATION_SCORING}
-    folds = list(check_cv(cv, y, classifier=True).split(X, y))
-    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    folds = list(check_cv(cv, y, classifier=True).split(X, y))  # KFold for a multi-label y
 
     def scoring_for(fold) -> dict:
         if "shots" not in extra_scores:
             return scoring
-        counts = np.bincount(codes[fold[0]], minlength=len(classes))
-        return {**scoring, **shot_scorers(counts, labels=classes, thresholds=shot_thresholds)}
+        return {**scoring, **_fold_shot_scorers(y, fold[0], multilabel, shot_thresholds)}
 
     # every (strategy, fold) fit is one task of one joblib call, so that n_jobs workers
     # (or a Dask cluster) run them all at once, and X travels to each worker once
@@ -194,6 +206,51 @@ def compare_strategies(
     if plot or ax is not None:
         table.attrs["ax"] = plot_strategy_comparison(table, metric=first[: -len("_mean")], ax=ax)
     return table
+
+
+def _default_scoring(y, multilabel: bool, tail_fraction: float) -> dict:
+    if multilabel:  # mean average precision, of all labels and of the rarest
+        tail = tail_label_columns(y, fraction=tail_fraction)
+        return {
+            **MULTILABEL_SCORING,
+            "tail_map": make_scorer(_tail_map, tail=tail, response_method="predict_proba"),
+        }
+    tail = tail_labels(y, fraction=tail_fraction)
+    return {
+        **IMBALANCE_SCORING,
+        "tail_recall": make_scorer(recall_score, labels=tail, average="macro", zero_division=0.0),
+    }
+
+
+def _tail_map(y_true, y_score, *, tail) -> float:
+    """Mean average precision of the ``tail`` columns that the fold's ``y_true`` holds."""
+    present = [label for label in tail if np.any(np.asarray(y_true)[:, label])]
+    if not present:
+        return np.nan
+    return float(np.mean([average_precision_score(y_true[:, c], y_score[:, c]) for c in present]))
+
+
+def _fold_shot_scorers(y, train, multilabel: bool, thresholds) -> dict:
+    """Shot-group scorers by the training counts of one fold."""
+    if not multilabel:
+        classes, codes = np.unique(np.asarray(y), return_inverse=True)
+        counts = np.bincount(codes[train], minlength=len(classes))
+        return shot_scorers(counts, labels=classes, thresholds=thresholds)
+    counts = y[train].sum(axis=0)
+
+    def scorer_for(group):
+        def score(estimator, X, y_true):
+            scores = multilabel_scores(
+                y_true,
+                estimator.predict_proba(X),
+                label_counts=counts,
+                shot_thresholds=thresholds,
+            )
+            return scores[f"{group}_shot_map"]
+
+        return score
+
+    return {f"{group}_shot_map": scorer_for(group) for group in SHOT_GROUPS}
 
 
 def plot_strategy_comparison(table, *, metric: str = "balanced_accuracy", ax=None):

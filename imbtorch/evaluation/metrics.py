@@ -293,19 +293,25 @@ class RecallFrequencyDisplay:
 
         Parameters
         ----------
-        y_true, y_pred : array-like of shape (n_samples,)
+        y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels, or multi-label indicator matrices (each label's recall is
+            the share of the images that carry it where it is predicted).
         class_counts : dict or array-like
             Training samples per class: ``{label: count}`` or counts in
-            ``labels`` order (e.g. ``np.unique(y_train, return_counts=True)[1]``).
+            ``labels`` order (e.g. ``np.unique(y_train, return_counts=True)[1]``,
+            or a multi-label ``y_train.sum(axis=0)``).
         labels : array-like, default=None
-            Classes to show; the sorted labels of ``y_true`` by default.
+            Classes to show; the sorted labels of ``y_true`` by default (the
+            columns of a multi-label ``y_true``).
         ax : matplotlib Axes, default=None
 
         Returns
         -------
         display : RecallFrequencyDisplay
         """
-        labels = np.unique(y_true) if labels is None else np.asarray(labels)
+        if labels is None:
+            labels = np.arange(np.shape(y_true)[1]) if np.ndim(y_true) == 2 else np.unique(y_true)
+        labels = np.asarray(labels)
         recall = per_class_recall(y_true, y_pred, labels=labels)
         return cls(recall, _counts_for(labels, class_counts), labels).plot(ax=ax)
 
@@ -335,7 +341,7 @@ class RecallFrequencyDisplay:
         ax.bar(positions, self.recall[order], color="tab:blue", label="recall")
         ax.set_xticks(positions, [str(label) for label in self.labels[order]])
         ax.set_ylim(0, 1.05)
-        ax.set_xlabel("class (most to least frequent in training)")
+        ax.set_xlabel("class or label (most to least frequent in training)")
         ax.set_ylabel("recall")
         count_ax = ax.twinx()
         count_ax.plot(positions, self.class_counts[order], color="tab:orange", marker="o")

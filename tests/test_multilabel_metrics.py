@@ -1,0 +1,87 @@
+"""Per-label scores, mean average precision and the multi-label strategy comparison."""
+
+import numpy as np
+import pytest
+from _images import multilabel_images
+from sklearn.metrics import average_precision_score
+
+from imbtorch import BalancedImageClassifier, compare_strategies
+from imbtorch.evaluation import (
+    RecallFrequencyDisplay,
+    label_scores,
+    multilabel_scores,
+    tail_label_columns,
+)
+
+Y_TRUE = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0]])
+Y_SCORE = np.array(
+    [[0.9, 0.2, 0.1], [0.6, 0.4, 0.3], [0.2, 0.7, 0.2], [0.4, 0.1, 0.05], [0.3, 0.8, 0.6]]
+)
+
+
+def test_mean_average_precision_by_hand():
+    scores = multilabel_scores(Y_TRUE, Y_SCORE, tail_labels=[2], label_counts=[300, 40, 5])
+    # label 0: positives ranked 1, 2, 3 -> AP 1; label 1: positives ranked 1 and 3 -> (1 + 2/3) / 2
+    # label 2: its positive ranked 3rd (0.2 after 0.6 and 0.3) -> 1/3
+    ap = np.array([1.0, (1 + 2 / 3) / 2, 1 / 3])
+    assert scores["map_macro"] == pytest.approx(ap.mean())
+    assert scores["map_micro"] == pytest.approx(
+        average_precision_score(Y_TRUE.ravel(), Y_SCORE.ravel())
+    )
+    assert scores["tail_map"] == pytest.approx(1 / 3)
+    assert scores["many_shot_map"] == pytest.approx(1.0)
+    assert scores["medium_shot_map"] == pytest.approx(ap[1])
+    assert scores["few_shot_map"] == pytest.approx(1 / 3)
+    # at 0.5: label 0 finds 2 of 3, no false positive -> F1 0.8; label 1: 1 of 2 and
+    # one false positive -> 0.5; label 2: none found, one false positive -> 0
+    assert scores["f1_macro"] == pytest.approx((0.8 + 0.5 + 0.0) / 3)
+
+
+def test_label_table_orders_by_training_count_and_leaves_absent_labels_undefined():
+    y_true = np.column_stack([Y_TRUE, np.zeros(5, dtype=int)])
+    y_score = np.column_stack([Y_SCORE, np.full(5, 0.2)])
+    table = label_scores(
+        y_true, y_score, label_counts=[300, 40, 5, 2], label_names=["a", "b", "c", "d"]
+    )
+    assert list(table.index) == ["a", "b", "c", "d"]
+    assert list(table["shot"]) == ["many", "medium", "few", "few"]
+    assert list(table["support"]) == [3, 2, 1, 0]
+    assert np.isnan(table.loc["d", "average_precision"]) and np.isnan(table.loc["d", "recall"])
+    assert table.loc["b", "recall"] == 0.5
+    # the absent label stays out of the mean
+    assert multilabel_scores(y_true, y_score)["map_macro"] == pytest.approx(
+        multilabel_scores(Y_TRUE, Y_SCORE)["map_macro"]
+    )
+    with pytest.raises(ValueError, match=r"tail_labels \[3\] are carried by no sample"):
+        multilabel_scores(y_true, y_score, tail_labels=[3])
+
+
+def test_tail_label_columns_are_the_rarest():
+    y = np.array([[1, 1, 0, 1], [1, 0, 0, 1], [1, 0, 1, 0]])
+    np.testing.assert_array_equal(tail_label_columns(y, fraction=0.5), [1, 2])
+
+
+def test_recall_against_label_frequency_plot():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    display = RecallFrequencyDisplay.from_predictions(
+        Y_TRUE, (Y_SCORE >= 0.5).astype(int), class_counts=[300, 40, 5]
+    )
+    np.testing.assert_allclose(display.recall, [2 / 3, 0.5, 0.0])
+    np.testing.assert_array_equal(display.labels, [0, 1, 2])
+
+
+def test_compare_strategies_on_a_multilabel_y_ranks_by_mean_average_precision():
+    pytest.importorskip("pandas")
+    X, Y = multilabel_images(120, seed=2)
+    estimator = BalancedImageClassifier(module__width=8, max_epochs=2, random_state=0)
+    table = compare_strategies(
+        X, Y, ["ce", "asl"], estimator=estimator, cv=2, extra_scores=["shots"]
+    )
+    assert list(table.columns[:2]) == ["map_macro_mean", "map_macro_std"]
+    assert {"tail_map_mean", "few_shot_map_mean", "f1_macro_mean"} <= set(table.columns)
+    assert np.all(table["map_macro_mean"].between(0, 1))
+    with pytest.raises(ValueError, match="calibration"):
+        compare_strategies(X, Y, ["ce"], estimator=estimator, extra_scores=["calibration"])
