@@ -46,14 +46,17 @@ def prepare(X_train, X_test) -> tuple[np.ndarray, np.ndarray]:
 
 
 def simple_cnn(images: np.ndarray, y: np.ndarray) -> nn.Module:
-    return SimpleCNN(in_channels=images.shape[1], num_classes=len(np.unique(y)))
+    outputs = y.shape[1] if y.ndim == 2 else len(np.unique(y))
+    return SimpleCNN(in_channels=images.shape[1], num_classes=outputs)
 
 
 class HandLoop:
     """A hand-written torch training loop, optionally with WeightedRandomSampler.
 
     ``weighted=True`` is the recipe most tutorials give for imbalance: draw
-    each sample with probability proportional to 1 / its class count.
+    each sample with probability proportional to 1 / its class count. A
+    multi-label ``y`` (0/1 indicator matrix) trains with the recipe most
+    tutorials give for it: ``BCEWithLogitsLoss(pos_weight=n_neg / n_pos)``.
     """
 
     def __init__(self, *, epochs: int, seed: int, device: str, weighted: bool = False):
@@ -63,8 +66,18 @@ class HandLoop:
         torch.manual_seed(self.seed)
         self.model_ = simple_cnn(images, y).to(self.device)
         optimizer = OPTIMIZER(self.model_.parameters(), lr=LR)
-        criterion = nn.CrossEntropyLoss()
-        data = TensorDataset(torch.from_numpy(images), torch.from_numpy(y.astype(np.int64)))
+        self.multilabel_ = y.ndim == 2
+        if self.multilabel_:
+            positives = y.sum(axis=0)
+            pos_weight = (len(y) - positives) / np.maximum(positives, 1)
+            criterion = nn.BCEWithLogitsLoss(
+                pos_weight=torch.as_tensor(pos_weight, dtype=torch.float32, device=self.device)
+            )
+            targets = torch.from_numpy(y.astype(np.float32))
+        else:
+            criterion = nn.CrossEntropyLoss()
+            targets = torch.from_numpy(y.astype(np.int64))
+        data = TensorDataset(torch.from_numpy(images), targets)
         if self.weighted:
             weights = 1.0 / np.bincount(y)[y]
             sampler = WeightedRandomSampler(weights.tolist(), num_samples=len(y))
@@ -82,13 +95,23 @@ class HandLoop:
         return self
 
     @torch.no_grad()
-    def predict(self, images: np.ndarray) -> np.ndarray:
+    def _logits(self, images: np.ndarray) -> torch.Tensor:
         self.model_.eval()
         logits = [
             self.model_(torch.from_numpy(chunk).to(self.device)).cpu()
             for chunk in np.array_split(images, max(1, len(images) // 512))
         ]
-        return torch.cat(logits).argmax(1).numpy()
+        return torch.cat(logits)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        if self.multilabel_:
+            return (self.predict_proba(images) >= 0.5).astype(np.int64)
+        return self._logits(images).argmax(1).numpy()
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Softmax probabilities, or each label's sigmoid for a multi-label fit."""
+        logits = self._logits(images)
+        return (torch.sigmoid(logits) if self.multilabel_ else logits.softmax(1)).numpy()
 
 
 def plain_skorch(images: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, device: str):
