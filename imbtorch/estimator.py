@@ -143,20 +143,32 @@ class BalancedImageClassifier(
         :func:`sklearn.utils.class_weight.compute_class_weight`; ``'effective'``
         the effective number of samples (Cui et al. 2019) with ``beta``; a dict
         maps the labels of ``y`` (strings too) to weights, others weigh 1.
+        For a multi-label ``y``, the weight of each label's positive term
+        (``pos_weight``): ``'balanced'`` is ``n_neg / n_pos``, ``'effective'``
+        the ratio of their effective numbers, a dict maps label columns.
     beta : float in [0, 1), default=0.999
         Effective-number hyperparameter, used by ``class_weight='effective'``.
-    loss : {'ce', 'focal', 'ldam', 'logit_adjusted', 'balanced_softmax', 'vs'}, default='ce'
-        Training loss (see :mod:`imbtorch.losses`; ``'vs'`` is the
-        vector-scaling loss of Kini et al. 2021; ``strategy='auto'`` turns
-        the default ``'ce'`` into ``'logit_adjusted'``); all combine with
-        ``class_weight``, ``sample_weight`` and ``ohem_ratio``. ``'ldam'``
-        gives ``'simple_cnn'`` its cosine classifier, as in the paper.
+    loss : str, default='ce'
+        Training loss (see :mod:`imbtorch.losses`): ``'ce'``, ``'focal'``,
+        ``'ldam'``, ``'logit_adjusted'``, ``'balanced_softmax'``, ``'vs'``
+        (the vector-scaling loss of Kini et al. 2021); ``strategy='auto'``
+        turns the default ``'ce'`` into ``'logit_adjusted'``. All combine
+        with ``class_weight``, ``sample_weight`` and ``ohem_ratio``.
+        ``'ldam'`` gives ``'simple_cnn'`` its cosine classifier, as in the
+        paper. For a multi-label ``y`` (see :mod:`imbtorch.multilabel_losses`):
+        ``'ce'`` (binary cross-entropy per label), ``'focal'`` (sigmoid),
+        ``'logit_adjusted'`` (by each label's log-odds), ``'asl'`` (asymmetric
+        loss; ``criterion__gamma_neg=4``, ``criterion__gamma_pos=0``,
+        ``criterion__clip=0.05``) and ``'distribution_balanced'``
+        (``criterion__neg_scale=2``, ``criterion__init_bias=0.05``, ...).
     focal_gamma : float >= 0, default=2.0
         Focusing parameter of the focal loss (``0`` gives cross-entropy).
     focal_alpha : None, float, array-like or dict, default=None
         Class balancing factor of the focal loss: a float ``a`` (two classes:
         ``a`` for ``classes_[1]``, ``1 - a`` for ``classes_[0]``), one factor per
-        class in ``classes_`` order, or ``{label: factor}``.
+        class in ``classes_`` order, or ``{label: factor}``. Multi-label: the
+        positive term's factor (``1 - a`` the negative's), for every label or
+        per label.
     ldam_max_margin : float >= 0, default=0.5
         LDAM margin of the rarest class.
     ldam_scale : float > 0, default=30.0
@@ -272,6 +284,10 @@ class BalancedImageClassifier(
         the epochs of the fit (Kang et al. 2020): over ``max_epochs`` for
         ``fit`` (resumed or not), over the epochs already done plus
         ``max_epochs`` for ``partial_fit``; the last epoch is class-balanced.
+        For a multi-label ``y``: ``'weighted'`` and ``'sqrt'`` weigh each
+        image by its rarest label; ``'class_balanced'`` is label-aware
+        sampling (a label, then an image that carries it); images without
+        labels are a group of their own.
     train_transform : callable, default=None
         Augmentation of every training image, e.g. a
         ``torchvision.transforms.v2`` pipeline: called on each image as a
@@ -424,11 +440,19 @@ class BalancedImageClassifier(
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The labels of ``y``, sorted; columns of ``predict_proba``.
+        The labels of ``y``, sorted; columns of ``predict_proba``. For a
+        multi-label ``y``, ``arange(n_labels)`` (the columns of ``y``), as
+        :class:`~sklearn.neural_network.MLPClassifier` has it.
+    multilabel_ : bool
+        Whether ``y`` was a multi-label indicator matrix: ``predict_proba``
+        then gives each label's sigmoid and ``predict`` the indicator matrix.
     class_counts_ : ndarray of shape (n_classes,)
-        Training samples per class.
+        Training samples per class (that carry each label).
+    n_samples_fit_ : int
+        Training samples.
     class_weight_ : ndarray of shape (n_classes,)
-        Loss weight of each class (ones when ``class_weight=None``).
+        Loss weight of each class (ones when ``class_weight=None``); of each
+        label's positive term for a multi-label ``y``.
     strategy_ : str
         ``'logit_adjusted'`` when ``strategy='auto'`` chose that loss;
         ``'as_set'`` when the parameters were trained as set.
@@ -782,9 +806,12 @@ class BalancedImageClassifier(
             ``(image, target)`` pairs (``ImageFolder``, your own) or skorch's
             ``SliceDataset``, whose images may be PIL images, tensors or
             arrays.
-        y : array-like of shape (N,), or None
-            Labels of any type. ``None`` for a Dataset reads its ``targets``
-            (or ``y``) attribute, else the targets of its items.
+        y : array-like of shape (N,) or (N, n_labels), or None
+            Labels of any type; or a multi-label 0/1 indicator matrix (an
+            array, a scipy sparse matrix or a pandas DataFrame, one column
+            per label), trained with one sigmoid per label. ``None`` for a
+            Dataset reads its ``targets`` (or ``y``) attribute, else the
+            targets of its items.
         sample_weight : array-like of shape (N,), default=None
             Non-negative weight of each sample in the loss.
         **fit_params

@@ -18,7 +18,7 @@ from skorch.dataset import unpack_data
 from .data.dataset import ImageDataset, dataset_codes, is_prepared
 from .heads import softmax_probabilities, stacked_logits
 from .losses import log_prior
-from .parameters import check_proba_prior
+from .parameters import check_label_settings, check_proba_prior
 from .priors import (
     fit_bias_temperature,
     probabilities_under,
@@ -100,9 +100,10 @@ class PriorCorrectionMixin:
         if not (isinstance(nonlinearity, str) and nonlinearity == "auto"):
             check_proba_prior(self)
             return super().predict_proba(dataset)
-        scores = self._decision_scores(dataset)
         if getattr(self, "multilabel_", False):
-            return torch.sigmoid(scores).numpy()
+            check_label_settings(self, multilabel=True)  # proba_prior etc. set after fit
+            return torch.sigmoid(self._decision_scores(dataset)).numpy()
+        scores = self._decision_scores(dataset)
         if self.proba_prior is None:
             return softmax_probabilities(scores)
         target = target_prior(self.proba_prior, self.classes_, self.class_counts_)

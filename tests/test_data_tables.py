@@ -71,3 +71,19 @@ def test_bad_rows_are_named(files):
         load_image_table(table, label_columns=["cat"], labels_column="cat")
     with pytest.raises(ValueError, match="no data rows"):
         load_image_table(write(files / "v.csv", "path,cat\n"))
+
+
+def test_no_finding_is_a_row_without_labels(files):
+    table = write(
+        files / "t.csv",
+        "path,labels\nimages/a.png,No Finding\nimages/b.png,Mass\nimages/c.png,No Finding|Mass\n",
+    )
+    settings = {"labels_column": "labels", "labels": ["Mass"], "no_label": "No Finding"}
+    with pytest.raises(ValueError, match=r"row 3 \(line 4\).*'No Finding' \(no label\) beside"):
+        load_image_table(table, **settings)
+    write(table, "path,labels\nimages/a.png,No Finding\nimages/b.png,Mass\n")
+    _, Y, names = load_image_table(table, **settings)
+    np.testing.assert_array_equal(Y, [[0], [1]])
+    assert names.tolist() == ["Mass"]
+    with pytest.raises(ValueError, match="no_label='No Finding' is a value of a joined"):
+        load_image_table(table, no_label="No Finding")

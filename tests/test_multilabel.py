@@ -125,6 +125,15 @@ def test_single_label_settings_name_themselves_and_the_multilabel_y(setting):
         BalancedImageClassifier(**FAST, **setting).fit(X, Y)
 
 
+def test_single_label_prediction_settings_are_refused_after_a_multilabel_fit():
+    clf = BalancedImageClassifier(**FAST).fit(X, Y)
+    for setting in ({"proba_prior": "train"}, {"predict_logit_adjust": 1.0}):
+        clf.set_params(**setting)
+        with pytest.raises(ValueError, match=f"{next(iter(setting))}=.*multi-label"):
+            clf.predict(X)
+        clf.set_params(proba_prior=None, predict_logit_adjust=None)
+
+
 def test_multilabel_losses_refuse_one_label_per_image():
     with pytest.raises(ValueError, match="loss='asl' is a multi-label loss"):
         BalancedImageClassifier(**FAST, loss="asl").fit(X, Y[:, 0])

@@ -85,3 +85,31 @@ def test_compare_strategies_on_a_multilabel_y_ranks_by_mean_average_precision():
     assert np.all(table["map_macro_mean"].between(0, 1))
     with pytest.raises(ValueError, match="calibration"):
         compare_strategies(X, Y, ["ce"], estimator=estimator, extra_scores=["calibration"])
+
+
+def test_report_of_a_multilabel_classifier(tmp_path):
+    """Any multi-label classifier with predict_proba: here k-NN, whose probabilities are a
+    list of per-label arrays."""
+    pytest.importorskip("matplotlib")
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from imbtorch import report
+
+    X, Y = multilabel_images(200, seed=3)
+    flat = X.reshape(len(X), -1)
+    knn = KNeighborsClassifier(5).fit(flat[:150], Y[:150])
+    names = ["bright", "middle", "rare"]
+    rep = report(knn, flat[150:], Y[150:], class_counts=Y[:150].sum(axis=0), label_names=names)
+    assert list(rep.per_class.index) == names  # most frequent first
+    expected = multilabel_scores(
+        Y[150:],
+        np.column_stack([p[:, 1] for p in knn.predict_proba(flat[150:])]),
+        y_pred=knn.predict(flat[150:]),
+        label_counts=Y[:150].sum(axis=0),
+    )
+    assert rep.scores == pytest.approx(expected, nan_ok=True)
+    assert "50 samples, 3 labels" in str(rep) and "per-label table" in rep._repr_html_()
+    rep.savefig(tmp_path / "report.png")
+    assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="trained on 3"):
+        report(knn, flat[150:], np.column_stack([Y[150:], Y[150:, :1]]), class_counts=[1] * 4)

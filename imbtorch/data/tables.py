@@ -43,12 +43,20 @@ def _indicator_columns(rows, columns: list[str], csv_path) -> np.ndarray:
     return Y
 
 
-def _joined_labels(rows, column: str, separator: str, labels, csv_path):
+def _joined_labels(rows, column: str, separator: str, labels, no_label, csv_path):
     """The labels of one joined column as an indicator matrix and the label names."""
     per_row = [
         [name.strip() for name in (row[column] or "").split(separator) if name.strip()]
         for row in rows
     ]
+    if no_label is not None:
+        for i, found in enumerate(per_row):
+            if no_label in found and len(found) > 1:
+                raise ValueError(
+                    f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): column {column!r} holds "
+                    f"{no_label!r} (no label) beside labels {found!r}; correct the row."
+                )
+        per_row = [[] if found == [no_label] else found for found in per_row]
     if labels is None:
         names = sorted({name for found in per_row for name in found})
     else:
@@ -78,6 +86,7 @@ def load_image_table(
     labels_column: str | None = None,
     separator: str = "|",
     labels: Sequence[str] | None = None,
+    no_label: str | None = None,
     check_files: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """File paths, a label-indicator matrix and the label names, from a CSV table.
@@ -106,6 +115,10 @@ def load_image_table(
     labels : sequence of str, default=None
         With ``labels_column``: the labels expected, in column order; a row
         with any other label is an error. By default the labels found, sorted.
+    no_label : str, default=None
+        With ``labels_column``: the value of a row without labels, such as
+        ChestX-ray14's ``'No Finding'``; it becomes a row of zeros (an image
+        that carries none of the labels), not a label.
     check_files : bool, default=True
         Check that every file exists; a missing one is an error naming its row.
 
@@ -132,10 +145,15 @@ def load_image_table(
             "labels= lists the labels of a joined labels_column; with 0/1 label columns, "
             "choose them with label_columns=."
         )
+    if no_label is not None and labels_column is None:
+        raise ValueError(
+            f"no_label={no_label!r} is a value of a joined labels_column; with 0/1 label "
+            "columns a row of zeros has no label."
+        )
     if labels_column is not None:
         if labels_column not in columns:
             raise ValueError(f"{str(csv_path)!r} has no column {labels_column!r}: {columns!r}.")
-        Y, names = _joined_labels(rows, labels_column, separator, labels, csv_path)
+        Y, names = _joined_labels(rows, labels_column, separator, labels, no_label, csv_path)
     else:
         names = (
             [c for c in columns if c != path_column]

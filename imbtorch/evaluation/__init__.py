@@ -18,12 +18,14 @@ from .metrics import (
     tail_labels,
 )
 from .multilabel import MULTILABEL_SCORING, label_scores, multilabel_scores, tail_label_columns
+from .multilabel_report import MultiLabelReport
 from .report import ImbalanceReport, report
 
 __all__ = [
     "CALIBRATION_SCORING",
     "IMBALANCE_SCORING",
     "MULTILABEL_SCORING",
+    "MultiLabelReport",
     "ImbalanceReport",
     "RecallFrequencyDisplay",
     "ReliabilityDisplay",

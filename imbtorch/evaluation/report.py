@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.utils.validation import check_is_fitted
 
+from ..labels import is_multilabel_input
 from .calibration import ReliabilityDisplay, expected_calibration_error, reliability_curve
 from .metrics import (
     RecallFrequencyDisplay,
@@ -42,8 +43,9 @@ def report(
     class_counts=None,
     shot_thresholds: tuple[int, int] = (100, 20),
     n_bins: int = 15,
+    label_names=None,
 ) -> ImbalanceReport:
-    """Evaluate a fitted classifier on ``(X, y)`` class by class.
+    """Evaluate a fitted classifier on ``(X, y)`` class by class (or label by label).
 
     Parameters
     ----------
@@ -52,14 +54,20 @@ def report(
         :class:`~imbtorch.BalancedImageClassifier`, a pipeline, ...);
         with ``predict_proba`` the report adds calibration.
     X, y
-        Evaluation images and labels.
+        Evaluation images and labels. A multi-label 0/1 indicator ``y``
+        gives a :class:`~imbtorch.evaluation.multilabel_report.MultiLabelReport`
+        (average precision per label; needs ``predict_proba``).
     class_counts : dict or array-like, default=None
         Training samples per class (``{label: count}`` or counts in
-        ``classes_`` order); the estimator's ``class_counts_`` by default.
+        ``classes_`` order; per label column for a multi-label ``y``); the
+        estimator's ``class_counts_`` by default.
     shot_thresholds : (many, few), default=(100, 20)
         Bounds of the many-, medium- and few-shot groups.
     n_bins : int, default=15
         Bins of the expected calibration error and the reliability diagram.
+    label_names : array-like of shape (n_labels,), default=None
+        Names of a multi-label ``y``'s columns (``load_image_table``'s),
+        for the table and the figure.
 
     Returns
     -------
@@ -73,7 +81,19 @@ def report(
         raise ValueError(
             f"{type(estimator).__name__} does not record its training counts (class_counts_); "
             "pass class_counts=np.unique(y_train, return_counts=True)[1] (or a dict "
-            "{label: count})."
+            "{label: count}; y_train.sum(axis=0) for a multi-label y)."
+        )
+    if is_multilabel_input(y):
+        from .multilabel_report import MultiLabelReport
+
+        return MultiLabelReport.from_estimator(
+            estimator,
+            X,
+            y,
+            label_counts=class_counts,
+            label_names=label_names,
+            shot_thresholds=shot_thresholds,
+            n_bins=n_bins,
         )
     unknown = np.setdiff1d(np.asarray(y), classes)
     if len(unknown):
@@ -161,10 +181,12 @@ class ImbalanceReport:
         self.per_class = table.iloc[np.argsort(-np.asarray(class_counts), kind="stable")]
 
     # -- text and HTML ----------------------------------------------------------------
+    _row, _kind = "class", "classes"  # what the table's rows are
+
     def _title(self) -> str:
         return (
             f"Imbalance report: {self.name} on {len(self.y_true)} samples, "
-            f"{len(self.classes)} classes"
+            f"{len(self.classes)} {self._kind}"
         )
 
     def __str__(self) -> str:
@@ -188,7 +210,7 @@ class ImbalanceReport:
             f"<div><h4>{html.escape(self._title())}</h4>"
             f"<table><tr><th>score</th><th>value</th></tr>{rows}</table>"
             f'<img src="data:image/png;base64,{image}" alt="report figure"/>'
-            f"<details><summary>per-class table</summary>{table}</details></div>"
+            f"<details><summary>per-{self._row} table</summary>{table}</details></div>"
         )
 
     # -- figure -----------------------------------------------------------------------
