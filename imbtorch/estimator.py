@@ -454,10 +454,14 @@ class BalancedImageClassifier(
         Loss weight of each class (ones when ``class_weight=None``); of each
         label's positive term for a multi-label ``y``.
     strategy_ : str
-        ``'logit_adjusted'`` when ``strategy='auto'`` chose that loss;
+        ``'logit_adjusted'`` when ``strategy='auto'`` chose that loss
+        (``'distribution_balanced+label_aware'`` on a multi-label ``y``);
         ``'as_set'`` when the parameters were trained as set.
     loss_ : str
         The loss trained: ``loss``, or the one ``strategy='auto'`` chose.
+    sampler_ : None, str or imblearn sampler
+        The sampler trained with: ``sampler``, or the one ``strategy='auto'``
+        chose (``'class_balanced'``, label-aware, on a multi-label ``y``).
     minority_classes_ : ndarray
         The classes ``minority_augment`` transforms and ImbSAM perturbs (set
         with ``minority_augment`` or ``sam_classes='minority'``).
@@ -683,12 +687,14 @@ class BalancedImageClassifier(
                 if self.multilabel_
                 else np.bincount(codes, minlength=len(self.classes_))
             )
-            self.loss_, self.strategy_ = resolve_strategy(
+            settings, self.strategy_ = resolve_strategy(
                 self.strategy,
                 self.get_params(deep=False),
                 self.get_params_for("criterion"),
                 class_counts=self.class_counts_,
+                multilabel=self.multilabel_,
             )
+            self.loss_, self.sampler_ = settings["loss"], settings["sampler"]
             self.class_weight_ = loss_class_weight(
                 self.class_weight,
                 self.get_params_for("criterion").get("weight"),
@@ -724,7 +730,7 @@ class BalancedImageClassifier(
             )
         return training_loader(
             dataset,
-            sampler=self.sampler,
+            sampler=self.sampler_,
             classes=self.classes_,
             seed=self.schedule_.seed,
             first_epoch=len(self.history),

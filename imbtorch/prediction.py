@@ -34,9 +34,10 @@ class PriorCorrectionMixin:
     """``predict_proba`` under ``proba_prior`` and ``predict`` by the scores; see the module."""
 
     def _prior_settings(self) -> tuple[dict, dict]:
-        """The parameters (with the loss trained) and ``criterion__*`` parameters that
+        """The parameters (with the loss and sampler trained) and ``criterion__*`` parameters that
         :mod:`imbtorch.priors` reads."""
-        return {**self.get_params(deep=False), "loss": self.loss_}, self.get_params_for("criterion")
+        trained = {"loss": self.loss_, "sampler": self.sampler_}
+        return {**self.get_params(deep=False), **trained}, self.get_params_for("criterion")
 
     def _set_strategy_prior(self, dataset: ImageDataset) -> None:
         """``decision_prior_`` from the settings, when they tell; called before training."""

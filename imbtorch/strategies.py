@@ -101,11 +101,22 @@ REBALANCING = {
 #: What ``strategy='auto'`` trains when no re-balancing parameter is set.
 AUTO_LOSS = "logit_adjusted"
 
+#: ... and on a multi-label ``y``: the distribution-balanced loss with
+#: label-aware sampling, the pairing Wu et al. 2020 trained (the measurement
+#: behind the choice: ``docs/benchmarks.md``, section 11).
+AUTO_MULTILABEL = {"loss": "distribution_balanced", "sampler": "class_balanced"}
+AUTO_MULTILABEL_NAME = "distribution_balanced+label_aware"
+
 
 def resolve_strategy(
-    strategy: str | None, params: dict, criterion_params: dict, *, class_counts=None
-) -> tuple[str, str]:
-    """The loss a fit trains with, and the name of what it trains (``strategy_``).
+    strategy: str | None,
+    params: dict,
+    criterion_params: dict,
+    *,
+    class_counts=None,
+    multilabel: bool = False,
+) -> tuple[dict, str]:
+    """The loss and sampler a fit trains with, and the name of what it trains (``strategy_``).
 
     ``strategy='auto'`` trains the logit-adjusted loss (Menon et al. 2021)
     unless a parameter of :data:`REBALANCING` departs from its neutral value
@@ -115,7 +126,9 @@ def resolve_strategy(
     ``classes=``) has no prior to adjust by: the parameters are trained as
     set. Everything else (``head_resampler``, ``mixup``, ``sam_rho``,
     ``max_norm``, ``minority_augment``, ``ohem_ratio``, schedules...) combines
-    with it.
+    with it. On a multi-label ``y`` the same rule trains
+    :data:`AUTO_MULTILABEL` (a label no sample carries is left out by both
+    and does not stop it).
 
     Parameters
     ----------
@@ -126,19 +139,24 @@ def resolve_strategy(
         Its ``criterion__*`` parameters.
     class_counts : array-like of shape (n_classes,), default=None
         Training samples per class.
+    multilabel : bool, default=False
+        Whether ``y`` is a multi-label indicator matrix.
 
     Returns
     -------
-    loss : str
-        The ``loss`` to train.
+    settings : dict
+        ``{'loss': ..., 'sampler': ...}`` to train.
     name : str
-        ``'logit_adjusted'`` when ``'auto'`` chose it, else ``'as_set'``.
+        ``'logit_adjusted'`` (``AUTO_MULTILABEL_NAME`` on a multi-label
+        ``y``) when ``'auto'`` chose, else ``'as_set'``.
     """
     as_set = any(params[name] != neutral for name, neutral in REBALANCING.items())
-    unseen = class_counts is not None and min(class_counts) == 0
+    unseen = class_counts is not None and min(class_counts) == 0 and not multilabel
     if strategy is None or as_set or unseen or "weight" in criterion_params:
-        return params["loss"], "as_set"
-    return AUTO_LOSS, AUTO_LOSS
+        return {"loss": params["loss"], "sampler": params["sampler"]}, "as_set"
+    if multilabel:
+        return dict(AUTO_MULTILABEL), AUTO_MULTILABEL_NAME
+    return {"loss": AUTO_LOSS, "sampler": params["sampler"]}, AUTO_LOSS
 
 
 #: What :func:`imbtorch.compare_strategies` runs when given no strategies:

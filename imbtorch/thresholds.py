@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import (  # private; pinned in pyproject.to
     HasMethods,
     Interval,
     StrOptions,
+    validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDataset
@@ -131,7 +132,11 @@ class TunedLabelThresholdsCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         -------
         self
         """
-        self._validate_params()
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
         y = check_multilabel_targets(y)
         scorer = check_scoring(self, scoring=self.scoring)
         if self.cv == "prefit":

@@ -118,3 +118,27 @@ def test_calibration_benchmark_prints_its_table_and_saves_the_report_figure(tmp_
     assert runs[["ece_before", "ece_after"]].stack().between(0, 1).all()
     assert "| ('digits-LT rho=10', 'auto')" in out and "ece_ratio" in out
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_multilabel_benchmark_tables_its_runs_and_merges_csvs(tmp_path):
+    out = run_script(
+        "multilabel.py",
+        *("--source", "digits", "--pool", "1", "--n-train", "150", "--n-test", "60"),
+        *("--seeds", "1", "--epochs", "1", "--ovr-seeds", "1"),
+        *("--methods", "ce", "auto", "torch_loop_pos_weight", "auto+tuned_thresholds"),
+        *("--out", str(tmp_path / "r.csv")),
+    )
+    runs = pd.read_csv(tmp_path / "r.csv")
+    assert sorted(runs["method"]) == [
+        "auto",
+        "auto+tuned_thresholds",
+        "ce",
+        "ovr",
+        "torch_loop_pos_weight",
+    ]
+    assert runs[["map_macro", "tail_map", "f1_macro"]].stack().between(0, 1).all()
+    assert "points over plain binary cross-entropy" in out
+    merged = run_script(
+        "multilabel.py", "--from-csv", str(tmp_path / "r.csv"), str(tmp_path / "r.csv")
+    )
+    assert re.search(r"\| ce +\|.*\| +2 \|", merged)  # two runs of each method

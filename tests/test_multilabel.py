@@ -4,15 +4,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from _images import multilabel_images
 from conftest import write_image_folder
 from sklearn.base import clone
 from sklearn.metrics import f1_score, recall_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 from skorch.dataset import ValidSplit
+from torch.utils.data import TensorDataset
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder, TunedLabelThresholdsCV
 from imbtorch.datasets import load_image_table
+from imbtorch.multilabel_losses import DistributionBalancedLoss
+from imbtorch.samplers import ClassBalancedBatchSampler as LabelAware
 
 FAST = {"module__width": 8, "batch_size": 32, "max_epochs": 2, "random_state": 0}
 X, Y = multilabel_images(160)
@@ -30,7 +36,17 @@ def test_an_indicator_y_in_any_container_trains_independent_sigmoids(as_y):
     np.testing.assert_array_equal(clf.predict(X), (proba >= 0.5).astype(int))
     reference = BalancedImageClassifier(**FAST).fit(X, Y).predict_proba(X)
     np.testing.assert_array_equal(proba, reference)
+    weights = np.where(Y[:, 2] == 1, 3.0, 1.0)  # sample weights weigh each image's loss
+    weighted = BalancedImageClassifier(**FAST).fit(X, as_y(Y), sample_weight=weights)
+    assert not np.allclose(weighted.predict_proba(X), reference)
     assert 0.0 <= clf.score(X, Y) <= 1.0  # subset accuracy, as sklearn's classifiers
+
+
+def test_a_dataset_of_images_and_label_vectors_gives_its_own_targets():
+    dataset = TensorDataset(torch.from_numpy(X), torch.from_numpy(Y))
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 1}).fit(dataset, None)
+    assert clf.multilabel_ and clf.predict(dataset).shape == Y.shape
+    np.testing.assert_array_equal(clf.class_counts_, Y.sum(axis=0))
 
 
 def test_balanced_positive_weights_raise_the_recall_of_a_rare_label():
@@ -66,7 +82,8 @@ def test_grid_search_over_loss_and_sampler_on_files_listed_in_a_csv(tmp_path):
     search.fit(files, labels)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_estimator_.predict(files[:4]).shape == (4, len(label_names))
-    scores = cross_validate(clone(search.estimator), files, labels, cv=2, scoring="f1_macro")
+    pipeline = make_pipeline(FunctionTransformer(), clone(search.estimator))
+    scores = cross_validate(pipeline, files, labels, cv=2, scoring="f1_macro")
     assert np.all(np.isfinite(scores["test_score"]))
 
 
@@ -90,11 +107,17 @@ def test_losses_samplers_and_schedules_train_together():
         assert np.all(np.isfinite(losses)) and losses[-1] < losses[0], extra
 
 
-def test_strategy_auto_adjusts_each_labels_logits_by_its_prior():
+def test_strategy_auto_trains_distribution_balanced_loss_with_label_aware_sampling():
     clf = BalancedImageClassifier(**FAST).fit(X, Y)
-    assert clf.strategy_ == clf.loss_ == "logit_adjusted"
-    odds = Y.mean(axis=0) / (1 - Y.mean(axis=0))
-    np.testing.assert_allclose(clf.criterion_.log_odds.numpy(), np.log(odds), rtol=1e-5)
+    assert clf.strategy_ == "distribution_balanced+label_aware"
+    assert (clf.loss_, clf.sampler_) == ("distribution_balanced", "class_balanced")
+    assert isinstance(clf.criterion_, DistributionBalancedLoss)
+    dataset = clf._fit_dataset(X, Y, None, reset=False)
+    assert isinstance(clf.get_iterator(dataset, training=True).batch_sampler, LabelAware)
+    own = BalancedImageClassifier(**FAST, loss="logit_adjusted").fit(X, Y)
+    assert (own.strategy_, own.sampler_) == ("as_set", None)
+    odds = Y.mean(axis=0) / (1 - Y.mean(axis=0))  # each label's log-odds
+    np.testing.assert_allclose(own.criterion_.log_odds.numpy(), np.log(odds), rtol=1e-5)
 
 
 def test_a_validation_split_follows_mean_average_precision():
