@@ -48,7 +48,7 @@ from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .mixing import mix_batch
 from .net_params import NetParamsMixin
 from .network import build_network
-from .parameters import CONSTRAINTS, check_label_settings, check_settings
+from .parameters import CONSTRAINTS, check_label_settings, check_prior_source, check_settings
 from .prediction import PriorCorrectionMixin
 from .pretrained import weights_statistics
 from .samplers import MAX_SEED
@@ -678,6 +678,7 @@ class BalancedImageClassifier(
             check_label_settings(self, multilabel=y.ndim == 2)
             self.multilabel_ = y.ndim == 2
             self.classes_ = fit_classes(y, classes)
+        check_prior_source(self)  # after the label checks: a multi-label y is named first
         codes = encode_labels(y, self.classes_, multilabel=self.multilabel_)
         sample_weight = check_class_sample_weight(sample_weight, codes)
         if reset:

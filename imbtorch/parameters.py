@@ -129,15 +129,6 @@ def check_settings(net) -> None:
             f"{net.get_params_for('optimizer')['weight_decay']} were both given; set one of them."
         )
     check_proba_prior(net)
-    if net.proba_prior is not None and net.train_split is None:
-        reason = unknown_prior_reason(params, net.get_params_for("criterion"))
-        if reason is not None:
-            raise ValueError(
-                f"proba_prior={net.proba_prior!r} needs the class prior the scores assume, "
-                f"which {reason} leaves unknown; give fit held-out data to estimate it on with "
-                "train_split=ValidSplit(0.2, stratified=True), or leave proba_prior=None and "
-                "calibrate with sklearn's CalibratedClassifierCV."
-            )
     if net.head_smoothing is not None:
         _check_head_smoothing(net.head_smoothing, net.head_resampler)
     if net.resume:
@@ -183,6 +174,20 @@ def check_label_settings(net, *, multilabel: bool) -> None:
             raise ValueError(
                 f"{name}={value!r} {what}, which is defined for one label per image, but "
                 f"{where}; drop {name}."
+            )
+
+
+def check_prior_source(net) -> None:
+    """Refuse ``proba_prior`` where the settings leave the scores' prior unknown and no
+    validation split can estimate it (checked once ``y`` is known to be single-label)."""
+    if net.proba_prior is not None and net.train_split is None:
+        reason = unknown_prior_reason(net.get_params(deep=False), net.get_params_for("criterion"))
+        if reason is not None:
+            raise ValueError(
+                f"proba_prior={net.proba_prior!r} needs the class prior the scores assume, "
+                f"which {reason} leaves unknown; give fit held-out data to estimate it on with "
+                "train_split=ValidSplit(0.2, stratified=True), or leave proba_prior=None and "
+                "calibrate with sklearn's CalibratedClassifierCV."
             )
 
 
