@@ -19,6 +19,7 @@ from imbtorch import BalancedImageClassifier, ImageEmbedder, TunedLabelThreshold
 from imbtorch.datasets import load_image_table
 from imbtorch.multilabel_losses import DistributionBalancedLoss
 from imbtorch.samplers import ClassBalancedBatchSampler as LabelAware
+from imbtorch.strategies import MULTILABEL_STRATEGY_NAMES, strategy_params
 
 FAST = {"module__width": 8, "batch_size": 32, "max_epochs": 2, "random_state": 0}
 X, Y = multilabel_images(160)
@@ -118,6 +119,13 @@ def test_strategy_auto_trains_distribution_balanced_loss_with_label_aware_sampli
     assert (own.strategy_, own.sampler_) == ("as_set", None)
     odds = Y.mean(axis=0) / (1 - Y.mean(axis=0))  # each label's log-odds
     np.testing.assert_allclose(own.criterion_.log_odds.numpy(), np.log(odds), rtol=1e-5)
+
+
+def test_every_multilabel_strategy_trains():
+    for name in MULTILABEL_STRATEGY_NAMES:
+        params = {**FAST, **strategy_params(name, 2), "max_epochs": 2}
+        clf = BalancedImageClassifier(**params).fit(X, Y)
+        assert clf.predict_proba(X[:4]).shape == (4, 3), name
 
 
 def test_a_validation_split_follows_mean_average_precision():

@@ -98,7 +98,8 @@ def compare_strategies(
         or DataFrame), for which the folds are plain ``KFold`` and the
         defaults change: see ``strategies`` and ``scoring``.
     strategies : list of str or dict, default=None
-        Names from :data:`imbtorch.strategies.STRATEGY_NAMES`, or a dict
+        Names from :data:`imbtorch.strategies.STRATEGY_NAMES` (for a
+        multi-label ``y``, :data:`~imbtorch.strategies.MULTILABEL_STRATEGY_NAMES`), or a dict
         ``{label: name | dict of parameters | estimator}``; dict parameters are
         set on a clone of ``estimator``, estimators (e.g. a pipeline of
         :class:`~imbtorch.ImageEmbedder` and SMOTE) run as they are.
