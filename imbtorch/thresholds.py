@@ -22,7 +22,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ShuffleSplit, check_cv
-from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (  # private; pinned in pyproject.toml
     HasMethods,
     Interval,
@@ -240,13 +239,17 @@ def label_probabilities(proba) -> np.ndarray:
 
 
 def _take(X, indices: np.ndarray):
-    """The images at ``indices``: skorch's SliceDataset sliced, a Subset of a torch Dataset,
-    else scikit-learn's indexing (arrays, lists of paths, DataFrames)."""
+    """The images at ``indices`` of any input the estimators take: a SliceDataset sliced, a
+    Subset of a torch Dataset, rows of an array or a pandas object, items of a list."""
     if isinstance(X, SliceDataset):
         return X[indices]
     if isinstance(X, Dataset):
         return Subset(X, indices.tolist())
-    return _safe_indexing(X, indices)
+    if hasattr(X, "iloc"):  # pandas
+        return X.iloc[indices]
+    if isinstance(X, np.ndarray):
+        return X[indices]
+    return [X[i] for i in indices]  # a list of file paths
 
 
 class _FixedPredictions(ClassifierMixin, BaseEstimator):

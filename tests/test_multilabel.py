@@ -83,6 +83,8 @@ def test_grid_search_over_loss_and_sampler_on_files_listed_in_a_csv(tmp_path):
     search.fit(files, labels)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_estimator_.predict(files[:4]).shape == (4, len(label_names))
+    tuned = TunedLabelThresholdsCV(clone(search.estimator), cv=0.25, refit=False, random_state=0)
+    assert tuned.fit(list(files), labels).predict(list(files[:3])).shape == (3, 3)
     pipeline = make_pipeline(FunctionTransformer(), clone(search.estimator))
     scores = cross_validate(pipeline, files, labels, cv=2, scoring="f1_macro")
     assert np.all(np.isfinite(scores["test_score"]))
