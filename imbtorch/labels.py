@@ -2,8 +2,9 @@
 
 Single-label ``y`` (one label of any type per image) becomes class codes, the
 index of each label in ``classes_``. A multi-label ``y`` is scikit-learn's
-binary indicator matrix of shape ``(n_samples, n_labels)``: it stays a 0/1
-matrix, and ``classes_`` is ``arange(n_labels)`` as for
+binary indicator matrix of shape ``(n_samples, n_labels)``
+(:mod:`imbtorch.data.targets` reads it): it stays a 0/1 matrix, and
+``classes_`` is ``arange(n_labels)`` as for
 :class:`~sklearn.neural_network.MLPClassifier`.
 """
 
@@ -12,40 +13,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array
 
-
-def is_multilabel_input(y) -> bool:
-    """Whether ``y`` has the 2-D shape of a multi-label indicator matrix (several columns)."""
-    if sp.issparse(y):
-        return True
-    shape = np.asarray(y).shape  # through __array__: array-likes without numpy's functions
-    return len(shape) == 2 and shape[1] > 1
-
-
-def check_multilabel_targets(y) -> np.ndarray:
-    """A 2-D ``y`` (array, sparse matrix, DataFrame) as a dense ``uint8`` 0/1 indicator matrix.
-
-    Raises a ValueError naming the first entry that is not 0 or 1 (scikit-learn's
-    multi-output targets with other values are not supported).
-    """
-    dense = y.toarray() if sp.issparse(y) else check_array(y, dtype=None, input_name="y")
-    kind = type_of_target(dense, input_name="y")
-    if kind != "multilabel-indicator":
-        is_binary = np.isin(dense, (0, 1)) if dense.dtype.kind in "biuf" else np.zeros_like(dense)
-        row, column = np.argwhere(~np.asarray(is_binary, dtype=bool))[0]
-        value = dense[row, column]
-        value = value.item() if isinstance(value, np.generic) else value
-        raise ValueError(
-            f"y has shape {dense.shape}, which reads as a multi-label indicator matrix (one "
-            f"0/1 column per label), but y[{row}, {column}] is {value!r}. Pass "
-            "0/1 values (sklearn.preprocessing.MultiLabelBinarizer turns lists of labels into "
-            "them), or one label per image as a 1-D y; multi-output targets with other values "
-            "are not supported."
-        )
-    return dense.astype(np.uint8)
+__all__ = ["check_class_sample_weight", "encode_labels", "fit_classes"]
 
 
 def fit_classes(y: np.ndarray, classes=None) -> np.ndarray:

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDataset
 from torch.utils.data import Dataset, Subset
 
-from .labels import check_multilabel_targets
+from .data.targets import check_multilabel_targets
 
 __all__ = ["TunedLabelThresholdsCV"]
 

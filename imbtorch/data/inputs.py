@@ -16,13 +16,13 @@ from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import StrOptions  # private; pinned in pyproject.toml
 from sklearn.utils.validation import check_array, validate_data
 
-from ..labels import check_multilabel_targets, is_multilabel_input
 from .arrays import DATA_FORMATS
 from .dataset import ImageDataset
 from .files import COLOR_MODES
 from .loader import decoding_workers
 from .normalize import channel_stats, standardize_batch, to_memory_format
 from .sources import ImageSource, make_source
+from .targets import check_multilabel_targets, is_multilabel_input
 
 COLOR_CHANNELS = {"auto": None, "grey": 1, "rgb": 3}
 

@@ -21,8 +21,8 @@ from sklearn.metrics import average_precision_score, make_scorer, recall_score
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.utils.parallel import Parallel, delayed
 
+from ..data.targets import check_multilabel_targets, is_multilabel_input
 from ..estimator import BalancedImageClassifier
-from ..labels import check_multilabel_targets, is_multilabel_input
 from ..strategies import DEFAULT_STRATEGIES, MULTILABEL_DEFAULT_STRATEGIES, strategy_params
 from .calibration import CALIBRATION_SCORING
 from .metrics import IMBALANCE_SCORING, SHOT_GROUPS, import_pandas, shot_scorers, tail_labels

@@ -17,7 +17,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from ..labels import check_multilabel_targets
+from ..data.targets import check_multilabel_targets
 from .metrics import SHOT_GROUPS, import_pandas, shot_groups
 
 __all__ = ["MULTILABEL_SCORING", "label_scores", "multilabel_scores", "tail_label_columns"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.calibration import CalibrationDisplay
 
-from ..labels import check_multilabel_targets
+from ..data.targets import check_multilabel_targets
 from ..thresholds import label_probabilities
 from .metrics import RecallFrequencyDisplay, import_pandas
 from .multilabel import label_scores, multilabel_scores

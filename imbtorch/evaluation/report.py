@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.utils.validation import check_is_fitted
 
-from ..labels import is_multilabel_input
+from ..data.targets import is_multilabel_input
 from .calibration import ReliabilityDisplay, expected_calibration_error, reliability_curve
 from .metrics import (
     RecallFrequencyDisplay,
