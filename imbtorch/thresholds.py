@@ -138,7 +138,13 @@ class TunedLabelThresholdsCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         )
         y = check_multilabel_targets(y)
         scorer = check_scoring(self, scoring=self.scoring)
-        if self.cv == "prefit":
+        if isinstance(self.cv, str) and self.cv == "prefit":
+            if fit_params:
+                raise ValueError(
+                    f"cv='prefit' tunes a fitted estimator without fitting it, so the fit "
+                    f"parameters {sorted(fit_params)} would go unused; drop them, or let "
+                    "TunedLabelThresholdsCV fit the estimator with a cv of folds or a float."
+                )
             check_is_fitted(self.estimator)
             self.estimator_ = self.estimator
             self._tune(scorer, y, label_probabilities(self.estimator.predict_proba(X)))

@@ -201,6 +201,8 @@ def test_tuned_thresholds_per_label():
     clf = BalancedImageClassifier(**{**FAST, "max_epochs": 4}).fit(X_train, Y_train)
     tuned = TunedLabelThresholdsCV(clf, cv="prefit").fit(X_tune, Y_tune)
     assert tuned.estimator_ is clf and tuned.best_thresholds_.shape == (3,)
+    with pytest.raises(ValueError, match=r"fit parameters \['sample_weight'\] would go unused"):
+        clone(tuned).fit(X_tune, Y_tune, sample_weight=np.ones(len(Y_tune)))
     at_half = f1_score(Y_tune, clf.predict(X_tune), average=None)
     assert np.all(tuned.best_scores_ >= at_half - 1e-12)
     tuned_f1 = f1_score(Y_tune, tuned.predict(X_tune), average=None)
