@@ -17,7 +17,13 @@ from .metrics import (
     shot_scorers,
     tail_labels,
 )
-from .multilabel import MULTILABEL_SCORING, label_scores, multilabel_scores, tail_label_columns
+from .multilabel import (
+    MULTILABEL_SCORING,
+    label_scores,
+    multilabel_scores,
+    multilabel_shot_scorers,
+    tail_label_columns,
+)
 from .multilabel_report import MultiLabelReport
 from .report import ImbalanceReport, report
 
@@ -34,6 +40,7 @@ __all__ = [
     "imbalance_scores",
     "label_scores",
     "multilabel_scores",
+    "multilabel_shot_scorers",
     "per_class_recall",
     "plot_confusion_matrix",
     "plot_strategy_comparison",

@@ -25,8 +25,8 @@ from ..data.targets import check_multilabel_targets, is_multilabel_input
 from ..estimator import BalancedImageClassifier
 from ..strategies import DEFAULT_STRATEGIES, MULTILABEL_DEFAULT_STRATEGIES, strategy_params
 from .calibration import CALIBRATION_SCORING
-from .metrics import IMBALANCE_SCORING, SHOT_GROUPS, import_pandas, shot_scorers, tail_labels
-from .multilabel import MULTILABEL_SCORING, multilabel_scores, tail_label_columns
+from .metrics import IMBALANCE_SCORING, import_pandas, shot_scorers, tail_labels
+from .multilabel import MULTILABEL_SCORING, multilabel_shot_scorers, tail_label_columns
 
 __all__ = ["compare_strategies", "plot_strategy_comparison"]
 
@@ -233,25 +233,11 @@ def _tail_map(y_true, y_score, *, tail) -> float:
 
 def _fold_shot_scorers(y, train, multilabel: bool, thresholds) -> dict:
     """Shot-group scorers by the training counts of one fold."""
-    if not multilabel:
-        classes, codes = np.unique(np.asarray(y), return_inverse=True)
-        counts = np.bincount(codes[train], minlength=len(classes))
-        return shot_scorers(counts, labels=classes, thresholds=thresholds)
-    counts = y[train].sum(axis=0)
-
-    def scorer_for(group):
-        def score(estimator, X, y_true):
-            scores = multilabel_scores(
-                y_true,
-                estimator.predict_proba(X),
-                label_counts=counts,
-                shot_thresholds=thresholds,
-            )
-            return scores[f"{group}_shot_map"]
-
-        return score
-
-    return {f"{group}_shot_map": scorer_for(group) for group in SHOT_GROUPS}
+    if multilabel:
+        return multilabel_shot_scorers(y[train].sum(axis=0), thresholds=thresholds)
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    counts = np.bincount(codes[train], minlength=len(classes))
+    return shot_scorers(counts, labels=classes, thresholds=thresholds)
 
 
 def plot_strategy_comparison(table, *, metric: str = "balanced_accuracy", ax=None):

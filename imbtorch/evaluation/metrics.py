@@ -149,19 +149,22 @@ def shot_scorers(class_counts, *, labels, thresholds=(100, 20)) -> dict:
     Returns
     -------
     scorers : dict
-        ``{'many_shot', 'medium_shot', 'few_shot'}``, each a callable
-        ``(estimator, X, y)`` (NaN for a group without classes).
+        ``{'many_shot', 'medium_shot', 'few_shot'}``, each a scikit-learn
+        scorer of ``predict`` (NaN for a group without classes); in one
+        ``cross_validate`` they share one ``predict`` with the other scorers.
     """
     labels = np.asarray(labels)
     counts = _counts_for(labels, class_counts)
+    return {
+        f"{group}_shot": make_scorer(
+            _shot_recall, labels=labels, counts=counts, thresholds=thresholds, group=group
+        )
+        for group in SHOT_GROUPS
+    }
 
-    def scorer_for(group):
-        def score(estimator, X, y):
-            return _shot_recalls(y, estimator.predict(X), labels, counts, thresholds)[group]
 
-        return score
-
-    return {f"{group}_shot": scorer_for(f"{group}_shot") for group in SHOT_GROUPS}
+def _shot_recall(y_true, y_pred, *, labels, counts, thresholds, group) -> float:
+    return _shot_recalls(y_true, y_pred, labels, counts, thresholds)[f"{group}_shot"]
 
 
 def imbalance_scores(

@@ -20,7 +20,13 @@ from sklearn.metrics import (
 from ..data.targets import check_multilabel_targets
 from .metrics import SHOT_GROUPS, import_pandas, shot_groups
 
-__all__ = ["MULTILABEL_SCORING", "label_scores", "multilabel_scores", "tail_label_columns"]
+__all__ = [
+    "MULTILABEL_SCORING",
+    "label_scores",
+    "multilabel_scores",
+    "multilabel_shot_scorers",
+    "tail_label_columns",
+]
 
 #: Scorers for ``GridSearchCV(scoring=...)`` / ``cross_validate`` on a
 #: multi-label ``y``: macro and micro mean average precision (from
@@ -138,6 +144,41 @@ def multilabel_scores(
             members = (groups == group) & np.isfinite(ap)
             scores[f"{group}_shot_map"] = float(ap[members].mean()) if members.any() else np.nan
     return scores
+
+
+def multilabel_shot_scorers(label_counts, *, thresholds=(100, 20)) -> dict:
+    """Scorers of the many-, medium- and few-shot labels' mean AP, for ``cross_validate``.
+
+    Parameters
+    ----------
+    label_counts : array-like of shape (n_labels,)
+        Training samples per label of the fold being scored.
+    thresholds : (many, few), default=(100, 20)
+
+    Returns
+    -------
+    scorers : dict
+        ``{'many_shot_map', 'medium_shot_map', 'few_shot_map'}``, each a
+        scikit-learn scorer of ``predict_proba`` (NaN for a group without
+        labels); in one ``cross_validate`` they share one ``predict_proba``.
+    """
+    return {
+        f"{group}_shot_map": make_scorer(
+            _shot_map,
+            response_method="predict_proba",
+            label_counts=np.asarray(label_counts),
+            thresholds=thresholds,
+            group=group,
+        )
+        for group in SHOT_GROUPS
+    }
+
+
+def _shot_map(y_true, y_score, *, label_counts, thresholds, group) -> float:
+    scores = multilabel_scores(
+        y_true, y_score, label_counts=label_counts, shot_thresholds=thresholds
+    )
+    return scores[f"{group}_shot_map"]
 
 
 def label_scores(
