@@ -21,10 +21,13 @@ def frequency_sample_weights(y: np.ndarray, power: float) -> np.ndarray:
     form a group of their own.
     """
     if y.ndim == 2:
-        return (
-            np.array([len(pool) for pool in label_pools(y)], dtype=np.float64)[_rarest_pool(y)]
-            ** -power
-        )
+        carried = y.astype(bool)
+        label_weight = np.maximum(carried.sum(axis=0), 1).astype(np.float64) ** -power
+        weights = np.where(carried, label_weight, 0.0).max(axis=1)  # the rarest label's
+        empty = ~carried.any(axis=1)  # samples without labels: a group of their own
+        if empty.any():
+            weights[empty] = float(empty.sum()) ** -power
+        return weights
     _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
     return counts[codes].astype(np.float64) ** -power
 
@@ -43,15 +46,6 @@ def label_pools(y: np.ndarray) -> list[np.ndarray]:
     pools = [np.flatnonzero(column) for column in carried.T if column.any()]
     empty = np.flatnonzero(~carried.any(axis=1))
     return pools + [empty] if len(empty) else pools
-
-
-def _rarest_pool(y: np.ndarray) -> np.ndarray:
-    """Index in :func:`label_pools` of each sample's rarest label (or of the empty pool)."""
-    carried = y.astype(bool)
-    present = carried[:, carried.any(axis=0)]
-    counts = present.sum(axis=0)
-    rarest = np.where(present, counts, np.iinfo(np.int64).max).argmin(axis=1)
-    return np.where(present.any(axis=1), rarest, present.shape[1])
 
 
 class ImblearnIndexSampler(EpochSampler):
