@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import time
 from pathlib import Path
 
@@ -73,10 +74,14 @@ def loader(name: str, cifar_dir: str | None):
 
 
 def parse_method(method: str) -> tuple[str, dict]:
-    """``'crt:precise_bn=False,head_epochs=10'`` -> ``('crt', {...})``."""
+    """``'crt:precise_bn=False,head_epochs=10'`` -> ``('crt', {...})``.
+
+    Values are Python literals; commas inside brackets stay in the value
+    (``'auto:minority_classes=[0,1,2]'``).
+    """
     name, _, changes = method.partition(":")
     params = {}
-    for change in filter(None, changes.split(",")):
+    for change in filter(None, re.split(r",(?![^\[(]*[\])])", changes)):
         key, _, value = change.partition("=")
         params[key] = ast.literal_eval(value)
     return name, params

@@ -42,7 +42,11 @@ def test_longtail_writes_its_table_plot_and_verdicts(tmp_path):
 
 
 def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies(tmp_path):
-    methods = ["auto", "crt:precise_bn=False,head_epochs=2"]
+    # a list value keeps its commas: "minority_classes=[8,9]" is one parameter
+    methods = [
+        "auto:minority_classes=[8,9],minority_augment=0.125",
+        "crt:precise_bn=False,head_epochs=2",
+    ]
     out = run_script(
         "longtail.py",
         *("--dataset", "digits", "--rho", "10", "--seeds", "1", "--epochs", "1"),
