@@ -294,7 +294,11 @@ class BalancedImageClassifier(
         float ``(C, H, W)`` tensor (``uint8`` pixels and files scaled to
         ``[0, 1]``), before standardisation, in the loader's worker processes
         for files and Datasets. It must keep the shape. Prediction and the
-        validation split never see it.
+        validation split never see it. In a ``GridSearchCV`` grid, put a
+        transform that has a static ``get_params`` (``RandomAffine``,
+        ``RandomResizedCrop``, ...) inside ``v2.Compose``: the search clones
+        the grid's values, and scikit-learn's ``clone`` would take it for an
+        estimator. The same holds for ``minority_augment``.
     image_size : (int, int), default=None
         Resize every image to ``(H, W)`` (files and PIL images with Pillow's
         bilinear resize, arrays and tensors with torch's antialiased one).

@@ -3,16 +3,28 @@ scikit-learn's parameter conventions (``get_params``, ``clone``, ``repr``, pickl
 
 from __future__ import annotations
 
+import copy
+
+from sklearn.base import clone
+from torch import nn
+
 from .device import resolve_device
 
 _LOADER_PREFIXES = ("iterator_train__", "iterator_valid__", "dataset__")
+#: Settings that may hold an ``nn.Module`` instance (a backbone, a
+#: ``torchvision.transforms.v2`` transform): hyperparameters, not fitted parts.
+_MODULE_SETTINGS = ("backbone", "train_transform", "minority_augment")
 
 
 class NetParamsMixin:
     """Parameter plumbing for :class:`~imbtorch.BalancedImageClassifier`.
 
-    - ``backbone`` may be an ``nn.Module`` instance: a setting, which skorch
-      would otherwise register as a fitted module;
+    - ``backbone``, ``train_transform`` and ``minority_augment`` may be
+      ``nn.Module`` instances (torchvision's v2 transforms are modules):
+      settings, which skorch would otherwise refuse to ``set_params`` as
+      unregistered modules, and which ``clone`` deep-copies (scikit-learn's
+      ``clone`` would call a transform's static ``get_params`` as an
+      estimator's);
     - ``device='auto'`` is kept as set (``get_params``, ``clone``, pickles)
       while the ``device`` attribute reads the resolved device, so a model
       pickled on a GPU machine loads on a CPU one;
@@ -23,7 +35,7 @@ class NetParamsMixin:
     """
 
     def __setattr__(self, name, value):
-        if name == "backbone":  # may be a module instance: a setting, not a fitted part
+        if name in _MODULE_SETTINGS:  # may be a module instance: a setting, not a fitted part
             object.__setattr__(self, name, value)
         else:
             super().__setattr__(name, value)
@@ -67,8 +79,30 @@ class NetParamsMixin:
         self._params_to_validate.update(loader)
         return self
 
+    def __sklearn_clone__(self):
+        """scikit-learn's ``clone``, with every ``nn.Module`` setting deep-copied.
+
+        ``clone`` treats any object with a ``get_params`` attribute as an
+        estimator; torchvision transforms (``RandomAffine``,
+        ``RandomResizedCrop``, ...) have a static ``get_params`` that draws
+        their random parameters, and a module is never an estimator.
+        """
+        params = self.get_params(deep=False)
+        if not any(isinstance(value, nn.Module) for value in params.values()):
+            return super().__sklearn_clone__()
+        copies = {
+            name: copy.deepcopy(value) if isinstance(value, nn.Module) else clone(value, safe=False)
+            for name, value in params.items()
+        }
+        return type(self)(**copies)
+
     def get_params(self, deep=True, **kwargs):
-        params = super().get_params(deep=deep, **kwargs)
+        params = super().get_params(deep=False, **kwargs)
+        if deep:  # scikit-learn's deep walk, minus modules (a transform's get_params draws)
+            for name, value in list(params.items()):
+                if hasattr(value, "get_params") and not isinstance(value, (type, nn.Module)):
+                    params.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            params.update(self._get_params_callbacks(deep=True))
         params["device"] = self.__dict__["device"]
         params.pop("_params_to_validate", None)  # skorch bookkeeping, not a parameter
         return params

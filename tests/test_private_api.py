@@ -60,6 +60,18 @@ def test_skorch_default_callbacks_property():
     assert "self._default_callbacks" in source
 
 
+def test_skorch_get_params_callbacks():
+    """NetParamsMixin.get_params adds the callbacks' parameters with
+    NeuralNet._get_params_callbacks(deep=True), as skorch's get_params does."""
+    from skorch import NeuralNet
+    from torch import nn
+
+    assert _parameters(NeuralNet._get_params_callbacks) == ["self", "deep"]
+    net = NeuralNet(nn.Linear(2, 2), criterion=nn.MSELoss)
+    params = net._get_params_callbacks(deep=True)
+    assert "callbacks__print_log__keys_ignored" in params
+
+
 def test_skorch_run_single_epoch_is_the_loop_distributed_validation_follows():
     """DistributedMixin.run_single_epoch re-writes skorch's validation epoch (to score the
     batch gathered from all processes); it must record what skorch records."""
