@@ -23,6 +23,7 @@ folds, ``--compare-folds``) against one fit of ``strategy='auto'``, and writes t
 
     python benchmarks/longtail.py                        # digits + MNIST-5k, rho 10 and 100
     python benchmarks/longtail.py --dataset digits --seeds 5
+    python benchmarks/longtail.py --class-order random   # which classes are rare varies
     python benchmarks/longtail.py --dataset cifar10-lt --cifar-dir ~/data --device cuda
 """
 
@@ -65,12 +66,16 @@ PEERS = ("skorch CE", "torch loop + WeightedRandomSampler", "SMOTE pixels + LogR
 BASELINE = "skorch CE"
 
 
-def loader(name: str, cifar_dir: str | None):
+def loader(name: str, cifar_dir: str | None, class_order: str = "sorted"):
+    """``(rho, seed) -> split``; ``class_order='random'``: each seed ranks the classes anew."""
+    order = None if class_order == "sorted" else class_order
     if name == "digits":
-        return lambda rho, seed: load_long_tailed_digits(rho, random_state=seed)
+        return lambda rho, seed: load_long_tailed_digits(rho, class_order=order, random_state=seed)
     if name == "mnist":
-        return lambda rho, seed: load_long_tailed_mnist(rho, random_state=seed)
-    return lambda rho, seed: load_long_tailed_cifar10(cifar_dir, rho, random_state=seed)
+        return lambda rho, seed: load_long_tailed_mnist(rho, class_order=order, random_state=seed)
+    return lambda rho, seed: load_long_tailed_cifar10(
+        cifar_dir, rho, class_order=order, random_state=seed
+    )
 
 
 def parse_method(method: str) -> tuple[str, dict]:
@@ -113,7 +118,7 @@ def run(args) -> pd.DataFrame:
     device = resolve_device(args.device)
     rows = []
     for dataset in args.dataset:
-        load = loader(dataset, args.cifar_dir)
+        load = loader(dataset, args.cifar_dir, args.class_order)
         for rho in args.rho:
             for seed in range(args.seeds):
                 split = load(rho, seed)
@@ -146,7 +151,7 @@ def compare_cost(args) -> pd.DataFrame:
     rows = []
     for dataset in args.dataset:
         for rho in args.rho:
-            X_train, _, y_train, _ = loader(dataset, args.cifar_dir)(rho, 0)
+            X_train, _, y_train, _ = loader(dataset, args.cifar_dir, args.class_order)(rho, 0)
             clf = BalancedImageClassifier(max_epochs=args.epochs, random_state=0, device=device)
             start = time.perf_counter()
             clf.fit(X_train, y_train)
@@ -266,6 +271,12 @@ def main() -> None:
     parser.add_argument("--cifar-dir", help="local CIFAR-10 (python version) for cifar10-lt")
     parser.add_argument("--rho", nargs="+", type=float, default=[10.0, 100.0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--class-order",
+        choices=["sorted", "random"],
+        default="sorted",
+        help="head-to-tail ranking of the classes: label order, or drawn per seed",
+    )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument(
         "--methods",

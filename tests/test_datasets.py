@@ -38,6 +38,34 @@ def test_make_long_tailed_subsamples_each_class():
         make_long_tailed(X, y, 10, n_max=80)
 
 
+def test_class_order_ranks_the_classes_from_head_to_tail():
+    y = np.repeat(np.array(["a", "b", "c", "d"]), 50)
+    X = np.arange(200)
+    wanted = long_tailed_counts(50, 4, 10)
+    _, y_lt = make_long_tailed(X, y, 10, class_order=["c", "a", "d", "b"], random_state=0)
+    counts = dict(zip(*np.unique(y_lt, return_counts=True), strict=True))
+    assert [counts[c] for c in "cadb"] == wanted.tolist()
+    _, first = make_long_tailed(X, y, 10, class_order="random", random_state=3)
+    _, again = make_long_tailed(X, y, 10, class_order="random", random_state=3)
+    np.testing.assert_array_equal(first, again)
+    assert sorted(np.unique(first, return_counts=True)[1]) == sorted(wanted)
+
+    def head(seed):
+        _, y_lt = make_long_tailed(X, y, 10, class_order="random", random_state=seed)
+        return max("abcd", key=list(y_lt).count)
+
+    assert len({head(seed) for seed in range(8)}) > 1  # the head class changes with the seed
+    with pytest.raises(ValueError, match=r"name every class of y once.*\['a', 'b'\]"):
+        make_long_tailed(X, y, 10, class_order=["a", "b"])
+    with pytest.raises(ValueError, match="'random'"):
+        make_long_tailed(X, y, 10, class_order="shuffled")
+    X_train, X_test, y_train, y_test = load_long_tailed_digits(
+        100, class_order=[9, 8, 7, 6, 5, 4, 3, 2, 1, 0], random_state=0
+    )
+    assert np.bincount(y_train)[9] == 124 and np.bincount(y_train)[0] == 1
+    np.testing.assert_array_equal(np.bincount(y_test), [50] * 10)
+
+
 def test_long_tailed_digits_split():
     X_train, X_test, y_train, y_test = load_long_tailed_digits(50)
     assert X_train.shape[1:] == (8, 8)
