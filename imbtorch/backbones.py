@@ -1,4 +1,5 @@
-"""CNN backbones: the built-in small CNN, torchvision models, user modules."""
+"""CNN backbones: the built-in small CNN and CIFAR ResNet, torchvision and timm models,
+user modules."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from .pretrained import (
     torchvision_weights,
 )
 
-BUILTIN_BACKBONES = ("simple_cnn",)
+BUILTIN_BACKBONES = ("simple_cnn", "resnet32")
 
 
 def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -165,6 +166,95 @@ def _timm_backbone(name: str, in_channels: int, num_classes: int, weights=None, 
     return timm_pretrained_model(name, **kwargs)
 
 
+class _CifarBlock(nn.Module):
+    """ResNet basic block with the parameter-free shortcut of He et al. 2016 (option A):
+    a strided subsample, zero-padded to the new channel count."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.stride = stride
+        self.extra_channels = out_channels - in_channels
+
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1 and self.extra_channels == 0:
+            return x
+        x = x[:, :, :: self.stride, :: self.stride]
+        front = self.extra_channels // 2
+        return nn.functional.pad(x, (0, 0, 0, 0, front, self.extra_channels - front))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = nn.functional.relu(self.bn1(self.conv1(x)))
+        return nn.functional.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class CifarResNet(nn.Module):
+    """The CIFAR ResNet of He et al. 2016 (section 4.2), the long-tail papers' network.
+
+    ``depth = 6n + 2``: a 3x3 stem, three stages of ``n`` basic blocks with
+    ``width``, ``2 * width`` and ``4 * width`` channels (the second and third
+    halve the resolution), global average pooling and a linear classifier.
+    ``depth=32`` with ``width=16`` is the ResNet-32 (0.46M parameters) of
+    CIFAR-10-LT results (LDAM-DRW, logit adjustment, MiSLAS, Weight
+    Balancing). Shortcuts are parameter-free (option A), weights
+    Kaiming-normal, as in those papers' code. ``features`` maps images to
+    ``4 * width`` vectors; ``classifier`` maps those to logits.
+
+    Parameters
+    ----------
+    in_channels : int, default=3
+    num_classes : int, default=10
+    depth : int, default=32
+        ``6n + 2``: 20, 32, 44, 56, 110, ...
+    width : int, default=16
+        Channels of the first stage.
+    cosine_classifier : bool, default=False
+        Use :class:`NormedLinear` instead of ``nn.Linear`` (as LDAM does).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        num_classes: int = 10,
+        depth: int = 32,
+        width: int = 16,
+        cosine_classifier: bool = False,
+    ) -> None:
+        super().__init__()
+        if depth < 8 or (depth - 2) % 6:
+            raise ValueError(
+                f"A CIFAR ResNet has depth = 6n + 2 (20, 32, 44, 56, 110, ...); got "
+                f"depth={depth}. Set module__depth to one of those."
+            )
+        blocks = (depth - 2) // 6
+        stages, channels = [], width
+        for stage in range(3):
+            out_channels = width * 2**stage
+            layers = []
+            for block in range(blocks):
+                stride = 2 if stage > 0 and block == 0 else 1
+                layers.append(_CifarBlock(channels, out_channels, stride))
+                channels = out_channels
+            stages.append(nn.Sequential(*layers))
+        self.features = nn.Sequential(
+            _conv_block(in_channels, width),
+            *stages,
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        head = NormedLinear if cosine_classifier else nn.Linear
+        self.classifier = head(channels, num_classes)
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(module.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
 def _head_name(model: nn.Module, num_classes: int) -> str:
     from .heads import find_classifier  # heads builds on this module
 
@@ -201,7 +291,8 @@ def build_backbone(
     Parameters
     ----------
     backbone : str, torch.nn.Module class or instance
-        ``'simple_cnn'`` (:class:`SimpleCNN`); a torchvision model name, built
+        ``'simple_cnn'`` (:class:`SimpleCNN`), ``'resnet32'``
+        (:class:`CifarResNet`); a torchvision model name, built
         with ``num_classes`` outputs (grey images are repeated to 3 channels,
         other channel counts mapped by a 1x1 conv); ``'timm/<name>'``, a timm
         model; a module class or factory, called with ``kwargs`` plus
@@ -222,7 +313,7 @@ def build_backbone(
     -------
     module : torch.nn.Module
     """
-    if isinstance(backbone, str) and backbone != "simple_cnn":
+    if isinstance(backbone, str) and backbone not in BUILTIN_BACKBONES:
         if backbone.startswith("timm/"):
             return _timm_backbone(backbone[5:], in_channels, num_classes, weights, **kwargs)
         return _torchvision_backbone(backbone, in_channels, num_classes, weights, **kwargs)
@@ -239,7 +330,8 @@ def build_backbone(
             )
         model = copy.deepcopy(backbone)
     elif isinstance(backbone, str) or callable(backbone):
-        factory = SimpleCNN if isinstance(backbone, str) else backbone
+        builtin = {"simple_cnn": SimpleCNN, "resnet32": CifarResNet}
+        factory = builtin[backbone] if isinstance(backbone, str) else backbone
         model = _instantiate(factory, in_channels, num_classes, kwargs)
     else:
         raise TypeError(

@@ -98,8 +98,11 @@ class BalancedImageClassifier(
     ----------
     backbone : str, torch.nn.Module class or instance, default='simple_cnn'
         The network. ``'simple_cnn'`` is :class:`~imbtorch.backbones.SimpleCNN`;
-        a torchvision model name (e.g. ``'resnet18'``, needs torchvision) builds
-        that model untrained; a module class gets ``num_classes`` and
+        ``'resnet32'`` the CIFAR ResNet-32 of the long-tail papers
+        (:class:`~imbtorch.backbones.CifarResNet`, ``module__depth`` for
+        ResNet-20/44/56/110); a torchvision model name (e.g. ``'resnet18'``,
+        needs torchvision) builds that model untrained; a module class gets
+        ``num_classes`` and
         ``in_channels`` from the data when its signature takes them; an
         instance is copied at every fit. ``module__*`` parameters go to its
         constructor. ``'timm/<name>'`` builds a timm model (needs timm).
@@ -154,8 +157,8 @@ class BalancedImageClassifier(
         (the vector-scaling loss of Kini et al. 2021); ``strategy='auto'``
         turns the default ``'ce'`` into ``'logit_adjusted'``. All combine
         with ``class_weight``, ``sample_weight`` and ``ohem_ratio``.
-        ``'ldam'`` gives ``'simple_cnn'`` its cosine classifier, as in the
-        paper. For a multi-label ``y`` (see :mod:`imbtorch.multilabel_losses`):
+        ``'ldam'`` gives the built-in backbones their cosine classifier, as
+        in the paper. For a multi-label ``y`` (see :mod:`imbtorch.multilabel_losses`):
         ``'ce'`` (binary cross-entropy per label), ``'focal'`` (sigmoid),
         ``'logit_adjusted'`` (by each label's log-odds), ``'asl'`` (asymmetric
         loss; ``criterion__gamma_neg=4``, ``criterion__gamma_pos=0``,

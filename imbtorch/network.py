@@ -7,7 +7,7 @@ from numbers import Integral
 import torch
 from torch import nn
 
-from .backbones import build_backbone, check_backbone_output
+from .backbones import BUILTIN_BACKBONES, build_backbone, check_backbone_output
 from .heads import ImbalanceNetwork, check_not_cosine, classifier_layer
 from .training.finetune import frozen_parameter_names
 
@@ -41,8 +41,8 @@ def build_network(
     module_kwargs : dict
         ``module__*`` parameters, for the backbone's constructor.
     cosine_classifier : bool, default=False
-        Give ``'simple_cnn'`` its cosine classifier unless ``module_kwargs``
-        say otherwise (LDAM).
+        Give a built-in backbone (``'simple_cnn'``, ``'resnet32'``) its cosine
+        classifier unless ``module_kwargs`` say otherwise (LDAM).
     logit_scale, difficulty_head, separate_classifier : bool, default=False
         Heads of :class:`~imbtorch.heads.ImbalanceNetwork`; a separate
         classifier is what cRT re-trains.
@@ -55,7 +55,7 @@ def build_network(
         Parameters in ``channels_last`` memory order.
     """
     kwargs = dict(module_kwargs)
-    if cosine_classifier and isinstance(backbone, str) and backbone == "simple_cnn":
+    if cosine_classifier and isinstance(backbone, str) and backbone in BUILTIN_BACKBONES:
         kwargs.setdefault("cosine_classifier", True)
     module = build_backbone(
         backbone,

@@ -175,10 +175,12 @@ def weights_statistics(backbone, weights) -> tuple[tuple, tuple] | None:
 
     torchvision and timm weights names give their own statistics; a file
     loaded into a torchvision or timm architecture is taken to be ImageNet
-    weights; other networks (the built-in CNN, your modules) have no known
+    weights; other networks (the built-in ones, your modules) have no known
     statistics, so the training data's are used.
     """
-    if weights is None or not isinstance(backbone, str) or backbone == "simple_cnn":
+    from .backbones import BUILTIN_BACKBONES  # backbones builds on this module
+
+    if weights is None or not isinstance(backbone, str) or backbone in BUILTIN_BACKBONES:
         return None
     if backbone.startswith("timm/"):
         if is_local_weights(weights):

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from imbtorch.backbones import SimpleCNN, build_backbone, check_backbone_output
+from imbtorch.backbones import CifarResNet, SimpleCNN, build_backbone, check_backbone_output
 
 
 @pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32), (1, 1, 5), (1, 1, 1)])
@@ -20,6 +20,36 @@ def test_simple_cnn_exposes_features_and_classifier():
     model = SimpleCNN(in_channels=1, num_classes=4, width=8)
     assert model.features(torch.zeros(2, 1, 8, 8)).shape == (2, 16)
     assert model.classifier.out_features == 4
+
+
+def test_resnet32_is_the_papers_network():
+    """He et al. 2016, section 4.2: 6n + 2 layers, 16/32/64 channels, 0.46M parameters
+    for ResNet-32 on CIFAR-10; parameter-free shortcuts."""
+    model = build_backbone("resnet32", in_channels=3, num_classes=10)
+    assert isinstance(model, CifarResNet)
+    assert sum(p.numel() for p in model.parameters()) == pytest.approx(0.46e6, rel=0.01)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) + 1 == 32  # 31 convolutions and the classifier
+    assert [stage.__len__() for stage in model.features[1:4]] == [5, 5, 5]
+    model.eval()
+    assert model.features(torch.zeros(2, 3, 32, 32)).shape == (2, 64)
+    assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 10)
+    assert model(torch.zeros(2, 3, 8, 8)).shape == (2, 10)  # 8 -> 4 -> 2 pixels
+    resnet20 = build_backbone("resnet32", in_channels=1, num_classes=4, depth=20, width=8)
+    assert [len(stage) for stage in resnet20.features[1:4]] == [3, 3, 3]
+    assert resnet20.classifier.in_features == 32
+    with pytest.raises(ValueError, match=r"6n \+ 2.*depth=30"):
+        CifarResNet(depth=30)
+
+
+def test_resnet32_shortcut_subsamples_and_zero_pads():
+    block = CifarResNet(in_channels=1, num_classes=2, depth=8).features[2][0]  # 16 -> 32, /2
+    x = torch.randn(1, 16, 6, 6)
+    shortcut = block.shortcut(x)
+    assert shortcut.shape == (1, 32, 3, 3)
+    torch.testing.assert_close(shortcut[:, 8:24], x[:, :, ::2, ::2])
+    assert not shortcut[:, :8].any() and not shortcut[:, 24:].any()
+    assert not any(isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) for m in block.modules())
 
 
 def test_module_kwargs_reach_the_builtin():
@@ -125,3 +155,22 @@ def test_output_check_keeps_training_mode():
     model.train()
     check_backbone_output(model, (1, 8, 8), 2)
     assert model.training
+
+
+def test_estimator_trains_resnet32_with_the_ldam_head_and_frozen_stages(small_images):
+    from imbtorch import BalancedImageClassifier
+    from imbtorch.backbones import NormedLinear
+    from imbtorch.training.finetune import backbone_stages
+
+    X, y = small_images
+    clf = BalancedImageClassifier(
+        "resnet32", module__depth=8, max_epochs=8, lr=1e-2, random_state=0
+    ).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    assert len(backbone_stages(clf.module_, 3)) == 4  # stem, then the three stages
+    ldam = BalancedImageClassifier(
+        "resnet32", module__depth=8, loss="ldam", freeze=1, max_epochs=1, random_state=0
+    ).fit(X, y)
+    assert isinstance(ldam.module_.classifier, NormedLinear)
+    stem = ldam.module_.features[0][0].weight
+    assert not stem.requires_grad and ldam.module_.features[1][0].conv1.weight.requires_grad
