@@ -102,10 +102,9 @@ class BalancedImageClassifier(
         (:class:`~imbtorch.backbones.CifarResNet`, ``module__depth`` for
         ResNet-20/44/56/110); a torchvision model name (e.g. ``'resnet18'``,
         needs torchvision) builds that model untrained; a module class gets
-        ``num_classes`` and
-        ``in_channels`` from the data when its signature takes them; an
-        instance is copied at every fit. ``module__*`` parameters go to its
-        constructor. ``'timm/<name>'`` builds a timm model (needs timm).
+        ``num_classes`` and ``in_channels`` from the data when its signature
+        takes them; an instance is copied at every fit. ``module__*``
+        parameters go to its constructor. ``'timm/<name>'`` builds a timm model (needs timm).
     backbone_weights : None, str or path, default=None
         Pretrained weights: ``None`` (random initialisation); for torchvision
         backbones ``'DEFAULT'`` or a weights name such as ``'IMAGENET1K_V1'``
