@@ -24,6 +24,8 @@ folds, ``--compare-folds``) against one fit of ``strategy='auto'``, and writes t
     python benchmarks/longtail.py                        # digits + MNIST-5k, rho 10 and 100
     python benchmarks/longtail.py --dataset digits --seeds 5
     python benchmarks/longtail.py --class-order random   # which classes are rare varies
+    python benchmarks/longtail.py --device cuda --epochs 200 \
+        --set "backbone='resnet32',image_size=(64,64),batch_size=128"
     python benchmarks/longtail.py --dataset cifar10-lt --cifar-dir ~/data --device cuda
 """
 
@@ -85,20 +87,30 @@ def parse_method(method: str) -> tuple[str, dict]:
     (``'auto:minority_classes=[0,1,2]'``).
     """
     name, _, changes = method.partition(":")
+    return name, parse_params(changes)
+
+
+def parse_params(text: str) -> dict:
+    """``"lr=0.05,image_size=(64,64)"`` -> ``{'lr': 0.05, 'image_size': (64, 64)}``."""
     params = {}
-    for change in filter(None, re.split(r",(?![^\[(]*[\])])", changes)):
+    for change in filter(None, re.split(r",(?![^\[(]*[\])])", text)):
         key, _, value = change.partition("=")
         params[key] = ast.literal_eval(value)
-    return name, params
+    return params
 
 
-def fit_predict(method: str, split, *, seed: int, epochs: int, device) -> np.ndarray | None:
-    """Train ``method`` on the split's training part; predictions on its test part."""
+def fit_predict(
+    method: str, split, *, seed: int, epochs: int, device, common: dict | None = None
+) -> np.ndarray | None:
+    """Train ``method`` on the split's training part; predictions on its test part.
+
+    ``common`` settings apply to every imbtorch method, under its own changes.
+    """
     X_train, X_test, y_train, _ = split
     name, changes = parse_method(method)
     if name in STRATEGY_NAMES:
         clf = BalancedImageClassifier(max_epochs=epochs, random_state=seed, device=device)
-        clf.set_params(**strategy_params(name, epochs), **changes)
+        clf.set_params(**{**(common or {}), **strategy_params(name, epochs), **changes})
         return clf.fit(X_train, y_train).predict(X_test)
     if method == "SMOTE pixels + LogReg":
         pipe = smote_logistic_regression(y_train, seed=seed)
@@ -130,9 +142,17 @@ def run(args) -> pd.DataFrame:
                     )
                 for method in args.methods:
                     start = time.perf_counter()
-                    pred = fit_predict(method, split, seed=seed, epochs=args.epochs, device=device)
+                    pred = fit_predict(
+                        method,
+                        split,
+                        seed=seed,
+                        epochs=args.epochs,
+                        device=device,
+                        common=parse_params(args.set),
+                    )
                     seconds = time.perf_counter() - start
                     row = {"dataset": dataset, "rho": rho, "seed": seed, "method": method}
+                    row["settings"] = args.set  # --set, under every imbtorch method
                     ours = parse_method(method)[0] in STRATEGY_NAMES
                     row["family"] = "imbtorch" if ours else "peer"
                     if pred is None:  # SMOTE with a one-image class
@@ -153,6 +173,7 @@ def compare_cost(args) -> pd.DataFrame:
         for rho in args.rho:
             X_train, _, y_train, _ = loader(dataset, args.cifar_dir, args.class_order)(rho, 0)
             clf = BalancedImageClassifier(max_epochs=args.epochs, random_state=0, device=device)
+            clf.set_params(**parse_params(args.set))
             start = time.perf_counter()
             clf.fit(X_train, y_train)
             auto = time.perf_counter() - start
@@ -285,6 +306,11 @@ def main() -> None:
         help="any of imbtorch.strategies.STRATEGY_NAMES and the peers",
     )
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
+    parser.add_argument(
+        "--set",
+        default="",
+        help="settings of every imbtorch method, e.g. \"backbone='resnet32',image_size=(64,64)\"",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--tag", default="", help="prefix of the output files")
     parser.add_argument("--compare-cost", action="store_true")

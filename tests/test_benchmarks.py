@@ -53,10 +53,11 @@ def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies
         "longtail.py",
         *("--dataset", "digits", "--rho", "10", "--seeds", "1", "--epochs", "1"),
         *("--out", str(tmp_path), "--tag", "t", "--compare-cost", "--compare-folds", "2"),
-        *("--methods", *methods),
+        *("--methods", *methods, "--set", "backbone='resnet32',module__depth=8"),
     )
     runs = pd.read_csv(tmp_path / "t_longtail.csv")
     assert set(runs["method"]) == set(methods) and set(runs["family"]) == {"imbtorch"}
+    assert set(runs["settings"]) == {"backbone='resnet32',module__depth=8"}
     cost = pd.read_csv(tmp_path / "t_compare_cost.csv")
     assert cost["ratio"].iloc[0] > 1 and "compare_strategies" in out
 
@@ -64,6 +65,18 @@ def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies
 def test_auto_cost_times_both_fits():
     out = run_script("auto_cost.py", *("--dataset", "digits", "--repeats", "1", "--epochs", "1"))
     assert re.search(r"auto / plain \d+\.\d\d", out), out
+
+
+def test_longtail_settings_reach_every_fit(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "longtail.py"), "--dataset", "digits", "--rho", "10"]
+        + ["--seeds", "1", "--epochs", "1", "--methods", "ce", "--out", str(tmp_path)]
+        + ["--set", "backbone='resnet32',module__depth=30"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0 and "depth = 6n + 2" in done.stderr
 
 
 def test_longtail_refuses_unknown_methods(tmp_path):
