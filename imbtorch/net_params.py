@@ -94,7 +94,10 @@ class NetParamsMixin:
             name: copy.deepcopy(value) if isinstance(value, nn.Module) else clone(value, safe=False)
             for name, value in params.items()
         }
-        return type(self)(**copies)
+        new = type(self)(**copies)
+        if "_metadata_request" in vars(self):  # set_fit_request & co., as clone keeps them
+            new._metadata_request = copy.deepcopy(self._metadata_request)
+        return new
 
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=False, **kwargs)

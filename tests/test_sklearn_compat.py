@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 import torch
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -152,6 +153,9 @@ def test_torchvision_transforms_are_settings_for_clone_and_grid_search(small_ima
     assert isinstance(copy.minority_augment, v2.RandomAffine)
     assert copy.minority_augment is not affine and copy.minority_augment.degrees == [-15, 15]
     assert "RandomAffine(degrees=[-15.0, 15.0]" in repr(copy)
+    with sklearn.config_context(enable_metadata_routing=True):  # clone keeps the requests
+        routed = clone(clone(clf).set_fit_request(sample_weight=True))
+        assert "'fit': {'sample_weight': True}" in str(routed.get_metadata_routing())
     GridSearchCV(clf, {"lr": [1e-3, 1e-2]}, cv=2).fit(X, y)  # clones clf
     # GridSearchCV also clones the grid's values, so there a transform with a static
     # get_params goes inside v2.Compose (which has none)
