@@ -129,6 +129,7 @@ def fit_predict(
 def run(args) -> pd.DataFrame:
     device = resolve_device(args.device)
     rows = []
+    common = parse_params(args.set)
     for dataset in args.dataset:
         load = loader(dataset, args.cifar_dir, args.class_order)
         for rho in args.rho:
@@ -148,7 +149,7 @@ def run(args) -> pd.DataFrame:
                         seed=seed,
                         epochs=args.epochs,
                         device=device,
-                        common=parse_params(args.set),
+                        common=common,
                     )
                     seconds = time.perf_counter() - start
                     row = {"dataset": dataset, "rho": rho, "seed": seed, "method": method}

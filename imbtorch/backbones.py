@@ -19,8 +19,6 @@ from .pretrained import (
     torchvision_weights,
 )
 
-BUILTIN_BACKBONES = ("simple_cnn", "resnet32")
-
 
 def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
@@ -255,6 +253,11 @@ class CifarResNet(nn.Module):
         return self.classifier(self.features(x))
 
 
+_BUILTIN_FACTORIES = {"simple_cnn": SimpleCNN, "resnet32": CifarResNet}
+#: The names ``backbone`` takes for the networks built into imbtorch.
+BUILTIN_BACKBONES = tuple(_BUILTIN_FACTORIES)
+
+
 def _head_name(model: nn.Module, num_classes: int) -> str:
     from .heads import find_classifier  # heads builds on this module
 
@@ -330,8 +333,7 @@ def build_backbone(
             )
         model = copy.deepcopy(backbone)
     elif isinstance(backbone, str) or callable(backbone):
-        builtin = {"simple_cnn": SimpleCNN, "resnet32": CifarResNet}
-        factory = builtin[backbone] if isinstance(backbone, str) else backbone
+        factory = _BUILTIN_FACTORIES[backbone] if isinstance(backbone, str) else backbone
         model = _instantiate(factory, in_channels, num_classes, kwargs)
     else:
         raise TypeError(
