@@ -60,10 +60,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _runs import rotated, run_fresh  # noqa: E402
 
 _DEFAULTS = BalancedImageClassifier().get_params(deep=False)
-# the optimizer class with its default settings (AdamW, weight decay 0.01)
+# the optimizer class with its default settings from scratch (AdamW, lr 4e-3, weight decay 0.01)
 _OPTIMIZER, _SETTINGS = optimizer_settings(_DEFAULTS["optimizer"], _DEFAULTS["weight_decay"])
+LR, BATCH_SIZE = _SETTINGS.pop("lr"), _DEFAULTS["batch_size"]
 OPTIMIZER = partial(_OPTIMIZER, **_SETTINGS)
-LR, BATCH_SIZE = _DEFAULTS["lr"], _DEFAULTS["batch_size"]
 SIDE = 64
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # what a hand loop hard-codes
 

@@ -68,8 +68,13 @@ def pooled(X: np.ndarray, factor: int) -> np.ndarray:
     return F.avg_pool2d(images, factor)[:, 0].round().to(torch.uint8).numpy()
 
 
-def fit_predict(method: str, split, *, seed: int, epochs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each label's probability on the test mosaics, and the predicted indicator matrix."""
+def fit_predict(
+    method: str, split, *, seed: int, epochs: int, lr: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each label's probability on the test mosaics, and the predicted indicator matrix.
+
+    ``lr`` sets every ``BalancedImageClassifier``'s (``None``: its default).
+    """
     X_train, X_test, Y_train, _ = split
     if method == "torch_loop_pos_weight":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -78,15 +83,17 @@ def fit_predict(method: str, split, *, seed: int, epochs: int) -> tuple[np.ndarr
         return model.predict_proba(test), model.predict(test)
     if method == "ovr":
         single = BalancedImageClassifier(
-            max_epochs=epochs, random_state=seed, strategy=None, class_weight="balanced"
+            max_epochs=epochs, random_state=seed, lr=lr, strategy=None, class_weight="balanced"
         )
         model = OneVsRestClassifier(single).fit(X_train, Y_train)
     elif method == "auto+tuned_thresholds":  # one fit on 80%, F1 thresholds on the other 20%
-        clf = BalancedImageClassifier(max_epochs=epochs, random_state=seed)
+        clf = BalancedImageClassifier(max_epochs=epochs, random_state=seed, lr=lr)
         model = TunedLabelThresholdsCV(clf, cv=0.2, refit=False, random_state=seed)
         model.fit(X_train, Y_train)
     else:
-        model = BalancedImageClassifier(max_epochs=epochs, random_state=seed, **METHODS[method])
+        model = BalancedImageClassifier(
+            max_epochs=epochs, random_state=seed, lr=lr, **METHODS[method]
+        )
         model.fit(X_train, Y_train)
     return model.predict_proba(X_test), model.predict(X_test)
 
@@ -106,6 +113,7 @@ def main() -> None:
         default=[*METHODS, "torch_loop_pos_weight"],
         help=f"of {[*METHODS, *PEERS]}",
     )
+    parser.add_argument("--lr", type=float, help="of every imbtorch method (default: its own)")
     parser.add_argument("--ovr-seeds", type=int, default=0, help="seeds that also run 'ovr'")
     parser.add_argument("--out", help="CSV of every run (a .md table beside it)")
     parser.add_argument("--from-csv", nargs="+", help="summarise the runs of these CSVs instead")
@@ -143,7 +151,7 @@ def measure(args) -> tuple[pd.DataFrame, str]:
         for shift in range(len(methods)):  # rotated, so that no method always runs first
             method = methods[(shift + seed) % len(methods)]
             start = time.perf_counter()
-            proba, predicted = fit_predict(method, split, seed=seed, epochs=args.epochs)
+            proba, predicted = fit_predict(method, split, seed=seed, epochs=args.epochs, lr=args.lr)
             seconds = time.perf_counter() - start
             scores = multilabel_scores(Y_test, proba, y_pred=predicted, tail_labels=tail)
             row = {"method": method, "seed": seed, **scores, "seconds": seconds}
@@ -153,7 +161,8 @@ def measure(args) -> tuple[pd.DataFrame, str]:
     header = (
         f"{date.today()}, torch {torch.__version__}, {device or 'CPU'}, {args.source} mosaics "
         f"rho={args.rho:g}, {args.n_train} training / {args.n_test} test mosaics of "
-        f"{split[0].shape[1]}x{split[0].shape[2]}, {args.epochs} epochs, {args.seeds} seeds; "
+        f"{split[0].shape[1]}x{split[0].shape[2]}, {args.epochs} epochs, "
+        f"lr {args.lr or 'default'}, {args.seeds} seeds; "
         f"tail = labels {tail.tolist()} (the 3 rarest of the last seed)"
     )
     return pd.DataFrame(rows), header

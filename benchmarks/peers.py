@@ -27,10 +27,10 @@ from imbtorch.training.optimizers import optimizer_settings
 
 # the classifier's own defaults, so that a change there moves the peers with it
 _DEFAULTS = BalancedImageClassifier().get_params(deep=False)
-# the optimizer class with its default settings (AdamW, weight decay 0.01)
+# the optimizer class with its default settings from scratch (AdamW, lr 4e-3, weight decay 0.01)
 _OPTIMIZER, _SETTINGS = optimizer_settings(_DEFAULTS["optimizer"], _DEFAULTS["weight_decay"])
+LR, BATCH_SIZE = _SETTINGS.pop("lr"), _DEFAULTS["batch_size"]
 OPTIMIZER = partial(_OPTIMIZER, **_SETTINGS)
-LR, BATCH_SIZE = _DEFAULTS["lr"], _DEFAULTS["batch_size"]
 
 
 def prepare(X_train, X_test) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,12 @@ At equal epochs (batch size 32, ``class_weight='balanced'`` for all), each
 seed compares training from scratch with
 ``backbone_weights=<file>``: fine-tuned throughout, and with the backbone
 frozen for the first epochs (``freeze='backbone', unfreeze_epoch=k``).
-The table gives balanced accuracy on the test split.
+The table gives balanced accuracy on the test split. ``--lr`` sets the
+learning rate of every variant; without it each takes the classifier's
+default (``lr=None``: 4e-3 from scratch, 1e-3 fine-tuning).
 
     python benchmarks/transfer.py                 # ~3 min on 2 CPU cores
+    python benchmarks/transfer.py --lr 1e-3 4e-3  # each variant at each rate
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from sklearn.metrics import balanced_accuracy_score
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.datasets import long_tailed_split
+from imbtorch.training.optimizers import DEFAULT_LR
 
 PRETRAIN_DIGITS = (5, 6, 7, 8, 9)
-LR = BalancedImageClassifier().lr
 
 
 def transfer_data(rho: float, seed: int):
@@ -57,18 +60,22 @@ def main() -> None:
     parser.add_argument("--unfreeze-epoch", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--head-lr-factor", type=float, default=3.0)
+    parser.add_argument("--lr", type=float, nargs="+", default=[None])
     args = parser.parse_args()
-    variants = {
-        "from scratch": {},
-        "pretrained, fine-tuned": {"pretrained": True},
-        f"pretrained, frozen until epoch {args.unfreeze_epoch}, head lr x{args.head_lr_factor:g}": {
+    variants = {}
+    for lr in args.lr:
+        at = f", lr {lr:g}" if len(args.lr) > 1 else ""
+        frozen_lr = DEFAULT_LR["adamw"][True] if lr is None else lr
+        variants[f"from scratch{at}"] = {"lr": lr}
+        variants[f"pretrained, fine-tuned{at}"] = {"pretrained": True, "lr": lr}
+        frozen = f"pretrained, frozen until epoch {args.unfreeze_epoch}, head lr x"
+        variants[f"{frozen}{args.head_lr_factor:g}{at}"] = {
             "pretrained": True,
             "freeze": "backbone",
             "unfreeze_epoch": args.unfreeze_epoch,
-            "lr": LR * args.head_lr_factor,
-            "backbone_lr": LR,
-        },
-    }
+            "lr": frozen_lr * args.head_lr_factor,
+            "backbone_lr": frozen_lr,
+        }
     scores = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as folder:
         for seed in range(args.seeds):
@@ -97,9 +104,10 @@ def main() -> None:
     )
     print("| variant | balanced accuracy: mean | min | max | gain over scratch: min |")
     print("|---|---:|---:|---:|---:|")
-    scratch = np.asarray(scores["from scratch"])
     for name, values in scores.items():
         values = np.asarray(values)
+        at = name[name.rindex(", lr ") :] if len(args.lr) > 1 else ""
+        scratch = np.asarray(scores[f"from scratch{at}"])  # at the same rate
         print(
             f"| {name} | {values.mean():.3f} | {values.min():.3f} | {values.max():.3f} "
             f"| {(values - scratch).min():+.3f} |"

@@ -336,11 +336,18 @@ class BalancedImageClassifier(
         while ``module_`` stays the plain network.
     optimizer : 'adamw', 'sgd' or torch optimizer class, default='adamw'
         ``'adamw'`` is :class:`torch.optim.AdamW`; ``'sgd'`` is
-        :class:`torch.optim.SGD` with ``momentum=0.9`` (SGD usually wants a
-        larger ``lr``, 0.05-0.1, and ``lr_schedule='cosine'``). A class is
+        :class:`torch.optim.SGD` with ``momentum=0.9`` (it usually wants
+        ``lr_schedule='cosine'`` too). A class is
         built as skorch builds it. ``optimizer__*`` parameters (e.g.
         ``optimizer__momentum=0.8``) go to its constructor.
-    lr : float, default=1e-3
+    lr : float > 0 or None, default=None
+        ``None``: 4e-3 for AdamW and 0.05 for SGD on a network trained from
+        scratch, 1e-3 for both when fine-tuning ``backbone_weights``; any
+        other optimizer class keeps its own default. AdamW at 1e-3
+        under-trained the default network in 30 epochs on small long-tailed
+        sets (see :mod:`imbtorch.training.optimizers`). Set it when your
+        network came pretrained without ``backbone_weights``.
+        :meth:`learning_rate` returns the rate a fit took.
     weight_decay : float >= 0 or None, default=None
         AdamW's decay is *decoupled*: each step shrinks every weight by
         ``lr * weight_decay`` of itself. SGD's is *coupled* L2: it adds
@@ -555,7 +562,7 @@ class BalancedImageClassifier(
         precision="32",
         channels_last=False,
         optimizer="adamw",
-        lr=1e-3,
+        lr=None,
         weight_decay=None,
         sam_rho=None,
         sam_classes="all",

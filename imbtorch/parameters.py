@@ -69,7 +69,7 @@ CONSTRAINTS: dict = {
     **INPUT_CONSTRAINTS,
     **PRECISION_CONSTRAINTS,
     "optimizer": [StrOptions(set(OPTIMIZERS)), type],
-    "lr": [Interval(Real, 0, None, closed="neither")],
+    "lr": [Interval(Real, 0, None, closed="neither"), None],
     "weight_decay": [Interval(Real, 0, None, closed="left"), None],
     "lr_schedule": [StrOptions({"cosine"}), None],
     "precise_bn": [StrOptions({"auto"}), "boolean"],

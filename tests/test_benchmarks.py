@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -112,16 +113,28 @@ def test_data_loading_compares_with_the_hand_loop_and_measures_memory(tmp_path):
     assert len(list((tmp_path / "mnist64-jpeg-48").rglob("*.jpg"))) == 48
 
 
-def test_transfer_compares_scratch_with_pretrained_variants():
-    """The transfer benchmark (docs/benchmarks.md, section 5) runs end to end; the gains it
-    measures over 4 seeds take minutes, so they are judged there, not here."""
-    out = run_script("transfer.py", "--seeds", "1", "--pretrain-epochs", "1", "--epochs", "1")
-    rows = dict(re.findall(r"^\| ([^|]+?) \| ([0-9.]+) \|", out, flags=re.MULTILINE))
-    assert set(rows) == {
+@pytest.mark.parametrize("rates", [[], ["1e-3", "4e-3"]])
+def test_transfer_compares_scratch_with_pretrained_variants(rates):
+    """The transfer benchmark (docs/benchmarks.md, section 5) runs end to end, at the default
+    learning rates or at each given one; the gains it measures over 4 seeds take minutes, so
+    they are judged there, not here."""
+    lr = ["--lr", *rates] if rates else []
+    out = run_script("transfer.py", "--seeds", "1", "--pretrain-epochs", "1", "--epochs", "1", *lr)
+    rows = dict(
+        re.findall(
+            r"^\| ([^|]+?) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| ([+-][0-9.]+)",
+            out,
+            flags=re.MULTILINE,
+        )
+    )
+    variants = [
         "from scratch",
         "pretrained, fine-tuned",
         "pretrained, frozen until epoch 1, head lr x3",
-    }, out
+    ]
+    at = [f", lr {float(rate):g}" for rate in rates] or [""]
+    assert set(rows) == {variant + suffix for suffix in at for variant in variants}, out
+    assert all(rows[f"from scratch{suffix}"] == "+0.000" for suffix in at), out  # its own rate
     assert "Digits 0-4 long-tailed (rho=50" in out
 
 
@@ -143,7 +156,7 @@ def test_multilabel_benchmark_tables_its_runs_and_merges_csvs(tmp_path):
     out = run_script(
         "multilabel.py",
         *("--source", "digits", "--pool", "1", "--n-train", "150", "--n-test", "60"),
-        *("--seeds", "1", "--epochs", "1", "--ovr-seeds", "1"),
+        *("--seeds", "1", "--epochs", "1", "--ovr-seeds", "1", "--lr", "0.002"),
         *("--methods", "ce", "auto", "torch_loop_pos_weight", "auto+tuned_thresholds"),
         *("--out", str(tmp_path / "r.csv")),
     )
@@ -156,7 +169,7 @@ def test_multilabel_benchmark_tables_its_runs_and_merges_csvs(tmp_path):
         "torch_loop_pos_weight",
     ]
     assert runs[["map_macro", "tail_map", "f1_macro"]].stack().between(0, 1).all()
-    assert "points over plain binary cross-entropy" in out
+    assert "points over plain binary cross-entropy" in out and "lr 0.002," in out
     # --from-csv merges runs into one table: its summary, in this process (no second start)
     sys.path.insert(0, str(BENCHMARKS))
     try:

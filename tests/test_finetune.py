@@ -9,6 +9,7 @@ import torch
 from imbtorch import BalancedImageClassifier
 from imbtorch.backbones import SimpleCNN
 from imbtorch.pretrained import IMAGENET_MEAN, IMAGENET_STD
+from imbtorch.training import decoupled
 from imbtorch.training.finetune import backbone_stages
 
 FAST = dict(max_epochs=2, random_state=0, module__width=8, batch_size=32)
@@ -141,6 +142,28 @@ def test_backbone_lr_is_its_own_parameter_group(mnist_lt, cnn_file):
     assert not torch.equal(clf.module_.classifier.weight, state["classifier.weight"][:5])
 
 
+def test_fine_tuning_keeps_the_smaller_default_learning_rate(mnist_lt, cnn_file, monkeypatch):
+    """lr=None: 1e-3 for pretrained weights (4e-3 from scratch), the head's re-training too."""
+    X_train, _, y_train, _ = mnist_lt
+    head_lrs, retrain = [], decoupled.retrain_classifier
+    monkeypatch.setattr(
+        decoupled,
+        "retrain_classifier",
+        lambda *args, **kwargs: head_lrs.append(kwargs["lr"]) or retrain(*args, **kwargs),
+    )
+    params = {**FAST, "max_epochs": 1, "head_resampler": "class_balanced", "head_epochs": 1}
+    tuned = BalancedImageClassifier(backbone_weights=cnn_file[0], **params).fit(X_train, y_train)
+    scratch = BalancedImageClassifier(**params).fit(X_train, y_train)
+    assert tuned.lr is None and tuned.learning_rate() == 1e-3
+    assert {group["lr"] for group in tuned.optimizer_.param_groups} == {1e-3}
+    assert scratch.learning_rate() == 4e-3
+    assert head_lrs == [1e-3, 4e-3]
+    with_backbone_lr = BalancedImageClassifier(
+        backbone_weights=cnn_file[0], backbone_lr=1e-4, **params
+    ).fit(X_train, y_train)
+    assert sorted(g["lr"] for g in with_backbone_lr.optimizer_.param_groups) == [1e-4, 1e-3]
+
+
 @pytest.mark.parametrize(
     "strategy",
     [
@@ -256,7 +279,7 @@ def test_grid_search_fine_tunes_a_resnet_from_a_weights_file_on_an_image_folder(
     best = search.best_estimator_
     np.testing.assert_allclose(best.channel_mean_, IMAGENET_MEAN, rtol=1e-6)
     assert all(p.requires_grad for p in best.module_.parameters())  # unfrozen after epoch 1
-    assert {group["lr"] for group in best.optimizer_.param_groups} == {1e-4, best.lr}
+    assert {group["lr"] for group in best.optimizer_.param_groups} == {1e-4, best.learning_rate()}
     assert set(best.predict(paths[:5])) <= set(labels)
 
 

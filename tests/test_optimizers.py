@@ -15,9 +15,16 @@ FAST = {"max_epochs": 1, "module__width": 4, "random_state": 0}
 @pytest.mark.parametrize(
     "params, kind, expected",
     [
-        ({}, torch.optim.AdamW, {"weight_decay": 0.01}),
-        ({"optimizer": "sgd"}, torch.optim.SGD, {"weight_decay": 5e-4, "momentum": 0.9}),
+        ({}, torch.optim.AdamW, {"weight_decay": 0.01, "lr": 4e-3}),
+        (
+            {"optimizer": "sgd"},
+            torch.optim.SGD,
+            {"weight_decay": 5e-4, "momentum": 0.9, "lr": 0.05},
+        ),
         ({"optimizer": "sgd", "weight_decay": 0.2}, torch.optim.SGD, {"weight_decay": 0.2}),
+        ({"optimizer": "sgd", "lr": 0.2}, torch.optim.SGD, {"lr": 0.2}),
+        ({"optimizer": torch.optim.RMSprop}, torch.optim.RMSprop, {"lr": 1e-2}),  # its own
+        ({"optimizer__lr": 0.3}, torch.optim.AdamW, {"lr": 0.3}),
         (
             {"optimizer": "sgd", "optimizer__momentum": 0.5, "optimizer__nesterov": True},
             torch.optim.SGD,
@@ -42,8 +49,28 @@ def test_the_optimizer_gets_its_usual_settings_unless_told_otherwise(
     assert clf.grad_scaler_ is None  # built after the optimizer by the precision mixin
     group = clf.optimizer_.param_groups[0]
     assert {key: group[key] for key in expected} == expected
-    assert group["lr"] == clf.lr
+    assert group["lr"] == clf.learning_rate() == (clf.lr or group["lr"])
     assert clone(clf).get_params()["optimizer"] == params.get("optimizer", "adamw")
+
+
+def test_the_learning_rate_a_fit_takes_and_lr_none_on_a_fitted_net(small_images):
+    X, y = small_images
+    clf = BalancedImageClassifier(**FAST, lr=0.02).fit(X, y)
+    assert clf.learning_rate() == 0.02
+    clf.set_params(lr=None)  # back to the default, in every parameter group
+    assert clf.lr is None and clf.learning_rate() == 4e-3
+    assert {group["lr"] for group in clf.optimizer_.param_groups} == {4e-3}
+    clf.partial_fit(X, y)
+    assert BalancedImageClassifier(optimizer__lr=0.3, lr=0.1).learning_rate() == 0.3  # as skorch
+    assert BalancedImageClassifier(backbone_weights="x.pt", optimizer="sgd").learning_rate() == 1e-3
+
+    class NoDefault(torch.optim.SGD):
+        def __init__(self, params, lr, momentum=0.0):
+            super().__init__(params, lr=lr, momentum=momentum)
+
+    with pytest.raises(ValueError, match="NoDefault has no default learning rate: set lr"):
+        BalancedImageClassifier(**FAST, optimizer=NoDefault).fit(X, y)
+    assert BalancedImageClassifier(**FAST, optimizer=NoDefault, lr=0.1).fit(X, y).lr == 0.1
 
 
 def _one_step(X, y, **params):

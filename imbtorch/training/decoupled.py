@@ -182,7 +182,7 @@ def retrain_head(net, dataset) -> list[float]:
         resampler=net.head_resampler,
         epochs=net.head_epochs,
         batch_size=len(dataset) if net.batch_size == -1 else net.batch_size,
-        lr=net.lr,
+        lr=net.learning_rate(),
         seed=net.schedule_.head_seed(),
         logit_scale=net.criterion_.scale if cosine else 1.0,
         smoothing=(
