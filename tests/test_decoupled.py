@@ -82,9 +82,9 @@ def test_crt_beats_single_stage_ce_on_the_tail(lt_digits, plain_ce_digits):
         return np.mean(
             [
                 recall(
-                    BalancedImageClassifier(max_epochs=30, random_state=seed, **params).fit(
-                        X_train, y_train
-                    )
+                    BalancedImageClassifier(  # lr as plain_ce_digits
+                        max_epochs=30, lr=1e-3, random_state=seed, **params
+                    ).fit(X_train, y_train)
                 )
                 for seed in (0, 1, 2)
             ]

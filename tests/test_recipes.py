@@ -138,7 +138,7 @@ def test_no_schedule_keeps_the_learning_rate(small_images):
     X, y = small_images
     clf = BalancedImageClassifier(**FAST).fit(X, y)
     assert "lr_schedule" not in dict(clf.callbacks_)
-    assert clf.optimizer_.param_groups[0]["lr"] == clf.lr
+    assert clf.optimizer_.param_groups[0]["lr"] == clf.learning_rate() == 4e-3
 
 
 # -- mixup, CutMix, Remix ----------------------------------------------------------------
