@@ -42,7 +42,6 @@ import json
 import resource
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -54,16 +53,11 @@ from imbtorch.backbones import SimpleCNN
 from imbtorch.data.loader import available_cpus
 from imbtorch.datasets import load_image_folder
 from imbtorch.device import resolve_device
-from imbtorch.training.optimizers import optimizer_settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _runs import rotated, run_fresh  # noqa: E402
+from peers import BATCH_SIZE, LR, OPTIMIZER  # noqa: E402  the classifier's defaults
 
-_DEFAULTS = BalancedImageClassifier().get_params(deep=False)
-# the optimizer class with its default settings from scratch (AdamW, lr 4e-3, weight decay 0.01)
-_OPTIMIZER, _SETTINGS = optimizer_settings(_DEFAULTS["optimizer"], _DEFAULTS["weight_decay"])
-LR, BATCH_SIZE = _SETTINGS.pop("lr"), _DEFAULTS["batch_size"]
-OPTIMIZER = partial(_OPTIMIZER, **_SETTINGS)
 SIDE = 64
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # what a hand loop hard-codes
 

@@ -23,14 +23,15 @@ from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 from imbtorch import BalancedImageClassifier
 from imbtorch.backbones import SimpleCNN
 from imbtorch.data.arrays import array_channel_stats, as_nchw
-from imbtorch.training.optimizers import optimizer_settings
+from imbtorch.training.optimizers import default_lr, optimizer_settings
 
 # the classifier's own defaults, so that a change there moves the peers with it
 _DEFAULTS = BalancedImageClassifier().get_params(deep=False)
-# the optimizer class with its default settings from scratch (AdamW, lr 4e-3, weight decay 0.01)
+# the optimizer class with its default settings (AdamW, weight decay 0.01) and its default
+# learning rate from scratch (4e-3)
 _OPTIMIZER, _SETTINGS = optimizer_settings(_DEFAULTS["optimizer"], _DEFAULTS["weight_decay"])
-LR, BATCH_SIZE = _SETTINGS.pop("lr"), _DEFAULTS["batch_size"]
 OPTIMIZER = partial(_OPTIMIZER, **_SETTINGS)
+LR, BATCH_SIZE = default_lr(_DEFAULTS["optimizer"], pretrained=False), _DEFAULTS["batch_size"]
 
 
 def prepare(X_train, X_test) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.datasets import long_tailed_split
-from imbtorch.training.optimizers import DEFAULT_LR
+from imbtorch.training.optimizers import default_lr
 
 PRETRAIN_DIGITS = (5, 6, 7, 8, 9)
 
@@ -65,7 +65,7 @@ def main() -> None:
     variants = {}
     for lr in args.lr:
         at = f", lr {lr:g}" if len(args.lr) > 1 else ""
-        frozen_lr = DEFAULT_LR["adamw"][True] if lr is None else lr
+        frozen_lr = default_lr("adamw", pretrained=True) if lr is None else lr
         variants[f"from scratch{at}"] = {"lr": lr}
         variants[f"pretrained, fine-tuned{at}"] = {"pretrained": True, "lr": lr}
         frozen = f"pretrained, frozen until epoch {args.unfreeze_epoch}, head lr x"

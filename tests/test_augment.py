@@ -114,12 +114,8 @@ def test_minority_augmentation_adds_to_oversampling(lt_digits):
         scores = []
         for seed in (0, 1, 2):
             clf = BalancedImageClassifier(
-                sampler="over",
-                max_epochs=15,
-                lr=1e-3,
-                random_state=seed,
-                **params,  # as measured
-            )
+                sampler="over", max_epochs=15, lr=1e-3, random_state=seed, **params
+            )  # lr: the rate the margin was measured at
             scores.append(
                 balanced_accuracy_score(y_test, clf.fit(X_train, y_train).predict(X_test))
             )

@@ -89,9 +89,7 @@ def default_lr(optimizer, *, pretrained: bool) -> float:
     return parameter.default
 
 
-def optimizer_settings(
-    optimizer, weight_decay: float | None, *, pretrained: bool = False
-) -> tuple[type, dict]:
+def optimizer_settings(optimizer, weight_decay: float | None) -> tuple[type, dict]:
     """The optimizer class and its default keyword arguments.
 
     Parameters
@@ -100,9 +98,6 @@ def optimizer_settings(
         A class gets no defaults but ``weight_decay`` when it is given.
     weight_decay : float or None
         ``None``: the named optimizer's usual value (see the module's notes).
-    pretrained : bool, default=False
-        Whether the network starts from pretrained weights: a named
-        optimizer's default ``lr`` (:data:`DEFAULT_LR`) depends on it.
 
     Returns
     -------
@@ -112,7 +107,7 @@ def optimizer_settings(
     """
     if isinstance(optimizer, str):
         optimizer_class, defaults = OPTIMIZERS[optimizer]
-        defaults = {**defaults, "lr": default_lr(optimizer, pretrained=pretrained)}
+        defaults = dict(defaults)
     else:
         optimizer_class, defaults = optimizer, {}
     if weight_decay is not None:
