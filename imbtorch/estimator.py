@@ -69,7 +69,12 @@ from .training.precise_bn import recompute_batchnorm
 from .training.precision import PrecisionMixin, as_float32
 from .training.resume import TrainingCheckpoint, data_fingerprint
 from .training.sam import sam_step
-from .training.schedule import DeferredReweighting, TrainingSchedule, WarmupCosine
+from .training.schedule import (
+    DeferredReweighting,
+    TrainingSchedule,
+    WarmupCosine,
+    default_warmup,
+)
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
@@ -374,9 +379,12 @@ class BalancedImageClassifier(
         :class:`~skorch.callbacks.LRScheduler` (history key ``event_lr``;
         see :class:`~imbtorch.training.schedule.WarmupCosine`). ``None``
         keeps ``lr``.
-    warmup_epochs : int >= 0, default=0
+    warmup_epochs : int >= 0 or None, default=None
         Epochs of linear learning-rate warm-up: epoch ``e`` trains with
-        ``(e + 1) / (warmup_epochs + 1)`` of ``lr``.
+        ``(e + 1) / (warmup_epochs + 1)`` of ``lr``. ``None``: a tenth of
+        ``max_epochs`` (3 of the default 30, none under 10) from scratch,
+        none when fine-tuning ``backbone_weights`` (see
+        :func:`~imbtorch.training.schedule.default_warmup`).
     precise_bn : 'auto' or bool, default='auto'
         When a fit of a trained network ends (not with ``max_epochs=0`` on a
         fresh one), re-estimate the
@@ -567,7 +575,7 @@ class BalancedImageClassifier(
         sam_rho=None,
         sam_classes="all",
         lr_schedule=None,
-        warmup_epochs=0,
+        warmup_epochs=None,
         precise_bn="auto",
         max_epochs=30,
         batch_size=64,
@@ -669,8 +677,11 @@ class BalancedImageClassifier(
             callbacks.append(("deferred_reweighting", DeferredReweighting(self.drw_epoch)))
         if self.max_norm is not None:
             callbacks.append(("max_norm", MaxNorm(self.max_norm)))
-        if self.lr_schedule is not None or self.warmup_epochs:
-            factor = WarmupCosine(self.warmup_epochs, self.max_epochs, self.lr_schedule == "cosine")
+        warmup = self.warmup_epochs
+        if warmup is None:
+            warmup = default_warmup(self.max_epochs, pretrained=self.backbone_weights is not None)
+        if self.lr_schedule is not None or warmup:
+            factor = WarmupCosine(warmup, self.max_epochs, self.lr_schedule == "cosine")
             callbacks.append(("lr_schedule", LRScheduler(LambdaLR, lr_lambda=factor)))
         if self.train_split is not None:
             starts = [e for e in (self.drw_epoch, self.drs_epoch) if e is not None]

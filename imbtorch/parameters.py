@@ -75,7 +75,7 @@ CONSTRAINTS: dict = {
     "precise_bn": [StrOptions({"auto"}), "boolean"],
     "sam_rho": [Interval(Real, 0, None, closed="neither"), None],
     "sam_classes": [StrOptions({"all", "minority"})],
-    "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+    "warmup_epochs": [Interval(Integral, 0, None, closed="left"), None],
     "max_epochs": [Interval(Integral, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
     "train_split": [callable, None],

@@ -13,6 +13,7 @@ from skorch.callbacks import Callback
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, LogitAdjustedLoss, VSLoss
 from imbtorch.mixing import mix_batch, remix_share
+from imbtorch.training.schedule import default_warmup
 
 COUNTS = torch.tensor([400.0, 100.0, 25.0, 5.0])
 FAST = {"max_epochs": 4, "batch_size": 16, "module__width": 8, "random_state": 0}
@@ -132,6 +133,25 @@ def test_warmup_and_cosine_set_the_learning_rate_of_every_epoch(
     np.testing.assert_allclose(clf.history[:, "event_lr"], 0.01 * np.asarray(expected))
     # after the last epoch the cosine has reached 0 at max_epochs
     assert clf.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0 if schedule else 0.01)
+
+
+def test_default_warmup_is_a_tenth_of_the_epochs_from_scratch(small_images):
+    X, y = small_images
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10}).fit(X, y)
+    # one epoch of warm-up at half the default rate, then the rate itself
+    np.testing.assert_allclose(clf.history[:, "event_lr"], 4e-3 * np.r_[0.5, np.ones(9)])
+    assert [default_warmup(e, pretrained=False) for e in (9, 10, 30, 55)] == [0, 1, 3, 5]
+    assert default_warmup(30, pretrained=True) == 0
+    assert default_warmup("30", pretrained=False) == 0  # the fit's validation rejects it
+
+
+def test_fine_tuning_and_an_explicit_zero_have_no_warmup():
+    callbacks = dict(BalancedImageClassifier(backbone_weights="w.pt").get_default_callbacks())
+    assert "lr_schedule" not in callbacks
+    callbacks = dict(BalancedImageClassifier(warmup_epochs=0).get_default_callbacks())
+    assert "lr_schedule" not in callbacks
+    factor = dict(BalancedImageClassifier().get_default_callbacks())["lr_schedule"].lr_lambda
+    assert [factor(e) for e in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
 
 
 def test_no_schedule_keeps_the_learning_rate(small_images):

@@ -59,8 +59,11 @@ class OptimizerMixin:
         return self
 
     def learning_rate(self) -> float:
-        """The learning rate the fit trains with: ``optimizer__lr``, ``lr``, or the default
-        that ``lr=None`` takes (:data:`DEFAULT_LR`, or the optimizer class's own)."""
+        """The learning rate the optimizer is built with: ``optimizer__lr``, ``lr``, or the
+        default that ``lr=None`` takes (:data:`DEFAULT_LR`, or the optimizer class's own).
+
+        The warm-up and ``lr_schedule`` scale it epoch by epoch (history key ``event_lr``).
+        """
         rate = self.get_params_for("optimizer").get("lr", self.lr)
         if rate is not None:
             return rate
