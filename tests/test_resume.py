@@ -90,6 +90,7 @@ SCHEDULES = {
     "sam_minority": {"sam_rho": 0.1, "sam_classes": "minority", "minority_augment": 0.25},
     "cutmix_remix": {"mixup": "cutmix", "remix": True, "class_weight": "balanced"},
     "warmup_cosine": {"lr_schedule": "cosine", "warmup_epochs": 2, "max_norm": 1.0},
+    "default_lr_and_warmup": {"arrays": True, "max_epochs": 10},  # 1 epoch of warm-up at 4e-3
     "sgd_weight_balancing": {
         "optimizer": "sgd",
         "lr": 0.05,
@@ -143,8 +144,10 @@ def test_an_interrupted_fit_resumes_exactly_with_every_sampler_and_schedule(
     assert json.loads((tmp_path / "cut" / "last.json").read_text())["epochs"] == 2
     resumed = BalancedImageClassifier(checkpoint_dir=tmp_path / "cut", resume=True, **params)
     resumed.fit(X, y)
-    assert [row["epoch"] for row in resumed.history] == [1, 2, 3, 4, 5]
+    assert [row["epoch"] for row in resumed.history] == list(range(1, params["max_epochs"] + 1))
     assert resumed.history[:, "train_loss"] == whole.history[:, "train_loss"]
+    if "lr_schedule" in dict(whole.callbacks_):  # the warm-up and cosine continue exactly
+        assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]
     for name, tensor in whole.module_.state_dict().items():
         assert torch.equal(resumed.module_.state_dict()[name], tensor), name
     np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))
