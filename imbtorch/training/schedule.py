@@ -24,9 +24,6 @@ from skorch.callbacks import Callback
 
 from ..samplers import MAX_SEED, epoch_rng
 
-#: ``warmup_epochs=None`` from scratch: this fraction of ``max_epochs``, rounded down.
-WARMUP_FRACTION = 0.1
-
 _HEAD_STREAM = 2  # stream 0: the sampler's draws, 1: the loader workers' seeds
 
 
@@ -94,10 +91,10 @@ def default_warmup(max_epochs, *, pretrained: bool) -> int:
     """Epochs of warm-up ``warmup_epochs=None`` takes.
 
     A tenth of ``max_epochs`` (3 of the default 30, none under 10) from
-    scratch, where ``lr=None`` trains AdamW at 4e-3: on MNIST-LT the warm-up
-    steadied a fit that diverged early at that rate (``docs/benchmarks.md``,
-    section 9). None when fine-tuning pretrained weights (at 1e-3), where it
-    was not measured.
+    scratch, where ``lr=None`` trains AdamW at 4e-3: on MNIST-LT rho=10 the
+    warm-up steadied the one fit of three that ran unstable at that rate
+    (``docs/benchmarks.md``, section 9, "The default warm-up"). None when
+    fine-tuning pretrained weights (at 1e-3), where it was not measured.
 
     Parameters
     ----------
@@ -108,7 +105,7 @@ def default_warmup(max_epochs, *, pretrained: bool) -> int:
     """
     if pretrained or not isinstance(max_epochs, Integral):
         return 0  # get_params(deep=True) builds the callbacks before fit validates
-    return int(max_epochs * WARMUP_FRACTION)
+    return int(max_epochs) // 10
 
 
 class WarmupCosine:
