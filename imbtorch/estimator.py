@@ -679,7 +679,7 @@ class BalancedImageClassifier(
             callbacks.append(("max_norm", MaxNorm(self.max_norm)))
         warmup = self.warmup_epochs
         if warmup is None:
-            warmup = default_warmup(self.max_epochs, pretrained=self.backbone_weights is not None)
+            warmup = default_warmup(self.max_epochs, pretrained=self._pretrained)
         if self.lr_schedule is not None or warmup:
             factor = WarmupCosine(warmup, self.max_epochs, self.lr_schedule == "cosine")
             callbacks.append(("lr_schedule", LRScheduler(LambdaLR, lr_lambda=factor)))

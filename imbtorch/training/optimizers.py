@@ -67,7 +67,13 @@ class OptimizerMixin:
         rate = self.get_params_for("optimizer").get("lr", self.lr)
         if rate is not None:
             return rate
-        return default_lr(self.optimizer, pretrained=self.backbone_weights is not None)
+        return default_lr(self.optimizer, pretrained=self._pretrained)
+
+    @property
+    def _pretrained(self) -> bool:
+        """Whether the network starts from ``backbone_weights``: the defaults of ``lr`` and of
+        ``warmup_epochs`` (:func:`~imbtorch.training.schedule.default_warmup`) depend on it."""
+        return self.backbone_weights is not None
 
     def set_params(self, **kwargs):
         """skorch's ``set_params``; ``lr=None`` on an initialised net sets the default rate."""
