@@ -8,7 +8,9 @@ seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
 0.5, ``imbsam`` trains with ImbSAM (``sam_rho=0.1``, the rarest
 class's loss perturbed), ``sgd`` with SGD and momentum,
 ``las`` smooths cRT's labels (``head_smoothing=(0.3, 0.0)``), ``prior``
-predicts under the training prior (``proba_prior='train'``), ``multilabel``
+predicts under the training prior (``proba_prior='train'``), ``resnet`` trains the CIFAR
+ResNet (``backbone='resnet32'``, ``module__depth=8``: one block a stage), ``warmup``
+warms the rate up for 2 epochs and decays it on a cosine (skorch's ``LRScheduler``), ``multilabel``
 trains on overlapping labels (bright, not dark, striped) as an indicator matrix. Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
@@ -61,6 +63,10 @@ if __name__ == "__main__":
         extra.update(head_smoothing=(0.3, 0.0))
     if "prior" in sys.argv[4:]:
         extra.update(proba_prior="train")
+    if "resnet" in sys.argv[4:]:
+        extra.update(backbone="resnet32", module__depth=8)
+    if "warmup" in sys.argv[4:]:
+        extra.update(warmup_epochs=2, lr_schedule="cosine")
     accelerator = Accelerator(cpu=True)
     X, y = three_class_images([90, 27, 9], name_pixels=True)
     multilabel = "multilabel" in sys.argv[4:]
@@ -94,6 +100,7 @@ if __name__ == "__main__":
         "world_size": accelerator.num_processes,
         "decision_prior": clf.decision_prior_,
         "temperature": clf.proba_temperature_,
+        "event_lr": list(clf.history[:, "event_lr"]) if "warmup" in sys.argv[4:] else None,
     }
     if accelerator.is_main_process:  # the pickled model predicts in one process
         record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)

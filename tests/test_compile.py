@@ -1,4 +1,5 @@
-"""skorch's ``compile=True``: every head, freezing option, cRT and ImageEmbedder work with it.
+"""skorch's ``compile=True``: every head, freezing option, cRT, the CIFAR ResNet, the rate's
+warm-up and ImageEmbedder work with it.
 
 ``module_`` stays the plain network and forward passes run through a compiled
 wrapper; the backend here counts the graphs torch.compile hands it (so that
@@ -47,8 +48,9 @@ def _frozen(clf):
         {"head_resampler": "class_balanced", "head_epochs": 3},
         {"freeze": 1, "logit_scale": True},
         {"freeze": "backbone", "unfreeze_epoch": 2, "difficulty_head": 0.1},
+        {"backbone": "resnet32", "module__depth": 8, "warmup_epochs": 1, "lr_schedule": "cosine"},
     ],
-    ids=["logit_scale", "difficulty", "tau", "crt", "freeze1", "unfreeze"],
+    ids=["logit_scale", "difficulty", "tau", "crt", "freeze1", "unfreeze", "resnet_warmup"],
 )
 def test_compiled_fits_equal_plain_ones(small_images, settings):
     X, y = small_images
@@ -63,6 +65,10 @@ def test_compiled_fits_equal_plain_ones(small_images, settings):
     if "freeze" in settings and "unfreeze_epoch" not in settings:
         assert len(_frozen(plain)) > 0
     np.testing.assert_allclose(compiled.predict_proba(X), plain.predict_proba(X), atol=1e-5)
+    if "warmup_epochs" in settings:  # the scheduled rates, as in the plain fit
+        assert compiled.history[:, "event_lr"] == plain.history[:, "event_lr"]
+        # 1 epoch at half the default 4e-3, then half a cosine from 1 over the last 2
+        np.testing.assert_allclose(plain.history[:, "event_lr"], [2e-3, 4e-3, 2e-3])
     if "difficulty_head" in settings:
         np.testing.assert_allclose(
             compiled.predict_difficulty(X), plain.predict_difficulty(X), atol=1e-5

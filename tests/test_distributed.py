@@ -73,8 +73,9 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     through torch.compile around the DDP wrapper, and every step is ImbSAM's three passes
     (SAM's, with the rarest class's loss split off) of SGD with momentum; cRT smooths its
     labels, so the prior its scores assume is fitted on the validation split, with the same
-    result on every process."""
-    flags = ("crt", "compile", "imbsam", "sgd", "las", "prior")
+    result on every process. The network is the CIFAR ResNet (BatchNorm in every block), and
+    the rate is warmed up and decayed per epoch alike on both processes."""
+    flags = ("crt", "compile", "imbsam", "sgd", "las", "prior", "resnet", "warmup")
     ranks = _launch(tmp_path / "two", "none", "none", 2, *flags)
     for epoch in range(len(ranks[0]["epochs"])):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
@@ -85,6 +86,9 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     np.testing.assert_array_equal(ranks[0]["proba"], ranks[1]["proba"])
     assert ranks[0]["temperature"] == ranks[1]["temperature"] != 1.0
     np.testing.assert_array_equal(ranks[0]["decision_prior"], ranks[1]["decision_prior"])
+    assert ranks[0]["event_lr"] == ranks[1]["event_lr"]
+    # 2 epochs warming up (1/3, 2/3), then half a cosine from 1 over the last 2 (1, 1/2)
+    np.testing.assert_allclose(ranks[0]["event_lr"], [1e-3, 2e-3, 3e-3, 1.5e-3])
 
 
 def test_rank_slices_cover_every_batch_once():

@@ -99,7 +99,19 @@ SCHEDULES = {
         "head_smoothing": (0.3, 0.0),
         "max_norm": 1.0,
     },
-    "compiled_bf16": {"compile": True, "compile__backend": "eager", "precision": "bf16-mixed"},
+    "compiled_bf16_warmup": {
+        "compile": True,
+        "compile__backend": "eager",
+        "precision": "bf16-mixed",
+        "warmup_epochs": 2,
+    },
+    "resnet_sam_bf16": {
+        "backbone": "resnet32",
+        "module__depth": 8,
+        "sam_rho": 0.05,
+        "max_norm": 1.0,
+        "precision": "bf16-mixed",
+    },
     "multilabel": {
         "multilabel": True,
         "loss": "distribution_balanced",
@@ -135,6 +147,8 @@ def test_an_interrupted_fit_resumes_exactly_with_every_sampler_and_schedule(
         "iterator_valid__num_workers": 0,
         **settings,
     }
+    if params.get("backbone") == "resnet32":  # BatchNorm in every block, no dropout
+        del params["module__dropout"]
     whole = BalancedImageClassifier(checkpoint_dir=tmp_path / "whole", **params).fit(X, y)
     cut = BalancedImageClassifier(
         checkpoint_dir=tmp_path / "cut", callbacks=[("stop", Interrupt(3))], **params
