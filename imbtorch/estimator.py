@@ -10,42 +10,28 @@ draws and the fit's span, the loaders follow from it
 (:mod:`imbtorch.training.loaders`), callbacks own the schedules of the loss,
 freezing and monitors, :class:`~imbtorch.training.resume.TrainingCheckpoint`
 saves and restores it all, and the mixins stand alone around skorch's loop:
-mixed precision's gradient scaler, fine-tuning's parameter groups, the
+the training step and forward passes (:mod:`imbtorch.training.steps`), mixed
+precision's gradient scaler, fine-tuning's parameter groups, the
 processes of an ``accelerator``, parameter plumbing and image input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
 
 import numpy as np
 import torch
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import LRScheduler
-from skorch.dataset import unpack_data
-from skorch.utils import to_tensor
 from torch.optim.lr_scheduler import LambdaLR
 
-from .augment import augment_minority, minority_codes
+from .augment import minority_codes
 from .criteria import loss_class_weight, make_criterion
-from .data.dataset import (
-    SAMPLE_WEIGHT_KEY,
-    ImageDataset,
-    batch_images,
-    is_prepared,
-)
+from .data.dataset import ImageDataset, is_prepared
 from .data.inputs import ImageInputMixin
 from .device import seeded_torch
-from .heads import (
-    ImbalanceNetwork,
-    classifier_layer,
-    difficulty_loss,
-    embed,
-    tau_normalized,
-)
+from .heads import ImbalanceNetwork, classifier_layer, embed
 from .labels import check_class_sample_weight, encode_labels, fit_classes
-from .mixing import mix_batch
 from .net_params import NetParamsMixin
 from .network import build_network
 from .parameters import CONSTRAINTS, check_label_settings, check_prior_source, check_settings
@@ -57,24 +43,15 @@ from .training.compiled import CompiledForwards
 from .training.constraints import MaxNorm
 from .training.decoupled import retrain_head
 from .training.distributed import DistributedMixin
-from .training.finetune import (
-    FineTuningMixin,
-    fine_tuning_callbacks,
-    keep_frozen_norms_in_eval,
-)
+from .training.finetune import FineTuningMixin, fine_tuning_callbacks
 from .training.loaders import evaluation_loader, training_loader
 from .training.monitors import progress_monitors, validation_monitors
 from .training.optimizers import OptimizerMixin
 from .training.precise_bn import recompute_batchnorm
-from .training.precision import PrecisionMixin, as_float32
+from .training.precision import PrecisionMixin
 from .training.resume import TrainingCheckpoint, data_fingerprint
-from .training.sam import sam_step
-from .training.schedule import (
-    DeferredReweighting,
-    TrainingSchedule,
-    WarmupCosine,
-    default_warmup,
-)
+from .training.schedule import DeferredReweighting, TrainingSchedule, WarmupCosine, default_warmup
+from .training.steps import TrainingStepMixin
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
@@ -84,6 +61,7 @@ class BalancedImageClassifier(
     ImageInputMixin,
     PriorCorrectionMixin,
     FineTuningMixin,
+    TrainingStepMixin,
     PrecisionMixin,
     DistributedMixin,
     OptimizerMixin,
@@ -947,74 +925,6 @@ class BalancedImageClassifier(
             n_samples=self.n_samples_fit_ if self.multilabel_ else None,
         )
         return criterion.to(self.device)
-
-    def train_step(self, batch, **fit_params):
-        """skorch's optimizer step, or SAM's (ImbSAM's) step with ``sam_rho``."""
-        if self.sam_rho is None:
-            return super().train_step(batch, **fit_params)
-        tail = None
-        if self.sam_classes == "minority":
-            tail = torch.zeros(len(self.classes_), device=self.device)
-            tail[torch.as_tensor(np.searchsorted(self.classes_, self.minority_classes_))] = 1.0
-        return sam_step(self, batch, self.sam_rho, tail=tail, **fit_params)
-
-    def train_step_single(self, batch, **fit_params):
-        """skorch's step, on images standardised on the device (and minority-augmented)."""
-        self.module_.train()
-        self.criterion_.train()
-        if self.freeze is not None:
-            keep_frozen_norms_in_eval(self.module_)
-        Xi, yi = unpack_data(batch)
-        images = self._network_input(batch_images(Xi), self.device)
-        codes = to_tensor(yi, device=self.device)
-        if self.minority_augment is not None:
-            augmented = torch.as_tensor(np.searchsorted(self.classes_, self.minority_classes_))
-            images = augment_minority(images, codes, augmented, self.minority_augment)
-        mixed = None
-        if self.mixup is not None:
-            counts = torch.as_tensor(self.class_counts_) if self.remix else None
-            mixed = mix_batch(
-                images, codes, mode=self.mixup, alpha=self.mixup_alpha, class_counts=counts
-            )
-            images = mixed.images
-        with self._autocast():
-            y_pred = as_float32(self._forward_network(images, **fit_params))
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True, mixed=mixed)
-        self._backward(loss)
-        return {"loss": loss, "y_pred": y_pred}
-
-    def infer(self, x, **fit_params):
-        """The network's output for a batch as the loader gives it (raw images, or a dict)."""
-        images = self._network_input(batch_images(x), self.device)
-        with self._autocast():
-            return as_float32(self._forward_network(images, **fit_params))
-
-    def _forward_network(self, images: torch.Tensor, **fit_params):
-        network = self._training_network()  # module_, or its DDP wrapper in training
-        if self.compile:
-            network = self._compiled_(network)
-        if self.tau_normalize is None or self.module_.training:
-            return network(images, **fit_params)
-        # evaluation (validation and prediction) sees the tau-normalised classifier
-        with tau_normalized(classifier_layer(self.module_, len(self.classes_)), self.tau_normalize):
-            return network(images, **fit_params)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False, mixed=None):
-        """skorch's loss with sample weights from the batch; ``mixed`` (a
-        :class:`~imbtorch.mixing.MixedBatch`) counts each sample as two labels."""
-        sample_weight = X.get(SAMPLE_WEIGHT_KEY) if isinstance(X, Mapping) else None
-        if sample_weight is not None:
-            sample_weight = to_tensor(sample_weight, device=self.device)
-        y_true = to_tensor(y_true, device=self.device)
-        mixed_with = None
-        if mixed is not None:
-            partner_weight = None if sample_weight is None else sample_weight[mixed.partner]
-            mixed_with = (y_true[mixed.partner], mixed.share, partner_weight)
-        logits = y_pred[0] if isinstance(y_pred, tuple) else y_pred
-        loss = self.criterion_(logits, y_true, sample_weight=sample_weight, mixed_with=mixed_with)
-        if training and isinstance(y_pred, tuple):  # valid_loss stays the classification loss
-            loss = loss + self.difficulty_head * difficulty_loss(y_pred[1], logits, y_true)
-        return loss
 
     # -- prediction -----------------------------------------------------------------
     def predict_difficulty(self, X) -> np.ndarray:

@@ -7,6 +7,8 @@
 - :mod:`~imbtorch.training.precision`: autocast, the gradient scaler and its
   optimizer step.
 - :mod:`~imbtorch.training.sam`: sharpness-aware minimisation's two-pass step.
+- :mod:`~imbtorch.training.steps`: the training step and forward passes: minority
+  augmentation, mixing, autocast, sample-weighted loss, SAM's step when asked.
 - :mod:`~imbtorch.training.constraints`: MaxNorm on the classifier after every
   optimizer step.
 - :mod:`~imbtorch.training.finetune`: backbone stages, freezing, the backbone's
