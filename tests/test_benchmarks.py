@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -61,6 +62,29 @@ def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies
     assert set(runs["settings"]) == {"backbone='resnet32',module__depth=8"}
     cost = pd.read_csv(tmp_path / "t_compare_cost.csv")
     assert cost["ratio"].iloc[0] > 1 and "compare_strategies" in out
+
+
+def test_texture_patches_follow_the_profile_and_never_overlap_the_test_set(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from textures import PHOTOGRAPHS, load_long_tailed_textures, texture_patches
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    X_train, X_test, y_train, y_test = load_long_tailed_textures(100, random_state=0)
+    assert X_train.shape[1:] == (32, 32) and X_train.dtype == np.uint8
+    assert np.bincount(y_train).tolist() == [400, 239, 143, 86, 51, 30, 18, 11, 6, 4]
+    assert np.bincount(y_test).tolist() == [100] * len(PHOTOGRAPHS)
+    # training and test patches come from disjoint blocks: no pixel is shared, and a
+    # whole patch of one side never appears on the other
+    X_pool, _, X_test_pool, _ = texture_patches()
+    assert not {p.tobytes() for p in X_pool} & {p.tobytes() for p in X_test_pool}
+    assert X_pool.reshape(len(X_pool), -1).std(axis=1).min() >= 2  # flat patches left out
+    out = run_script(
+        "longtail.py",
+        *("--dataset", "textures", "--rho", "100", "--seeds", "1", "--epochs", "1"),
+        *("--methods", "ce", "--out", str(tmp_path)),
+    )
+    assert "textures rho=100: train counts [400, 239, 143, 86, 51, 30, 18, 11, 6, 4]" in out
 
 
 def test_auto_cost_times_both_fits():
