@@ -1,7 +1,7 @@
 """Long-tailed texture patches: a third real image set, cut from photographs in scikit-image.
 
-scikit-image's wheel ships photographs (``skimage/data/*.png``); ten of them,
-at least 512 pixels on their shorter side or nearly, make ten classes:
+scikit-image's wheel ships photographs (``skimage/data/``); ten of them, 400 to
+1000 pixels a side, make ten classes:
 a class is the photograph a 32x32 grey patch was cut from (as in texture
 classification on Brodatz or KTH-TIPS). Textures (brick, grass, gravel),
 scenes (astronaut, camera, coffee), microscopy (cell, ihc), the moon and

@@ -74,8 +74,8 @@ def test_texture_patches_follow_the_profile_and_never_overlap_the_test_set(tmp_p
     assert X_train.shape[1:] == (32, 32) and X_train.dtype == np.uint8
     assert np.bincount(y_train).tolist() == [400, 239, 143, 86, 51, 30, 18, 11, 6, 4]
     assert np.bincount(y_test).tolist() == [100] * len(PHOTOGRAPHS)
-    # training and test patches come from disjoint blocks: no pixel is shared, and a
-    # whole patch of one side never appears on the other
+    # training and test patches come from disjoint blocks; no patch of one side appears
+    # on the other (flat ones would: the same black square stands in several photographs)
     X_pool, _, X_test_pool, _ = texture_patches()
     assert not {p.tobytes() for p in X_pool} & {p.tobytes() for p in X_test_pool}
     assert X_pool.reshape(len(X_pool), -1).std(axis=1).min() >= 2  # flat patches left out
