@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 from sklearn.utils import check_random_state
 
-from imbtorch.datasets import make_long_tailed
+from imbtorch.datasets import _balanced_holdout, make_long_tailed  # the project's own draw
 
 #: The photographs, one class each, in label order (0 = astronaut, ...).
 PHOTOGRAPHS = (
@@ -116,12 +116,7 @@ def load_long_tailed_textures(
     """
     rng = check_random_state(random_state)
     X_pool, y_pool, X_test_pool, y_test_pool = texture_patches()
-    test = np.concatenate(
-        [
-            rng.choice(np.flatnonzero(y_test_pool == c), size=n_test_per_class, replace=False)
-            for c in range(len(PHOTOGRAPHS))
-        ]
-    )
+    test = _balanced_holdout(y_test_pool, n_test_per_class, rng)
     X_train, y_train = make_long_tailed(
         X_pool, y_pool, imbalance_ratio, n_max=n_max, class_order=class_order, random_state=rng
     )
