@@ -1,8 +1,8 @@
 """Wall time of the default fit (strategy='auto') against a plain cross-entropy fit.
 
 Both train the same network for the same epochs on the same long-tailed
-split; ``'auto'`` adds the logit adjustment of the loss and the precise
-BatchNorm pass. The fits are interleaved (plain, auto, plain, auto, ...) so
+split; ``'auto'`` adds the logit adjustment of the loss, the precise
+BatchNorm pass and the classifier stage on square-root-sampled features. The fits are interleaved (plain, auto, plain, auto, ...) so
 that the machine's drift falls on both alike, and the table gives each
 repeat's seconds and the median ratio.
 
@@ -17,9 +17,15 @@ import time
 import numpy as np
 
 from imbtorch import BalancedImageClassifier
+from textures import load_long_tailed_textures
+
 from imbtorch.datasets import load_long_tailed_digits, load_long_tailed_mnist
 
-LOADERS = {"digits": load_long_tailed_digits, "mnist": load_long_tailed_mnist}
+LOADERS = {
+    "digits": load_long_tailed_digits,
+    "mnist": load_long_tailed_mnist,
+    "textures": load_long_tailed_textures,
+}
 
 
 def seconds_to_fit(X, y, *, epochs: int, **params) -> float:

@@ -3,7 +3,8 @@
 Run ``python -m imbtorch.demo``. It trains the same CNN on a long-tailed split
 of scikit-learn's digits (digit 0 is the head, digit 9 the tail) with plain
 cross-entropy, with ``class_weight='balanced'``, with class-balanced batches and
-with the defaults (``strategy='auto'``: the logit-adjusted loss), and prints
+with the defaults (``strategy='auto'``: the logit-adjusted loss and a
+square-root classifier stage), and prints
 per-class recall on a balanced test set and the balanced accuracy.
 """
 

@@ -110,18 +110,23 @@ class BalancedImageClassifier(
     strategy : 'auto' or None, default='auto'
         ``'auto'`` handles the imbalance when no re-balancing parameter is
         set: it trains the logit-adjusted loss (Menon et al. 2021), which
-        targets balanced accuracy, is plain cross-entropy on balanced data
-        and costs what cross-entropy costs. Set ``class_weight``,
-        ``sampler``, ``drw_epoch``, ``drs_epoch``, ``predict_logit_adjust``,
-        ``tau_normalize``, ``remix``, ``criterion__weight`` or a ``loss``
-        other than ``'ce'``, and those are trained as set, since a second
-        correction of the prior would over-correct; every other option
-        (``head_resampler``, ``mixup``, ``sam_rho``, ``max_norm``, ...)
-        combines with it, and so do ``logit_adjust_tau`` and ``sample_weight``
-        (sample weights meant to re-balance the classes want
-        ``strategy=None``). ``strategy_`` says which happened. ``None`` trains
+        targets balanced accuracy and is plain cross-entropy on balanced
+        data, then re-trains the classifier alone on the trunk's features
+        drawn by square-root sampling and predicts with half the log prior
+        subtracted (``head_resampler_='sqrt'``, ``predict_logit_adjust_=0.5``;
+        left out on equal classes, with ``sample_weight`` and in
+        ``partial_fit``; a ``head_resampler`` you set replaces it). The
+        classifier stage costs an embedding pass and ``head_epochs`` of one
+        layer. Set ``class_weight``, ``sampler``, ``drw_epoch``,
+        ``drs_epoch``, ``predict_logit_adjust``, ``tau_normalize``,
+        ``remix``, ``criterion__weight`` or a ``loss`` other than ``'ce'``,
+        and those are trained as set, since a second correction of the prior
+        would over-correct; every other option (``mixup``, ``sam_rho``,
+        ``max_norm``, ...) combines with it, and so do ``logit_adjust_tau``
+        and ``sample_weight`` (sample weights meant to re-balance the classes
+        want ``strategy=None``). ``strategy_`` says which happened. ``None`` trains
         the parameters exactly as set: ``strategy=None`` alone is plain
-        cross-entropy. Why ``'auto'`` chooses no per-dataset rule: see the
+        cross-entropy. Why this rule and no per-dataset choice: see the
         user guide and ``docs/benchmarks.md``, section 9.
     class_weight : None, 'balanced', 'effective' or dict, default=None
         Weight of each class in the loss. ``'balanced'`` uses
@@ -215,11 +220,14 @@ class BalancedImageClassifier(
         the weight of its smooth-L1 loss in the training loss. Read it with
         :meth:`predict_difficulty` to find the hard, often tail or mislabelled,
         samples.
-    head_resampler : 'class_balanced' or imblearn sampler, default=None
+    head_resampler : 'class_balanced', 'sqrt' or imblearn sampler, default=None
         Decoupled training (Kang et al. 2020, cRT): after the ``max_epochs``
         of training, keep the trunk, re-initialise the final classifier layer
         and train it alone for ``head_epochs`` on the training set's features,
-        either drawn class-balanced or resampled by an imbalanced-learn
+        drawn class-balanced, by square-root sampling (class ``c`` in
+        proportion to ``sqrt(n_c)``; ``predict_logit_adjust=0.5`` then decides
+        as on balanced classes, which ``strategy='auto'`` does by itself), or
+        resampled by an imbalanced-learn
         sampler (SMOTE, ADASYN, ... are meaningful on features; ``k`` is
         capped to the smallest class with a warning, see
         :mod:`imbtorch.resampling`). Stage one can use any strategy.
@@ -453,14 +461,25 @@ class BalancedImageClassifier(
         Loss weight of each class (ones when ``class_weight=None``); of each
         label's positive term for a multi-label ``y``.
     strategy_ : str
-        ``'logit_adjusted'`` when ``strategy='auto'`` chose that loss
-        (``'distribution_balanced+label_aware'`` on a multi-label ``y``);
-        ``'as_set'`` when the parameters were trained as set.
+        ``'logit_adjusted+sqrt_head'`` when ``strategy='auto'`` trained the
+        logit-adjusted loss and its square-root classifier stage,
+        ``'logit_adjusted'`` when it trained the loss alone (or with your
+        ``head_resampler``), ``'distribution_balanced+label_aware'`` on a
+        multi-label ``y``; ``'as_set'`` when the parameters were trained as
+        set.
     loss_ : str
         The loss trained: ``loss``, or the one ``strategy='auto'`` chose.
     sampler_ : None, str or imblearn sampler
         The sampler trained with: ``sampler``, or the one ``strategy='auto'``
         chose (``'class_balanced'``, label-aware, on a multi-label ``y``).
+    head_resampler_ : None, str or imblearn sampler
+        How the classifier was re-trained: ``head_resampler``, or
+        ``strategy='auto'``'s ``'sqrt'``.
+    predict_logit_adjust_ : float or None
+        The shift of the logits by the log prior that ``predict`` decides
+        by: ``predict_logit_adjust``, or ``strategy='auto'``'s 0.5 after a
+        square-root classifier stage. ``predict_logit_adjust`` set after
+        ``fit`` replaces it.
     minority_classes_ : ndarray
         The classes ``minority_augment`` transforms and ImbSAM perturbs (set
         with ``minority_augment`` or ``sam_classes='minority'``).
@@ -477,7 +496,7 @@ class BalancedImageClassifier(
         distributed fit (see :mod:`imbtorch.training.schedule`).
     head_history_ : list of float
         Mean loss of each epoch of the classifier re-training (set with
-        ``head_resampler``).
+        ``head_resampler_``).
     decision_prior_ : ndarray of shape (n_classes,) or None
         The class prior under which ``softmax`` of the scores ``predict``
         decides by is the posterior; ``None`` when unknown (see
@@ -673,7 +692,9 @@ class BalancedImageClassifier(
         return callbacks  # skorch runs PrintLog last
 
     # -- data -----------------------------------------------------------------------
-    def _fit_dataset(self, X, y, sample_weight, *, reset: bool, classes=None) -> ImageDataset:
+    def _fit_dataset(
+        self, X, y, sample_weight, *, reset: bool, classes=None, incremental: bool = False
+    ) -> ImageDataset:
         source = self._image_source(X, reset=reset)
         y = self._targets(source, y)
         if reset:
@@ -696,8 +717,11 @@ class BalancedImageClassifier(
                 self.get_params_for("criterion"),
                 class_counts=self.class_counts_,
                 multilabel=self.multilabel_,
+                sample_weighted=sample_weight is not None,
+                incremental=incremental,
             )
-            self.loss_, self.sampler_ = settings["loss"], settings["sampler"]
+            for name, value in settings.items():  # loss_, sampler_, head_resampler_, ...
+                setattr(self, f"{name}_", value)
             self.class_weight_ = loss_class_weight(
                 self.class_weight,
                 self.get_params_for("criterion").get("weight"),
@@ -773,7 +797,7 @@ class BalancedImageClassifier(
         if precise and len(self.history):  # trained (now, or before a resumed finished fit)
             self._recompute_batchnorm(dataset)
         vars(self).pop("head_history_", None)  # from an earlier fit
-        if self.head_resampler is not None:  # decoupled stage two (cRT)
+        if self.head_resampler_ is not None:  # decoupled stage two (cRT)
             self.head_history_ = retrain_head(self, dataset)
         self._fit_held_out_prior(dataset, fit_params)
 
@@ -856,7 +880,9 @@ class BalancedImageClassifier(
         """
         first_call = not self.initialized_
         check_settings(self)
-        dataset = self._fit_dataset(X, y, sample_weight, reset=first_call, classes=classes)
+        dataset = self._fit_dataset(
+            X, y, sample_weight, reset=first_call, classes=classes, incremental=True
+        )
         epochs_done = 0 if first_call else len(self.history_)
         with seeded_torch(self.random_state, self.device, offset=epochs_done):
             if first_call:
@@ -883,7 +909,7 @@ class BalancedImageClassifier(
             cosine_classifier=self.loss_ == "ldam",
             logit_scale=self.logit_scale,
             difficulty_head=self.difficulty_head is not None,
-            separate_classifier=self.head_resampler is not None,
+            separate_classifier=self.head_resampler_ is not None,
             freeze=self.freeze,
             tau_normalize=self.tau_normalize,
             max_norm=self.max_norm,

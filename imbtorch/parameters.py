@@ -56,7 +56,7 @@ CONSTRAINTS: dict = {
     "max_norm": [Interval(Real, 0, None, closed="neither"), None],
     "logit_scale": ["boolean"],
     "difficulty_head": [Interval(Real, 0, None, closed="neither"), None],
-    "head_resampler": [StrOptions({"class_balanced"}), HasMethods(["fit_resample"]), None],
+    "head_resampler": [StrOptions({"class_balanced", "sqrt"}), HasMethods(["fit_resample"]), None],
     "head_epochs": [Interval(Integral, 1, None, closed="left")],
     "head_smoothing": [tuple, list, None],  # check_head_smoothing
     "minority_augment": [Interval(Real, 0, 1, closed="neither"), callable, None],

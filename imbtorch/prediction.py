@@ -26,6 +26,7 @@ from .priors import (
     target_prior,
     unknown_prior_reason,
 )
+from .strategies import TRAINED
 
 __all__ = ["PriorCorrectionMixin"]
 
@@ -36,7 +37,7 @@ class PriorCorrectionMixin:
     def _prior_settings(self) -> tuple[dict, dict]:
         """The parameters (with the loss and sampler trained) and ``criterion__*`` parameters that
         :mod:`imbtorch.priors` reads."""
-        trained = {"loss": self.loss_, "sampler": self.sampler_}
+        trained = {name: getattr(self, f"{name}_") for name in TRAINED}
         return {**self.get_params(deep=False), **trained}, self.get_params_for("criterion")
 
     def _set_strategy_prior(self, dataset: ImageDataset) -> None:
@@ -129,6 +130,10 @@ class PriorCorrectionMixin:
     def _decision_scores(self, dataset, *, every_process: bool = False) -> torch.Tensor:
         """The scores ``predict`` decides by: logits less ``predict_logit_adjust``'s shift.
 
+        ``predict_logit_adjust`` set after ``fit`` replaces the shift the fit
+        decided by (``predict_logit_adjust_``, which ``strategy='auto'`` may
+        have set).
+
         ``every_process`` reads the whole set on each process of a distributed
         fit (rather than this process's share).
         """
@@ -139,8 +144,11 @@ class PriorCorrectionMixin:
                 scores = stacked_logits(self.infer(unpack_data(b)[0]) for b in batches)
         else:
             scores = stacked_logits(self.forward_iter(dataset))
-        if self.predict_logit_adjust is not None:  # every class seen (else no prior)
-            scores = scores - self.predict_logit_adjust * log_prior(self.class_counts_).double()
+        shift = self.predict_logit_adjust
+        if shift is None:  # what the fit decided by: strategy='auto' may have set it
+            shift = self.predict_logit_adjust_
+        if shift is not None:  # every class seen (else no prior)
+            scores = scores - shift * log_prior(self.class_counts_).double()
         return scores
 
     def predict(self, X):

@@ -55,7 +55,7 @@ def unknown_prior_reason(params: Mapping, criterion_params: Mapping) -> str | No
     if params["head_resampler"] is not None:  # cRT re-trains the classifier with plain CE
         unknown = {
             **post_hoc,
-            "head_resampler": params["head_resampler"] != "class_balanced",
+            "head_resampler": params["head_resampler"] not in ("class_balanced", "sqrt"),
             "head_smoothing": params["head_smoothing"] is not None,
         }
     else:
@@ -92,7 +92,8 @@ def strategy_prior(
     ``logits + tau * log(prior)``, and ``predict_logit_adjust`` decides on
     ``logits - tau * log(prior)``: each divides the mass by ``prior ** tau``.
     cRT re-trains the classifier on class-balanced batches, which replaces
-    the first stage's mass by equal classes.
+    the first stage's mass by equal classes (``head_resampler='sqrt'``: by
+    ``sqrt(n_c)``).
 
     Parameters
     ----------
@@ -115,8 +116,8 @@ def strategy_prior(
     prior = counts / counts.sum()
     weights = np.ones(len(codes)) if sample_weight is None else np.asarray(sample_weight)
     mean_weight = np.bincount(codes, weights=weights, minlength=len(counts)) / counts
-    if params["head_resampler"] is not None:  # cRT: plain CE on class-balanced batches
-        mass = np.ones_like(counts)
+    if params["head_resampler"] is not None:  # cRT: plain CE on re-balanced batches
+        mass = np.sqrt(counts) if params["head_resampler"] == "sqrt" else np.ones_like(counts)
     else:
         draws = {None: counts, "sqrt": np.sqrt(counts)}.get(params["sampler"], np.ones_like(counts))
         mass = draws * mean_weight * np.asarray(class_weight, dtype=np.float64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from numbers import Integral
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
 __all__ = [
@@ -98,14 +99,27 @@ REBALANCING = {
     "remix": False,
 }
 
-#: What ``strategy='auto'`` trains when no re-balancing parameter is set.
+#: What ``strategy='auto'`` trains when no re-balancing parameter is set:
+#: the logit-adjusted loss, ...
 AUTO_LOSS = "logit_adjusted"
+
+#: ... then the classifier re-trained alone on square-root-sampled features,
+#: deciding with the half of the prior that sampling left (``AUTO_HEAD_SHIFT``
+#: of ``log(prior)`` subtracted). The measurement behind it:
+#: ``docs/benchmarks.md``, section 9, "A decoupled classifier stage in the default".
+AUTO_HEAD = "sqrt"
+AUTO_HEAD_SHIFT = 0.5
+AUTO_NAME = "logit_adjusted+sqrt_head"
 
 #: ... and on a multi-label ``y``: the distribution-balanced loss with
 #: label-aware sampling, the pairing Wu et al. 2020 trained (the measurement
 #: behind the choice: ``docs/benchmarks.md``, section 11).
 AUTO_MULTILABEL = {"loss": "distribution_balanced", "sampler": "class_balanced"}
 AUTO_MULTILABEL_NAME = "distribution_balanced+label_aware"
+
+#: The parameters :func:`resolve_strategy` decides; the fit keeps what it
+#: trains in ``<name>_`` (``loss_``, ``head_resampler_``, ...).
+TRAINED = ("loss", "sampler", "head_resampler", "predict_logit_adjust")
 
 
 def resolve_strategy(
@@ -115,20 +129,33 @@ def resolve_strategy(
     *,
     class_counts=None,
     multilabel: bool = False,
+    sample_weighted: bool = False,
+    incremental: bool = False,
 ) -> tuple[dict, str]:
-    """The loss and sampler a fit trains with, and the name of what it trains (``strategy_``).
+    """What a fit trains (the parameters of :data:`TRAINED`), and its name (``strategy_``).
 
-    ``strategy='auto'`` trains the logit-adjusted loss (Menon et al. 2021)
-    unless a parameter of :data:`REBALANCING` departs from its neutral value
-    or ``criterion__weight`` is set: the user's own re-balancing then stands
-    alone, since the logit-adjusted loss on top of it would correct the prior
-    twice. A class without training samples (``partial_fit`` with
-    ``classes=``) has no prior to adjust by: the parameters are trained as
-    set. Everything else (``head_resampler``, ``mixup``, ``sam_rho``,
-    ``max_norm``, ``minority_augment``, ``ohem_ratio``, schedules...) combines
-    with it. On a multi-label ``y`` the same rule trains
-    :data:`AUTO_MULTILABEL` (a label no sample carries is left out by both
-    and does not stop it).
+    ``strategy='auto'`` trains the logit-adjusted loss (Menon et al. 2021),
+    then re-trains the classifier alone (Kang et al. 2020's decoupling) on
+    the trunk's features drawn by square-root sampling, and predicts with
+    the logits less half the log prior, the half the sampling left: a head
+    re-trained class-balanced fits the tail's few images too closely, one
+    left as trained over-predicts the tail where classes look alike (the
+    measurement: ``docs/benchmarks.md``, section 9). The classifier stage
+    is left out on equal class counts (where the loss is cross-entropy),
+    with ``sample_weight`` (the stage draws by class, not by weight) and in
+    ``partial_fit`` (a classifier re-trained on one call's data would forget
+    the others'); a ``head_resampler`` that is set replaces it, and
+    ``'sqrt'`` keeps its half-prior decision.
+
+    A parameter of :data:`REBALANCING` away from its neutral value, or
+    ``criterion__weight``, stands alone: the logit-adjusted loss on top of it
+    would correct the prior twice, so the parameters are trained as set. A
+    class without training samples (``partial_fit`` with ``classes=``) has
+    no prior to adjust by: the parameters are trained as set. Everything else
+    (``mixup``, ``sam_rho``, ``max_norm``, ``minority_augment``,
+    ``ohem_ratio``, schedules...) combines with it. On a multi-label ``y``
+    the same rule trains :data:`AUTO_MULTILABEL` (a label no sample carries
+    is left out by both and does not stop it).
 
     Parameters
     ----------
@@ -141,22 +168,34 @@ def resolve_strategy(
         Training samples per class.
     multilabel : bool, default=False
         Whether ``y`` is a multi-label indicator matrix.
+    sample_weighted : bool, default=False
+        Whether the fit has ``sample_weight``.
+    incremental : bool, default=False
+        Whether the fit is ``partial_fit``'s.
 
     Returns
     -------
     settings : dict
-        ``{'loss': ..., 'sampler': ...}`` to train.
+        The value of each parameter of :data:`TRAINED` to train.
     name : str
-        ``'logit_adjusted'`` (``AUTO_MULTILABEL_NAME`` on a multi-label
-        ``y``) when ``'auto'`` chose, else ``'as_set'``.
+        :data:`AUTO_NAME` or ``'logit_adjusted'`` (``AUTO_MULTILABEL_NAME``
+        on a multi-label ``y``) when ``'auto'`` chose, else ``'as_set'``.
     """
+    settings = {name: params[name] for name in TRAINED}
     as_set = any(params[name] != neutral for name, neutral in REBALANCING.items())
     unseen = class_counts is not None and min(class_counts) == 0 and not multilabel
     if strategy is None or as_set or unseen or "weight" in criterion_params:
-        return {"loss": params["loss"], "sampler": params["sampler"]}, "as_set"
+        return settings, "as_set"
     if multilabel:
-        return dict(AUTO_MULTILABEL), AUTO_MULTILABEL_NAME
-    return {"loss": AUTO_LOSS, "sampler": params["sampler"]}, AUTO_LOSS
+        return {**settings, **AUTO_MULTILABEL}, AUTO_MULTILABEL_NAME
+    settings["loss"] = AUTO_LOSS
+    balanced = class_counts is None or len(set(np.asarray(class_counts).tolist())) == 1
+    if settings["head_resampler"] is None and not (balanced or sample_weighted or incremental):
+        settings["head_resampler"] = AUTO_HEAD
+    if settings["head_resampler"] != AUTO_HEAD:
+        return settings, AUTO_LOSS
+    settings["predict_logit_adjust"] = AUTO_HEAD_SHIFT
+    return settings, AUTO_NAME
 
 
 #: What :func:`imbtorch.compare_strategies` runs when given no strategies:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from imblearn.over_sampling import SMOTE
+from scipy.stats import norm
 from sklearn.metrics import recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from skorch.callbacks import Callback
@@ -70,6 +71,28 @@ def test_retrain_classifier_balances_a_biased_layer():
     again = copy.deepcopy(layer)
     assert retrain_classifier(again, features, codes, seed=0, **settings) == losses
     assert torch.equal(again.weight, layer.weight)
+
+
+@pytest.mark.parametrize(
+    "resampler, prior_ratio",
+    [("class_balanced", 1.0), ("sqrt", 10.0)],  # sqrt(1000 / 10)
+)
+def test_retrained_boundary_is_bayes_under_the_prior_the_resampler_draws(resampler, prior_ratio):
+    # two unit Gaussians at 0 and 2, as quantiles (the samples are the distribution):
+    # logistic regression is well specified, and its boundary under the class prior
+    # p0 / p1 = r it trains with is the Bayes one, x = 1 + log(r) / 2
+    def quantiles(n):
+        return norm.ppf((np.arange(n) + 0.5) / n)
+
+    features = np.r_[quantiles(1000), 2.0 + quantiles(10)][:, None].astype(np.float32)
+    codes = np.repeat([0, 1], [1000, 10])
+    layer = torch.nn.Linear(1, 2)
+    settings = dict(resampler=resampler, epochs=40, batch_size=64, lr=0.05)
+    retrain_classifier(layer, features, codes, seed=0, **settings)
+    with torch.no_grad():
+        w, b = layer.weight[1] - layer.weight[0], layer.bias[1] - layer.bias[0]
+    # instance-balanced (r = 100) would put it at 3.3
+    assert float(-b / w) == pytest.approx(1 + np.log(prior_ratio) / 2, abs=0.3)
 
 
 def test_crt_beats_single_stage_ce_on_the_tail(lt_digits, plain_ce_digits):

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
+from imbtorch.strategies import AUTO_NAME as AUTO
 from imbtorch.strategies import strategy_params
 
 FAST = dict(max_epochs=3, random_state=0, module__width=8)
@@ -24,7 +25,7 @@ def long_tailed_images(small_images):
 @pytest.mark.parametrize(
     "params, loss, criterion, strategy",
     [
-        ({}, "logit_adjusted", LogitAdjustedLoss, "logit_adjusted"),
+        ({}, "logit_adjusted", LogitAdjustedLoss, AUTO),
         ({"strategy": None}, "ce", CrossEntropyLoss, "as_set"),
         ({"class_weight": "balanced"}, "ce", CrossEntropyLoss, "as_set"),
         ({"sampler": "class_balanced"}, "ce", CrossEntropyLoss, "as_set"),
@@ -33,9 +34,9 @@ def long_tailed_images(small_images):
         ({"drw_epoch": 2, "class_weight": "effective"}, "ce", CrossEntropyLoss, "as_set"),
         ({"loss": "focal"}, "focal", FocalLoss, "as_set"),
         # options that do not re-balance the classes combine with it
-        ({"mixup": "mixup"}, "logit_adjusted", LogitAdjustedLoss, "logit_adjusted"),
-        ({"ohem_ratio": 0.5}, "logit_adjusted", LogitAdjustedLoss, "logit_adjusted"),
-        ({"max_norm": 1.0}, "logit_adjusted", LogitAdjustedLoss, "logit_adjusted"),
+        ({"mixup": "mixup"}, "logit_adjusted", LogitAdjustedLoss, AUTO),
+        ({"ohem_ratio": 0.5}, "logit_adjusted", LogitAdjustedLoss, AUTO),
+        ({"max_norm": 1.0}, "logit_adjusted", LogitAdjustedLoss, AUTO),
     ],
 )
 def test_auto_trains_logit_adjustment_unless_the_classes_are_rebalanced_otherwise(
@@ -45,7 +46,15 @@ def test_auto_trains_logit_adjustment_unless_the_classes_are_rebalanced_otherwis
     clf = BalancedImageClassifier(**FAST, **params).fit(X, y)
     assert (clf.loss_, clf.strategy_) == (loss, strategy)
     assert type(clf.criterion_) is criterion
-    assert clf.loss == params.get("loss", "ce")  # the parameter is left as given
+    assert clf.loss == params.get("loss", "ce")  # the parameters are left as given
+    assert clf.head_resampler is None and clf.predict_logit_adjust == params.get(
+        "predict_logit_adjust"
+    )
+    if strategy == AUTO:  # the square-root classifier stage, deciding with half the prior
+        assert (clf.head_resampler_, clf.predict_logit_adjust_) == ("sqrt", 0.5)
+        assert len(clf.head_history_) == clf.head_epochs
+    else:
+        assert clf.head_resampler_ is None and not hasattr(clf, "head_history_")
     if loss == "logit_adjusted":  # the prior of the training counts, tau=1
         prior = np.array([20, 8, 3]) / 31
         expected = torch.log(torch.tensor(prior)).float()
@@ -58,6 +67,47 @@ def test_auto_with_crt_retrains_the_head_of_a_logit_adjusted_trunk(long_tailed_i
     clf = BalancedImageClassifier(head_resampler="class_balanced", head_epochs=2, **FAST)
     clf.fit(X, y)
     assert clf.loss_ == "logit_adjusted" and len(clf.head_history_) == 2
+    # your classifier stage replaces auto's, and decides as it trained (balanced)
+    assert (clf.strategy_, clf.head_resampler_) == ("logit_adjusted", "class_balanced")
+    assert clf.predict_logit_adjust_ is None
+    np.testing.assert_allclose(clf.decision_prior_, np.ones(3) / 3)
+
+
+def test_auto_predicts_with_half_the_log_prior_after_its_square_root_stage(
+    long_tailed_images, small_images
+):
+    X, y = long_tailed_images
+    clf = BalancedImageClassifier(**FAST).fit(X, y)
+    prior = np.array([20, 8, 3]) / 31
+    # the stage trains toward sqrt(prior); half the log prior off makes it balanced
+    np.testing.assert_allclose(clf.decision_prior_, np.ones(3) / 3)
+    X_all = small_images[0]
+    auto = clf.predict_proba(X_all)
+    raw = clf.set_params(predict_logit_adjust=0.0).predict_proba(X_all)  # replaces auto's 0.5
+    expected = raw * prior**-0.5
+    np.testing.assert_allclose(auto, expected / expected.sum(1, keepdims=True), rtol=1e-4)
+    assert (auto.argmax(1) == 2).sum() >= (raw.argmax(1) == 2).sum()
+    # set as a parameter under strategy=None, the same stage decides on its own prior
+    own = BalancedImageClassifier(strategy=None, head_resampler="sqrt", **FAST).fit(X, y)
+    assert own.strategy_ == "as_set" and own.predict_logit_adjust_ is None
+    np.testing.assert_allclose(own.decision_prior_, np.sqrt(prior) / np.sqrt(prior).sum())
+
+
+def test_auto_leaves_its_classifier_stage_out_where_it_does_not_apply(
+    long_tailed_images, small_images
+):
+    X, y = long_tailed_images
+
+    def without_stage(clf):
+        assert (clf.strategy_, clf.loss_) == ("logit_adjusted", "logit_adjusted")
+        assert clf.head_resampler_ is None and clf.predict_logit_adjust_ is None
+        assert not hasattr(clf, "head_history_")
+
+    # the stage draws by class, not by weight
+    without_stage(BalancedImageClassifier(**FAST).fit(X, y, sample_weight=np.ones(len(y))))
+    # a classifier re-trained on one call's data would forget the others'
+    without_stage(BalancedImageClassifier(**FAST).partial_fit(X, y))
+    without_stage(BalancedImageClassifier(**FAST).fit(*small_images))  # equal classes
 
 
 def test_auto_on_balanced_classes_is_cross_entropy(small_images):

@@ -27,7 +27,7 @@ from torch.nn import functional as F
 from ..backbones import NormedLinear
 from ..heads import classifier_layer
 from ..resampling import cap_neighbors
-from ..samplers import ClassBalancedBatchSampler
+from ..samplers import make_batch_sampler
 from .constraints import project_max_norm
 
 
@@ -95,12 +95,15 @@ def retrain_classifier(
         The trunk's features of the training images.
     codes : ndarray of shape (N,)
         Class codes.
-    resampler : 'class_balanced' or imblearn sampler
+    resampler : 'class_balanced', 'sqrt' or imblearn sampler
         ``'class_balanced'``: every batch holds the classes equally
         (:class:`~imbtorch.samplers.ClassBalancedBatchSampler`), ``N`` samples
-        an epoch. A sampler (SMOTE, ADASYN, RandomOverSampler, ...) resamples
-        the features once, ``k`` capped to the smallest class
-        (:func:`~imbtorch.resampling.cap_neighbors`); epochs shuffle the result.
+        an epoch. ``'sqrt'``: square-root sampling, ``N`` draws an epoch with
+        replacement, class ``c`` drawn in proportion to ``sqrt(n_c)``
+        (:func:`~imbtorch.samplers.make_batch_sampler`). A sampler (SMOTE,
+        ADASYN, RandomOverSampler, ...) resamples the features once, ``k``
+        capped to the smallest class (:func:`~imbtorch.resampling.cap_neighbors`);
+        epochs shuffle the result.
     epochs, batch_size, lr : training of the layer (AdamW, cross-entropy).
     seed : int
         Seed of every draw (the resampler's, the batches'): the same seed
@@ -122,7 +125,7 @@ def retrain_classifier(
     device = classifier.weight.device
     if isinstance(resampler, str):
         X, y = features, codes
-        batches = ClassBalancedBatchSampler(y, batch_size, seed=seed)
+        batches = make_batch_sampler(resampler, y, batch_size=batch_size, seed=seed)
     else:
         X, y = _resampled(resampler, features, codes, seed)
         batches = None
@@ -163,7 +166,7 @@ def retrain_head(net, dataset) -> list[float]:
     """cRT for a trained :class:`~imbtorch.BalancedImageClassifier`, in place.
 
     Its classifier layer is re-trained on the features of ``dataset`` (its
-    training set, read with ``net.embed``) with ``net``'s ``head_resampler``,
+    training set, read with ``net.embed``) with the fit's ``head_resampler_``,
     ``head_epochs``, ``head_smoothing``, ``max_norm``, ``batch_size`` and ``lr``, drawing
     from the seed of ``net.schedule_``; a cosine classifier keeps the scale
     of ``net``'s loss.
@@ -179,7 +182,7 @@ def retrain_head(net, dataset) -> list[float]:
         classifier,
         net.embed(dataset),
         dataset.y,
-        resampler=net.head_resampler,
+        resampler=net.head_resampler_,
         epochs=net.head_epochs,
         batch_size=len(dataset) if net.batch_size == -1 else net.batch_size,
         lr=net.learning_rate(),
