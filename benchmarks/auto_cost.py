@@ -2,8 +2,9 @@
 
 Both train the same network for the same epochs on the same long-tailed
 split; ``'auto'`` adds the logit adjustment of the loss, the precise
-BatchNorm pass and the classifier stage on square-root-sampled features. The fits are interleaved (plain, auto, plain, auto, ...) so
-that the machine's drift falls on both alike, and the table gives each
+BatchNorm pass and the classifier stage on square-root-sampled features.
+The fits are interleaved (plain, auto, plain, auto, ...) so that the
+machine's drift falls on both alike, and the table gives each
 repeat's seconds and the median ratio.
 
     python benchmarks/auto_cost.py --dataset mnist --rho 100 --repeats 3
@@ -15,10 +16,9 @@ import argparse
 import time
 
 import numpy as np
-
-from imbtorch import BalancedImageClassifier
 from textures import load_long_tailed_textures
 
+from imbtorch import BalancedImageClassifier
 from imbtorch.datasets import load_long_tailed_digits, load_long_tailed_mnist
 
 LOADERS = {
