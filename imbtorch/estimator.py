@@ -909,7 +909,6 @@ class BalancedImageClassifier(
             cosine_classifier=self.loss_ == "ldam",
             logit_scale=self.logit_scale,
             difficulty_head=self.difficulty_head is not None,
-            separate_classifier=self.head_resampler_ is not None,
             freeze=self.freeze,
             tau_normalize=self.tau_normalize,
             max_norm=self.max_norm,

@@ -22,7 +22,6 @@ def build_network(
     cosine_classifier: bool = False,
     logit_scale: bool = False,
     difficulty_head: bool = False,
-    separate_classifier: bool = False,
     freeze=None,
     tau_normalize: float | None = None,
     max_norm: float | None = None,
@@ -43,9 +42,8 @@ def build_network(
     cosine_classifier : bool, default=False
         Give a built-in backbone (``'simple_cnn'``, ``'resnet32'``) its cosine
         classifier unless ``module_kwargs`` say otherwise (LDAM).
-    logit_scale, difficulty_head, separate_classifier : bool, default=False
-        Heads of :class:`~imbtorch.heads.ImbalanceNetwork`; a separate
-        classifier is what cRT re-trains.
+    logit_scale, difficulty_head : bool, default=False
+        Heads of :class:`~imbtorch.heads.ImbalanceNetwork`.
     freeze : None, 'backbone' or int, default=None
         Checked against the backbone's stages.
     tau_normalize, max_norm : float, default=None
@@ -65,7 +63,7 @@ def build_network(
         **kwargs,
     )
     check_backbone_output(module, image_shape, num_classes)
-    if logit_scale or difficulty_head or separate_classifier:
+    if logit_scale or difficulty_head:
         module = ImbalanceNetwork(
             module, num_classes, logit_scale=logit_scale, difficulty_head=difficulty_head
         )

@@ -206,9 +206,10 @@ def check_proba_prior(net) -> None:
 def _check_head_smoothing(smoothing, head_resampler) -> None:
     if head_resampler is None:
         raise ValueError(
-            f"head_smoothing={smoothing!r} smooths the labels of the classifier re-training, "
-            "but head_resampler=None re-trains nothing; set head_resampler='class_balanced' "
-            "or drop head_smoothing."
+            f"head_smoothing={smoothing!r} smooths the labels of the classifier re-training "
+            "that head_resampler sets, but head_resampler=None (strategy='auto' re-trains "
+            "with square-root sampling and no smoothing); set head_resampler='class_balanced' "
+            "(MiSLAS) or drop head_smoothing."
         )
     valid = len(smoothing) == 2 and all(
         isinstance(eps, Real) and not isinstance(eps, bool) and 0 <= eps < 1 for eps in smoothing

@@ -106,7 +106,7 @@ AUTO_LOSS = "logit_adjusted"
 #: ... then the classifier re-trained alone on square-root-sampled features,
 #: deciding with the half of the prior that sampling left (``AUTO_HEAD_SHIFT``
 #: of ``log(prior)`` subtracted). The measurement behind it:
-#: ``docs/benchmarks.md``, section 9, "A decoupled classifier stage in the default".
+#: ``docs/benchmarks.md``, section 9, "A classifier stage in the default".
 AUTO_HEAD = "sqrt"
 AUTO_HEAD_SHIFT = 0.5
 AUTO_NAME = "logit_adjusted+sqrt_head"

@@ -69,7 +69,7 @@ def test_max_norm_caps_the_retrained_classifier(long_tailed_images):
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"head_smoothing": (0.3, 0.0)}, r"head_resampler=None re-trains nothing"),
+        ({"head_smoothing": (0.3, 0.0)}, r"that head_resampler sets, but head_resampler=None"),
         (
             {"head_smoothing": (0.3,), "head_resampler": "class_balanced"},
             r"pair \(head, tail\).*got \(0.3,\)",

@@ -36,10 +36,13 @@ def test_embedder_trains_its_classifier_and_returns_its_features(lt_digits):
     assert features.shape == (len(X_test), 64) and features.dtype == np.float32
     assert embedder.embedding_dim_ == 64
     assert embedder.get_feature_names_out()[0] == "imageembedder0"
-    # the features are what the classifier reads: its own layer maps them to its logits
+    # the features are what the classifier reads: its own layer maps them to its logits,
+    # which predict decides by less the default's half log prior
     clf = embedder.estimator_
-    logits = clf.module_.classifier(torch.from_numpy(features))
-    np.testing.assert_array_equal(clf.classes_[logits.argmax(1).numpy()], clf.predict(X_test))
+    logits = clf.module_.classifier(torch.from_numpy(features)).detach().numpy()
+    shift = clf.predict_logit_adjust_ * np.log(clf.class_counts_ / clf.class_counts_.sum())
+    assert clf.predict_logit_adjust_ == 0.5
+    np.testing.assert_array_equal(clf.classes_[(logits - shift).argmax(1)], clf.predict(X_test))
 
 
 def test_embedder_with_a_prefit_classifier_reuses_its_trunk(lt_digits):
