@@ -25,6 +25,7 @@ folds, ``--compare-folds``) against one fit of ``strategy='auto'``, and writes t
     python benchmarks/longtail.py --dataset digits --seeds 5
     python benchmarks/longtail.py --class-order random   # which classes are rare varies
     python benchmarks/longtail.py --dataset textures     # patches of photographs (textures.py)
+    python benchmarks/longtail.py --dataset photos       # ... of ten other photographs
     python benchmarks/longtail.py --device cuda --epochs 200 \
         --set "backbone='resnet32',image_size=(64,64),batch_size=128"
     python benchmarks/longtail.py --dataset cifar10-lt --cifar-dir ~/data --device cuda
@@ -41,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from peers import HandLoop, plain_skorch, prepare, smote_logistic_regression
-from textures import load_long_tailed_textures
+from textures import load_long_tailed_photos, load_long_tailed_textures
 
 from imbtorch import BalancedImageClassifier, compare_strategies
 from imbtorch.datasets import (
@@ -81,6 +82,8 @@ def loader(name: str, cifar_dir: str | None, class_order: str = "sorted"):
         return lambda rho, seed: load_long_tailed_textures(
             rho, class_order=order, random_state=seed
         )
+    if name == "photos":
+        return lambda rho, seed: load_long_tailed_photos(rho, class_order=order, random_state=seed)
     return lambda rho, seed: load_long_tailed_cifar10(
         cifar_dir, rho, class_order=order, random_state=seed
     )
@@ -294,7 +297,7 @@ def main() -> None:
         "--dataset",
         nargs="+",
         default=["digits", "mnist"],
-        choices=["digits", "mnist", "textures", "cifar10-lt"],
+        choices=["digits", "mnist", "textures", "photos", "cifar10-lt"],
     )
     parser.add_argument("--cifar-dir", help="local CIFAR-10 (python version) for cifar10-lt")
     parser.add_argument("--rho", nargs="+", type=float, default=[10.0, 100.0])

@@ -13,10 +13,18 @@ blocks, coloured like a chessboard; training patches come from the white
 blocks and test patches from the black ones, 25 patches a block (stride 8).
 Patches with no texture (pixel standard deviation under 2 grey levels: the
 sky of ``camera``, the black around the moon) are left out, since the same
-flat patch can stand in two photographs.
+flat patch can stand in two photographs, and so are test patches equal to a
+training patch (a drawing repeats itself).
 The long-tailed training set follows ``n_i = n_max * rho ** (-i / (C - 1))``
 (:func:`imbtorch.datasets.make_long_tailed`); the test set holds
 ``n_test_per_class`` patches of every class.
+
+A second set, :data:`HELD_OUT_PHOTOGRAPHS` (``--dataset photos`` in
+``longtail.py``), cuts the same patches from ten other photographs of the
+wheel (a cat, coins, a motorcycle, a retina, a rocket, printed text, ...).
+It was built after ``strategy='auto'``'s rule was fixed, to check that rule
+on images no one chose it on. Its smaller photographs need a stride of 4
+(81 patches a block) and a head of 300 patches.
 
 Needs scikit-image (``pip install scikit-image``) for its photographs only;
 Pillow decodes them.
@@ -45,6 +53,19 @@ PHOTOGRAPHS = (
     "ihc.png",
     "moon.png",
 )
+#: Ten other photographs, held out from every choice made on :data:`PHOTOGRAPHS`.
+HELD_OUT_PHOTOGRAPHS = (
+    "chelsea.png",
+    "clock_motion.png",
+    "coins.png",
+    "horse.png",
+    "motorcycle_left.png",
+    "page.png",
+    "phantom.png",
+    "retina.jpg",
+    "rocket.jpg",
+    "text.png",
+)
 PATCH, BLOCK, STRIDE = 32, 64, 8
 MIN_STD = 2.0  # grey levels; flatter patches hold no texture
 
@@ -61,10 +82,10 @@ def _photograph(name: str) -> np.ndarray:
         return np.asarray(image.convert("L"))
 
 
-def _patches(image: np.ndarray, colour: int) -> np.ndarray:
-    """Every textured 32x32 patch (stride 8) inside the 64x64 blocks whose
+def _patches(image: np.ndarray, colour: int, stride: int = STRIDE) -> np.ndarray:
+    """Every textured 32x32 patch (every ``stride`` pixels) inside the 64x64 blocks whose
     ``(row + column) % 2`` is ``colour``."""
-    offsets = range(0, BLOCK - PATCH + 1, STRIDE)
+    offsets = range(0, BLOCK - PATCH + 1, stride)
     out = [
         image[top + dy : top + dy + PATCH, left + dx : left + dx + PATCH]
         for top in range(0, image.shape[0] - BLOCK + 1, BLOCK)
@@ -77,18 +98,23 @@ def _patches(image: np.ndarray, colour: int) -> np.ndarray:
     return patches[patches.reshape(len(patches), -1).std(axis=1) >= MIN_STD]
 
 
-def texture_patches() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def texture_patches(
+    photographs: tuple[str, ...] = PHOTOGRAPHS, stride: int = STRIDE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All training-side and test-side patches: ``X_pool, y_pool, X_test_pool, y_test_pool``,
-    ``uint8`` of shape ``(N, 32, 32)`` and int labels (indices into :data:`PHOTOGRAPHS`)."""
+    ``uint8`` of shape ``(N, 32, 32)`` and int labels (indices into ``photographs``)."""
     parts = {0: ([], []), 1: ([], [])}
-    for label, name in enumerate(PHOTOGRAPHS):
+    for label, name in enumerate(photographs):
         image = _photograph(name)
         for colour, (images, labels) in parts.items():
-            patches = _patches(image, colour)
+            patches = _patches(image, colour, stride)
             images.append(patches)
             labels.append(np.full(len(patches), label))
     (Xw, yw), (Xb, yb) = ((np.concatenate(a), np.concatenate(b)) for a, b in parts.values())
-    return Xw, yw, Xb, yb
+    # a drawing repeats itself (two test patches of phantom.png equal training ones)
+    seen = {patch.tobytes() for patch in Xw}
+    unseen = np.array([patch.tobytes() not in seen for patch in Xb])
+    return Xw, yw, Xb[unseen], yb[unseen]
 
 
 def load_long_tailed_textures(
@@ -98,6 +124,8 @@ def load_long_tailed_textures(
     n_test_per_class: int = 100,
     class_order=None,
     random_state=0,
+    photographs: tuple[str, ...] = PHOTOGRAPHS,
+    stride: int = STRIDE,
 ):
     """Long-tailed training patches and a balanced test set of patches from other blocks.
 
@@ -109,15 +137,32 @@ def load_long_tailed_textures(
     n_test_per_class : int, default=100
     class_order : None, 'random' or labels from head to tail, default=None
     random_state : int, RandomState instance or None, default=0
+    photographs : tuple of str, default=PHOTOGRAPHS
+        File names in ``skimage/data``, one class each.
+    stride : int, default=8
+        Pixels between patches inside a block.
 
     Returns
     -------
     X_train, X_test, y_train, y_test : ndarrays
     """
     rng = check_random_state(random_state)
-    X_pool, y_pool, X_test_pool, y_test_pool = texture_patches()
+    X_pool, y_pool, X_test_pool, y_test_pool = texture_patches(photographs, stride)
     test = _balanced_holdout(y_test_pool, n_test_per_class, rng)
     X_train, y_train = make_long_tailed(
         X_pool, y_pool, imbalance_ratio, n_max=n_max, class_order=class_order, random_state=rng
     )
     return X_train, X_test_pool[test], y_train, y_test_pool[test]
+
+
+def load_long_tailed_photos(imbalance_ratio: float = 100, *, class_order=None, random_state=0):
+    """The held-out set: :func:`load_long_tailed_textures` on :data:`HELD_OUT_PHOTOGRAPHS`,
+    stride 4, 300 training patches in the head class and 100 test patches a class."""
+    return load_long_tailed_textures(
+        imbalance_ratio,
+        n_max=300,
+        class_order=class_order,
+        random_state=random_state,
+        photographs=HELD_OUT_PHOTOGRAPHS,
+        stride=4,
+    )

@@ -64,21 +64,44 @@ def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies
     assert cost["ratio"].iloc[0] > 1 and "compare_strategies" in out
 
 
-def test_texture_patches_follow_the_profile_and_never_overlap_the_test_set(tmp_path):
+def _textures():
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        from textures import PHOTOGRAPHS, load_long_tailed_textures, texture_patches
+        import textures
     finally:
         sys.path.remove(str(BENCHMARKS))
-    X_train, X_test, y_train, y_test = load_long_tailed_textures(100, random_state=0)
+    return textures
+
+
+@pytest.mark.parametrize(
+    "held_out, counts",
+    [
+        (False, [400, 239, 143, 86, 51, 30, 18, 11, 6, 4]),
+        (True, [300, 179, 107, 64, 38, 23, 13, 8, 5, 3]),
+    ],
+)
+def test_patches_follow_the_profile_and_never_overlap_the_test_set(held_out, counts):
+    textures = _textures()
+    load = textures.load_long_tailed_photos if held_out else textures.load_long_tailed_textures
+    photographs = textures.HELD_OUT_PHOTOGRAPHS if held_out else textures.PHOTOGRAPHS
+    X_train, X_test, y_train, y_test = load(100, random_state=0)
     assert X_train.shape[1:] == (32, 32) and X_train.dtype == np.uint8
-    assert np.bincount(y_train).tolist() == [400, 239, 143, 86, 51, 30, 18, 11, 6, 4]
-    assert np.bincount(y_test).tolist() == [100] * len(PHOTOGRAPHS)
+    assert np.bincount(y_train).tolist() == counts
+    assert np.bincount(y_test).tolist() == [100] * len(photographs)
+    # the held-out set shares no photograph with the set the default's rule was chosen on
+    assert not set(textures.HELD_OUT_PHOTOGRAPHS) & set(textures.PHOTOGRAPHS)
     # training and test patches come from disjoint blocks; no patch of one side appears
     # on the other (flat ones would: the same black square stands in several photographs)
-    X_pool, _, X_test_pool, _ = texture_patches()
+    X_pool, y_pool, X_test_pool, y_test_pool = textures.texture_patches(
+        photographs, 4 if held_out else 8
+    )
     assert not {p.tobytes() for p in X_pool} & {p.tobytes() for p in X_test_pool}
     assert X_pool.reshape(len(X_pool), -1).std(axis=1).min() >= 2  # flat patches left out
+    # any class can head a random ranking: every pool holds the head's count and the test's
+    assert np.bincount(y_pool).min() >= counts[0] and np.bincount(y_test_pool).min() >= 100
+
+
+def test_longtail_runs_on_texture_patches(tmp_path):
     out = run_script(
         "longtail.py",
         *("--dataset", "textures", "--rho", "100", "--seeds", "1", "--epochs", "1"),
