@@ -23,6 +23,7 @@ folds, ``--compare-folds``) against one fit of ``strategy='auto'``, and writes t
 
     python benchmarks/longtail.py                        # digits + MNIST-5k, rho 10 and 100
     python benchmarks/longtail.py --dataset digits --seeds 5
+    python benchmarks/longtail.py --dataset digits --seeds 5 --first-seed 3   # fresh splits
     python benchmarks/longtail.py --class-order random   # which classes are rare varies
     python benchmarks/longtail.py --dataset textures     # patches of photographs (textures.py)
     python benchmarks/longtail.py --dataset photos       # ... of ten other photographs
@@ -142,10 +143,10 @@ def run(args) -> pd.DataFrame:
     for dataset in args.dataset:
         load = loader(dataset, args.cifar_dir, args.class_order)
         for rho in args.rho:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 split = load(rho, seed)
                 tail = tail_labels(split[2])
-                if seed == 0:
+                if seed == args.first_seed:
                     print(
                         f"\n{dataset} rho={rho:g}: train counts {np.bincount(split[2]).tolist()},"
                         f" {len(split[3])} balanced test images; tail classes {tail.tolist()}"
@@ -170,6 +171,11 @@ def run(args) -> pd.DataFrame:
                         continue
                     scores = imbalance_scores(split[3], pred, tail_labels=tail)
                     rows.append({**row, **scores, "seconds": seconds})
+                    print(
+                        f"  seed {seed} {method}: {scores['balanced_accuracy']:.3f}"
+                        f" ({seconds:.1f} s)",
+                        flush=True,
+                    )
             summary = summarize(pd.DataFrame(rows).query("dataset == @dataset and rho == @rho"))
             print(summary.to_string(index=False))
     return pd.DataFrame(rows)
@@ -303,6 +309,9 @@ def main() -> None:
     parser.add_argument("--rho", nargs="+", type=float, default=[10.0, 100.0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first..first+seeds-1 (fresh splits)"
+    )
+    parser.add_argument(
         "--class-order",
         choices=["sorted", "random"],
         default="sorted",
@@ -338,7 +347,8 @@ def main() -> None:
             args.dataset = [d for d in args.dataset if d != "cifar10-lt"]
     if not args.dataset:
         return
-    print(f"device {resolve_device(args.device)}, {args.epochs} epochs, seeds 0..{args.seeds - 1}")
+    seeds = f"{args.first_seed}..{args.first_seed + args.seeds - 1}"
+    print(f"device {resolve_device(args.device)}, {args.epochs} epochs, seeds {seeds}")
     stem = f"{args.tag}_longtail" if args.tag else "longtail"
     args.out.mkdir(parents=True, exist_ok=True)
     runs = run(args)

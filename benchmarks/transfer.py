@@ -16,6 +16,7 @@ default (``lr=None``: 4e-3 from scratch, 1e-3 fine-tuning).
 
     python benchmarks/transfer.py                 # ~3 min on 2 CPU cores
     python benchmarks/transfer.py --lr 1e-3 4e-3  # each variant at each rate
+    python benchmarks/transfer.py --lr default 1e-3   # ... 'default': the classifier's own
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def pretrain(X, y, path: Path, *, epochs: int, seed: int) -> None:
     torch.save(clf.module_.state_dict(), path)
 
 
+def learning_rate(text: str) -> float | None:
+    """``--lr`` values: a number, or ``default`` for the classifier's ``lr=None``."""
+    return None if text == "default" else float(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rho", type=float, default=50)
@@ -60,11 +66,11 @@ def main() -> None:
     parser.add_argument("--unfreeze-epoch", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--head-lr-factor", type=float, default=3.0)
-    parser.add_argument("--lr", type=float, nargs="+", default=[None])
+    parser.add_argument("--lr", type=learning_rate, nargs="+", default=[None])
     args = parser.parse_args()
     variants = {}
     for lr in args.lr:
-        at = f", lr {lr:g}" if len(args.lr) > 1 else ""
+        at = f", lr {'default' if lr is None else format(lr, 'g')}" if len(args.lr) > 1 else ""
         frozen_lr = default_lr("adamw", pretrained=True) if lr is None else lr
         variants[f"from scratch{at}"] = {"lr": lr}
         variants[f"pretrained, fine-tuned{at}"] = {"pretrained": True, "lr": lr}
