@@ -149,7 +149,9 @@ def test_overhead_times_every_runner():
 def test_data_loading_compares_with_the_hand_loop_and_measures_memory(tmp_path):
     out = run_script(
         "data_loading.py",
-        *("--files", "48", "--repeats", "1", "--warmup", "0", "--workers", "1"),
+        # no loader workers: each would start a process that imports torch again (seconds);
+        # the workers' own paths are tested with files in test_data_files.py
+        *("--files", "48", "--repeats", "1", "--warmup", "0", "--workers", "0"),
         *("--array-sizes", "40", "--file-sizes", "48", "--data-dir", str(tmp_path)),
     )
     assert "| torch loop |" in out and "| imbtorch |" in out and "| torch loop, again |" in out
