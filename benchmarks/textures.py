@@ -20,8 +20,9 @@ The long-tailed training set follows ``n_i = n_max * rho ** (-i / (C - 1))``
 ``n_test_per_class`` patches of every class.
 
 A second set, :data:`HELD_OUT_PHOTOGRAPHS` (``--dataset photos`` in
-``longtail.py``), cuts the same patches from ten other photographs of the
-wheel (a cat, coins, a motorcycle, a retina, a rocket, printed text, ...).
+``longtail.py``), cuts the same patches from ten other images in
+scikit-image's wheel (a cat, coins, a motorcycle, a retina, a rocket,
+printed text, a horse's silhouette, a drawn CT phantom, ...).
 It was built after ``strategy='auto'``'s rule was fixed, to check that rule
 on images no one chose it on. Its smaller photographs need a stride of 4
 (81 patches a block) and a head of 300 patches.
