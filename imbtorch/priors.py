@@ -117,10 +117,10 @@ def strategy_prior(
     weights = np.ones(len(codes)) if sample_weight is None else np.asarray(sample_weight)
     mean_weight = np.bincount(codes, weights=weights, minlength=len(counts)) / counts
     if params["head_resampler"] is not None:  # cRT: plain CE on re-balanced batches
-        mass = np.sqrt(counts) if params["head_resampler"] == "sqrt" else np.ones_like(counts)
+        mass = _drawn_mass(params["head_resampler"], counts)
     else:
-        draws = {None: counts, "sqrt": np.sqrt(counts)}.get(params["sampler"], np.ones_like(counts))
-        mass = draws * mean_weight * np.asarray(class_weight, dtype=np.float64)
+        mass = _drawn_mass(params["sampler"], counts)
+        mass = mass * mean_weight * np.asarray(class_weight, dtype=np.float64)
         tau = 0.0  # the loss trains logits + tau * log(prior)
         if params["loss"] == "logit_adjusted":
             tau = criterion_params.get("tau", params["logit_adjust_tau"])
@@ -130,6 +130,12 @@ def strategy_prior(
     if params["predict_logit_adjust"] is not None:
         mass = mass * prior ** -float(params["predict_logit_adjust"])
     return mass / mass.sum()
+
+
+def _drawn_mass(sampler, counts: np.ndarray) -> np.ndarray:
+    """Each class's share of what ``sampler`` (or ``head_resampler``) draws, unnormalised:
+    its count (``None``), ``sqrt(n_c)`` (``'sqrt'``), or equal (the re-balancing ones)."""
+    return {None: counts, "sqrt": np.sqrt(counts)}.get(sampler, np.ones_like(counts))
 
 
 def target_prior(proba_prior, classes: np.ndarray, class_counts: np.ndarray) -> np.ndarray:

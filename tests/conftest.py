@@ -1,19 +1,17 @@
 import os
 
-# Under pytest-xdist (``-n 2``, the README's command) the workers share the machine's cores:
-# one torch thread each, for the tests' own fits and, through the environment, for the
-# processes they start (which must compute as the test process does to equal its results).
-if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
-    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(_threads)
-
 import numpy as np
 import pytest
 import torch
 
 from imbtorch.datasets import load_long_tailed_digits
 
+# Under pytest-xdist (``-n 2``, the README's command) the workers share the machine's cores:
+# one torch thread each, for the tests' own fits and, through the environment, for the
+# processes they start (which must compute as the test process does to equal its results).
 if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(_threads)
     torch.set_num_threads(_threads)
 
 
