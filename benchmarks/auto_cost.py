@@ -1,8 +1,9 @@
 """Wall time of the default fit (strategy='auto') against a plain cross-entropy fit.
 
 Both train the same network for the same epochs on the same long-tailed
-split; ``'auto'`` adds the logit adjustment of the loss, the precise
-BatchNorm pass and the classifier stage on square-root-sampled features.
+split; ``'auto'`` adds the logit adjustment of the loss, mixup in the
+first two thirds of the epochs, the precise BatchNorm pass and the
+classifier stage on square-root-sampled features.
 The fits are interleaved (plain, auto, plain, auto, ...) so that the
 machine's drift falls on both alike, and the table gives each
 repeat's seconds and the median ratio.

@@ -113,9 +113,12 @@ class BalancedImageClassifier(
         targets balanced accuracy and is plain cross-entropy on balanced
         data, then re-trains the classifier alone on the trunk's features
         drawn by square-root sampling and predicts with half the log prior
-        subtracted (``head_resampler_='sqrt'``, ``predict_logit_adjust_=0.5``;
-        left out on equal classes, with ``sample_weight`` and in
-        ``partial_fit``; a ``head_resampler`` you set replaces it). The
+        subtracted (``head_resampler_='sqrt'``, ``predict_logit_adjust_=0.5``),
+        the network having trained on mixup batches for the first two thirds
+        of its epochs (``mixup_='mixup'``, ``mixup_epochs_``; ``mixup`` set
+        stands, ``mixup_epochs`` replaces the two thirds). Stage and mixing
+        are left out on equal classes, with ``sample_weight`` and in
+        ``partial_fit``; a ``head_resampler`` you set replaces the stage. The
         classifier stage costs an embedding pass and ``head_epochs`` of one
         layer. Set ``class_weight``, ``sampler``, ``drw_epoch``,
         ``drs_epoch``, ``predict_logit_adjust``, ``tau_normalize``,
@@ -261,6 +264,11 @@ class BalancedImageClassifier(
         with every loss and sampler (see :mod:`imbtorch.mixing`).
     mixup_alpha : float > 0, default=1.0
         Parameter of the Beta distribution of the mixing share.
+    mixup_epochs : int >= 0 or None, default=None
+        How many epochs, from the first, mix their batches; the later ones
+        train on the images as they are (0: none mixes). ``None``: every
+        epoch with a ``mixup`` you set; the first two thirds where
+        ``strategy='auto'`` mixes (``mixup_epochs_``).
     remix : bool, default=False
         Remix (Chou et al. 2020): the images mix as ``mixup`` says, but a
         mixed image whose partner is at least 3 times rarer counts as the
@@ -461,8 +469,10 @@ class BalancedImageClassifier(
         Loss weight of each class (ones when ``class_weight=None``); of each
         label's positive term for a multi-label ``y``.
     strategy_ : str
-        ``'logit_adjusted+sqrt_head'`` when ``strategy='auto'`` trained the
-        logit-adjusted loss and its square-root classifier stage,
+        ``'logit_adjusted+mixup+sqrt_head'`` when ``strategy='auto'``
+        trained the logit-adjusted loss with mixup for two thirds of the
+        epochs and its square-root classifier stage,
+        ``'logit_adjusted+sqrt_head'`` the same without its mixing,
         ``'logit_adjusted'`` when it trained the loss alone (or with your
         ``head_resampler``), ``'distribution_balanced+label_aware'`` on a
         multi-label ``y``; ``'as_set'`` when the parameters were trained as
@@ -475,6 +485,10 @@ class BalancedImageClassifier(
     head_resampler_ : None, str or imblearn sampler
         How the classifier was re-trained: ``head_resampler``, or
         ``strategy='auto'``'s ``'sqrt'``.
+    mixup_, mixup_epochs_ : None or str, None or int
+        How training batches were mixed, and for how many epochs from the
+        first (``None``: all): ``mixup`` and ``mixup_epochs``, or
+        ``strategy='auto'``'s ``'mixup'`` for the first two thirds.
     predict_logit_adjust_ : float or None
         The shift of the logits by the log prior that ``predict`` decides
         by: ``predict_logit_adjust``, or ``strategy='auto'``'s 0.5 after a
@@ -556,6 +570,7 @@ class BalancedImageClassifier(
         minority_classes="auto",
         mixup=None,
         mixup_alpha=1.0,
+        mixup_epochs=None,
         remix=False,
         sampler=None,
         train_transform=None,
@@ -625,6 +640,7 @@ class BalancedImageClassifier(
         self.minority_classes = minority_classes
         self.mixup = mixup
         self.mixup_alpha = mixup_alpha
+        self.mixup_epochs = mixup_epochs
         self.remix = remix
         self.sampler = sampler
         self.train_transform = train_transform

@@ -63,6 +63,7 @@ CONSTRAINTS: dict = {
     "minority_classes": [StrOptions({"auto"}), "array-like"],
     "mixup": [StrOptions(set(MIXUP_MODES)), None],
     "mixup_alpha": [Interval(Real, 0, None, closed="neither")],
+    "mixup_epochs": [Interval(Integral, 0, None, closed="left"), None],
     "remix": ["boolean"],
     "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
     "train_transform": [callable, None],
@@ -117,6 +118,12 @@ def check_settings(net) -> None:
         raise ValueError(
             "remix=True re-balances the labels of mixed images, but mixup=None mixes none; "
             "set mixup='mixup' (or 'cutmix') or drop remix."
+        )
+    if net.mixup_epochs is not None and net.mixup is None and net.strategy is None:
+        raise ValueError(
+            f"mixup_epochs={net.mixup_epochs} says how many epochs mix, but mixup=None mixes "
+            "none; set mixup='mixup' (or 'cutmix'), or strategy='auto' (which mixes), or drop "
+            "mixup_epochs."
         )
     if net.mixup is not None and net.difficulty_head is not None:
         raise ValueError(

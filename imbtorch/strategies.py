@@ -111,6 +111,12 @@ AUTO_HEAD = "sqrt"
 AUTO_HEAD_SHIFT = 0.5
 AUTO_NAME = "logit_adjusted+sqrt_head"
 
+#: ... and the trunk trained on mixed batches (mixup, ``mixup_alpha``) for
+#: the first two thirds of its epochs, the last third on the images as they
+#: are: ``docs/benchmarks.md``, section 9, "Mixup in the default".
+AUTO_MIXUP = "mixup"
+AUTO_MIXED_NAME = "logit_adjusted+mixup+sqrt_head"
+
 #: ... and on a multi-label ``y``: the distribution-balanced loss with
 #: label-aware sampling, the pairing Wu et al. 2020 trained (the measurement
 #: behind the choice: ``docs/benchmarks.md``, section 11).
@@ -119,7 +125,7 @@ AUTO_MULTILABEL_NAME = "distribution_balanced+label_aware"
 
 #: The parameters :func:`resolve_strategy` decides; the fit keeps what it
 #: trains in ``<name>_`` (``loss_``, ``head_resampler_``, ...).
-TRAINED = ("loss", "sampler", "head_resampler", "predict_logit_adjust")
+TRAINED = ("loss", "sampler", "head_resampler", "predict_logit_adjust", "mixup", "mixup_epochs")
 
 
 def resolve_strategy(
@@ -140,8 +146,14 @@ def resolve_strategy(
     the logits less half the log prior, the half the sampling left: a head
     re-trained class-balanced fits the tail's few images too closely, one
     left as trained over-predicts the tail where classes look alike (the
-    measurement: ``docs/benchmarks.md``, section 9). The classifier stage
-    is left out on equal class counts (where the loss is cross-entropy),
+    measurement: ``docs/benchmarks.md``, section 9). The trunk trains on
+    mixed batches (mixup) for the first two thirds of its epochs and on the
+    images as they are for the last third: mixing learns features that
+    tell apart classes that look alike, and the plain epochs fit the tail's
+    few images as they are (``mixup_`` and ``mixup_epochs_``; a ``mixup``
+    you set stands as set, ``mixup_epochs`` replaces the two thirds, 0
+    mixes none; no mixing with ``difficulty_head``). The classifier stage,
+    and with it the mixing, is left out on equal class counts (where the loss is cross-entropy),
     with ``sample_weight`` (the stage draws by class, not by weight) and in
     ``partial_fit`` (a classifier re-trained on one call's data would forget
     the others'); a ``head_resampler`` that is set replaces it, and
@@ -178,7 +190,8 @@ def resolve_strategy(
     settings : dict
         The value of each parameter of :data:`TRAINED` to train.
     name : str
-        :data:`AUTO_NAME` or ``'logit_adjusted'`` (``AUTO_MULTILABEL_NAME``
+        :data:`AUTO_MIXED_NAME`, :data:`AUTO_NAME` (without the mixing) or
+        ``'logit_adjusted'`` (``AUTO_MULTILABEL_NAME``
         on a multi-label ``y``) when ``'auto'`` chose, else ``'as_set'``.
     """
     settings = {name: params[name] for name in TRAINED}
@@ -195,7 +208,14 @@ def resolve_strategy(
     if settings["head_resampler"] != AUTO_HEAD:
         return settings, AUTO_LOSS
     settings["predict_logit_adjust"] = AUTO_HEAD_SHIFT
-    return settings, AUTO_NAME
+    if settings["mixup"] is not None or params["difficulty_head"] is not None:
+        return settings, AUTO_NAME  # your mixing stands; a difficulty head cannot mix
+    if settings["mixup_epochs"] is None:
+        settings["mixup_epochs"] = 2 * params["max_epochs"] // 3
+    if settings["mixup_epochs"] == 0:
+        return settings, AUTO_NAME
+    settings["mixup"] = AUTO_MIXUP
+    return settings, AUTO_MIXED_NAME
 
 
 #: What :func:`imbtorch.compare_strategies` runs when given no strategies:

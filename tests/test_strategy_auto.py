@@ -6,11 +6,14 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
+from imbtorch.strategies import AUTO_MIXED_NAME as AUTO_MIXED
 from imbtorch.strategies import AUTO_NAME as AUTO
 from imbtorch.strategies import strategy_params
+from imbtorch.training import steps
 
 FAST = dict(max_epochs=3, random_state=0, module__width=8)
 
@@ -25,7 +28,7 @@ def long_tailed_images(small_images):
 @pytest.mark.parametrize(
     "params, loss, criterion, strategy",
     [
-        ({}, "logit_adjusted", LogitAdjustedLoss, AUTO),
+        ({}, "logit_adjusted", LogitAdjustedLoss, AUTO_MIXED),
         ({"strategy": None}, "ce", CrossEntropyLoss, "as_set"),
         ({"class_weight": "balanced"}, "ce", CrossEntropyLoss, "as_set"),
         ({"sampler": "class_balanced"}, "ce", CrossEntropyLoss, "as_set"),
@@ -34,9 +37,9 @@ def long_tailed_images(small_images):
         ({"drw_epoch": 2, "class_weight": "effective"}, "ce", CrossEntropyLoss, "as_set"),
         ({"loss": "focal"}, "focal", FocalLoss, "as_set"),
         # options that do not re-balance the classes combine with it
-        ({"mixup": "mixup"}, "logit_adjusted", LogitAdjustedLoss, AUTO),
-        ({"ohem_ratio": 0.5}, "logit_adjusted", LogitAdjustedLoss, AUTO),
-        ({"max_norm": 1.0}, "logit_adjusted", LogitAdjustedLoss, AUTO),
+        ({"mixup": "cutmix"}, "logit_adjusted", LogitAdjustedLoss, AUTO),
+        ({"ohem_ratio": 0.5}, "logit_adjusted", LogitAdjustedLoss, AUTO_MIXED),
+        ({"max_norm": 1.0}, "logit_adjusted", LogitAdjustedLoss, AUTO_MIXED),
     ],
 )
 def test_auto_trains_logit_adjustment_unless_the_classes_are_rebalanced_otherwise(
@@ -50,11 +53,14 @@ def test_auto_trains_logit_adjustment_unless_the_classes_are_rebalanced_otherwis
     assert clf.head_resampler is None and clf.predict_logit_adjust == params.get(
         "predict_logit_adjust"
     )
-    if strategy == AUTO:  # the square-root classifier stage, deciding with half the prior
+    if strategy in (AUTO, AUTO_MIXED):  # the square-root stage, deciding with half the prior
         assert (clf.head_resampler_, clf.predict_logit_adjust_) == ("sqrt", 0.5)
         assert len(clf.head_history_) == clf.head_epochs
     else:
         assert clf.head_resampler_ is None and not hasattr(clf, "head_history_")
+    # auto mixes the first two thirds of the epochs; a mixup you set stands as set
+    mixing = ("mixup", 2) if strategy == AUTO_MIXED else (params.get("mixup"), None)
+    assert (clf.mixup_, clf.mixup_epochs_) == mixing and clf.mixup == params.get("mixup")
     if loss == "logit_adjusted":  # the prior of the training counts, tau=1
         prior = np.array([20, 8, 3]) / 31
         expected = torch.log(torch.tensor(prior)).float()
@@ -101,13 +107,59 @@ def test_auto_leaves_its_classifier_stage_out_where_it_does_not_apply(
     def without_stage(clf):
         assert (clf.strategy_, clf.loss_) == ("logit_adjusted", "logit_adjusted")
         assert clf.head_resampler_ is None and clf.predict_logit_adjust_ is None
-        assert not hasattr(clf, "head_history_")
+        assert not hasattr(clf, "head_history_") and clf.mixup_ is None  # nor its mixing
 
     # the stage draws by class, not by weight
     without_stage(BalancedImageClassifier(**FAST).fit(X, y, sample_weight=np.ones(len(y))))
     # a classifier re-trained on one call's data would forget the others'
     without_stage(BalancedImageClassifier(**FAST).partial_fit(X, y))
     without_stage(BalancedImageClassifier(**FAST).fit(*small_images))  # equal classes
+
+
+class MixedEpochs(Callback):
+    """The epochs (1 is the first) in which ``mix_batch`` mixed a batch."""
+
+    def __init__(self, monkeypatch):
+        self.mixed, self.epochs = False, []
+        original = steps.mix_batch
+
+        def spied(*args, **kwargs):
+            self.mixed = True
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(steps, "mix_batch", spied)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.mixed:
+            self.epochs.append(len(net.history))
+        self.mixed = False
+
+
+@pytest.mark.parametrize(
+    "params, mixed, strategy",
+    [
+        ({}, [1, 2, 3, 4], AUTO_MIXED),  # two thirds of 6 epochs
+        ({"mixup_epochs": 1}, [1], AUTO_MIXED),
+        ({"mixup_epochs": 0}, [], AUTO),
+        ({"mixup": "cutmix", "mixup_epochs": 5}, [1, 2, 3, 4, 5], AUTO),
+        ({"mixup": "mixup", "strategy": None}, [1, 2, 3, 4, 5, 6], "as_set"),
+        ({"difficulty_head": 1.0}, [], AUTO),  # a difficulty head learns one label an image
+    ],
+)
+def test_auto_mixes_the_first_two_thirds_of_the_epochs(
+    long_tailed_images, monkeypatch, params, mixed, strategy
+):
+    X, y = long_tailed_images
+    spy = MixedEpochs(monkeypatch)
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 6}, callbacks=[spy], **params)
+    clf.fit(X, y)
+    assert spy.epochs == mixed and clf.strategy_ == strategy
+
+
+def test_mixup_epochs_without_mixing_is_an_error_that_names_the_fix(long_tailed_images):
+    clf = BalancedImageClassifier(strategy=None, mixup_epochs=3, **FAST)
+    with pytest.raises(ValueError, match=r"mixup=None mixes none; set mixup='mixup'"):
+        clf.fit(*long_tailed_images)
 
 
 def test_auto_on_balanced_classes_is_cross_entropy(small_images):

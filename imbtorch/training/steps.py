@@ -63,10 +63,11 @@ class TrainingStepMixin:
         if self.minority_augment is not None:
             images = augment_minority(images, codes, self._minority_codes(), self.minority_augment)
         mixed = None
-        if self.mixup is not None:
+        epochs = self.mixup_epochs_  # history holds the epoch running: 1 in the first
+        if self.mixup_ is not None and (epochs is None or len(self.history) <= epochs):
             counts = torch.as_tensor(self.class_counts_) if self.remix else None
             mixed = mix_batch(
-                images, codes, mode=self.mixup, alpha=self.mixup_alpha, class_counts=counts
+                images, codes, mode=self.mixup_, alpha=self.mixup_alpha, class_counts=counts
             )
             images = mixed.images
         with self._autocast():
