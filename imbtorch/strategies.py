@@ -148,12 +148,13 @@ def resolve_strategy(
     left as trained over-predicts the tail where classes look alike (the
     measurement: ``docs/benchmarks.md``, section 9). The trunk trains on
     mixed batches (mixup) for the first two thirds of its epochs and on the
-    images as they are for the last third: mixing learns features that
-    tell apart classes that look alike, and the plain epochs fit the tail's
-    few images as they are (``mixup_`` and ``mixup_epochs_``; a ``mixup``
-    you set stands as set, ``mixup_epochs`` replaces the two thirds, 0
-    mixes none; no mixing with ``difficulty_head``). The classifier stage,
-    and with it the mixing, is left out on equal class counts (where the loss is cross-entropy),
+    images as they are for the last third: mixing helped where classes look
+    alike (patches of photographs), and the plain epochs show the tail's one
+    or two images whole again (one-shot digits; ``mixup_`` and
+    ``mixup_epochs_``; a ``mixup`` you set stands as set, ``mixup_epochs``
+    replaces the two thirds, 0 mixes none; no mixing with
+    ``difficulty_head``). The classifier stage, and with it the mixing, is
+    left out on equal class counts (where the loss is cross-entropy),
     with ``sample_weight`` (the stage draws by class, not by weight) and in
     ``partial_fit`` (a classifier re-trained on one call's data would forget
     the others'); a ``head_resampler`` that is set replaces it, and

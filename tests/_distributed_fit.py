@@ -11,7 +11,8 @@ class's loss perturbed), ``sgd`` with SGD and momentum,
 predicts under the training prior (``proba_prior='train'``), ``resnet`` trains the CIFAR
 ResNet (``backbone='resnet32'``, ``module__depth=8``: one block a stage), ``warmup``
 warms the rate up for 2 epochs and decays it on a cosine (skorch's ``LRScheduler``), ``multilabel``
-trains on overlapping labels (bright, not dark, striped) as an indicator matrix. Every
+trains on overlapping labels (bright, not dark, striped) as an indicator matrix, ``mixup``
+mixes the batches of the first 2 of the 4 epochs (``mixup_epochs=2``). Every
 process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
 batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -65,6 +66,8 @@ if __name__ == "__main__":
         extra.update(proba_prior="train")
     if "resnet" in sys.argv[4:]:
         extra.update(backbone="resnet32", module__depth=8)
+    if "mixup" in sys.argv[4:]:
+        extra.update(mixup="mixup", mixup_epochs=2)
     if "warmup" in sys.argv[4:]:
         extra.update(warmup_epochs=2, lr_schedule="cosine")
     accelerator = Accelerator(cpu=True)

@@ -228,3 +228,48 @@ def test_multilabel_benchmark_tables_its_runs_and_merges_csvs(tmp_path):
         sys.path.remove(str(BENCHMARKS))
     merged = summary(pd.concat([runs, runs], ignore_index=True))
     assert re.search(r"\| ce +\|.*\| +2 \|", merged)  # two runs of each method
+
+
+def test_decision_rules_tables_every_trunk_and_rule_with_its_worst_gap(tmp_path):
+    out = run_script(
+        "decision_rules.py",
+        *("--dataset", "digits", "--class-order", "sorted", "random", "--seeds", "1"),
+        *("--epochs", "1", "--trunks", "ce", "logit_adjusted:mixup='mixup'"),
+        *("--rules", "joint", "cb", "sqrt-0.5", "--out", str(tmp_path), "--tag", "t"),
+    )
+    runs = pd.read_csv(tmp_path / "t_decision_rules.csv")
+    assert len(runs) == 2 * 2 * 3  # class orders x trunks x rules
+    assert runs["balanced_accuracy"].between(0, 1).all()
+    table = (tmp_path / "t_decision_rules.md").read_text()
+    assert "| digits random | digits sorted | worst gap (points) |" in table
+    # the best trunk and rule of both sets together, if one is best on both, has no gap
+    assert re.search(r"\| (-?\d+\.\d) \|\n", table) and "Training balanced accuracy" in out
+
+
+@pytest.mark.parametrize(
+    ("trunk", "rule", "strategy"),
+    [
+        ("ce", "cb", {"head_resampler": "class_balanced"}),
+        ("logit_adjusted:mixup='mixup',mixup_epochs=1", "sqrt-0.5", {}),
+    ],
+)
+def test_decision_rules_train_the_stages_as_the_estimator_does(trunk, rule, strategy):
+    # 'ce' + 'cb' is the named strategy 'crt'; the logit-adjusted trunk mixed for two thirds
+    # of its (2) epochs + 'sqrt-0.5' is the default
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from decision_rules import fit_trunk, rule_logits
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from imbtorch import BalancedImageClassifier
+    from imbtorch.datasets import load_long_tailed_digits
+
+    X_train, X_test, y_train, _ = load_long_tailed_digits(100, random_state=0)
+    clf = fit_trunk(trunk, X_train, y_train, seed=0, epochs=2, device="cpu")
+    codes = np.searchsorted(clf.classes_, y_train)
+    logits = rule_logits(clf, clf.embed(X_train), codes, clf.embed(X_test), rule)
+    settings = {"strategy": None, **strategy} if strategy else {}
+    named = BalancedImageClassifier(max_epochs=2, random_state=0, device="cpu", **settings)
+    named.fit(X_train, y_train)
+    assert named.strategy_ == ("as_set" if strategy else "logit_adjusted+mixup+sqrt_head")
+    np.testing.assert_array_equal(clf.classes_[logits.argmax(1)], named.predict(X_test))

@@ -74,8 +74,9 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     (SAM's, with the rarest class's loss split off) of SGD with momentum; cRT smooths its
     labels, so the prior its scores assume is fitted on the validation split, with the same
     result on every process. The network is the CIFAR ResNet (BatchNorm in every block), and
-    the rate is warmed up and decayed per epoch alike on both processes."""
-    flags = ("crt", "compile", "imbsam", "sgd", "las", "prior", "resnet", "warmup")
+    the rate is warmed up and decayed per epoch alike on both processes; the first two
+    epochs mix their batches (mixup), which every SAM pass replays alike."""
+    flags = ("crt", "compile", "imbsam", "sgd", "las", "prior", "resnet", "warmup", "mixup")
     ranks = _launch(tmp_path / "two", "none", "none", 2, *flags)
     for epoch in range(len(ranks[0]["epochs"])):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
