@@ -158,7 +158,7 @@ def summarize(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     gaps = means - means.max(axis=0)
     table = means.round(3)
-    table["worst gap (points)"] = (100 * gaps.min(axis=1)).round(1)
+    table["worst gap (points)"] = (100 * gaps.min(axis=1)).round(1) + 0.0  # no "-0.0"
     train = runs.groupby(["trunk", "set"])["train_balanced_accuracy"].mean().unstack()
     table = table.sort_values("worst gap (points)", ascending=False).reset_index()
     train = train.round(3).reset_index()
