@@ -696,8 +696,9 @@ class BalancedImageClassifier(
         if self.lr_schedule is not None or warmup:
             factor = WarmupCosine(warmup, self.max_epochs, self.lr_schedule == "cosine")
             callbacks.append(("lr_schedule", LRScheduler(LambdaLR, lr_lambda=factor)))
-        if self.train_split is not None:
-            starts = [e for e in (self.drw_epoch, self.drs_epoch) if e is not None]
+        if self.train_split is not None:  # no early stop before a deferred stage (or mixing's end)
+            plain = getattr(self, "mixup_epochs_", None) if getattr(self, "mixup_", None) else None
+            starts = [e for e in (self.drw_epoch, self.drs_epoch, plain) if e is not None]
             callbacks += validation_monitors(
                 start_epoch=max(starts, default=0),
                 checkpoint_dir=self.checkpoint_dir,

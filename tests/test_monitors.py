@@ -109,6 +109,20 @@ def test_early_stopping_waits_for_deferred_schedules(small_images):
     assert dict(clf.callbacks_)["early_stopping"].start_epoch == 4
 
 
+@pytest.mark.parametrize("mixup_epochs, start", [(2, 2), (None, 0)])
+def test_early_stopping_waits_for_the_end_of_the_mixing(small_images, mixup_epochs, start):
+    # the plain epochs after mixing show the tail's images whole: a stage like DRW's
+    X, y = small_images
+    clf = BalancedImageClassifier(
+        train_split=ValidSplit(4, stratified=True),
+        strategy=None,
+        mixup="mixup",
+        mixup_epochs=mixup_epochs,
+        **FAST,
+    ).fit(X, y)
+    assert dict(clf.callbacks_)["early_stopping"].start_epoch == start
+
+
 def test_checkpoint_dir_saves_the_best_state(small_images, tmp_path):
     X, y = small_images
     clf = BalancedImageClassifier(
