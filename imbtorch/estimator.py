@@ -256,7 +256,8 @@ class BalancedImageClassifier(
         The classes ``minority_augment`` transforms; ``'auto'`` takes those
         with fewer training samples than the median class.
     mixup : None, 'mixup' or 'cutmix', default=None
-        Mix every training batch with a permutation of itself (Zhang et al.
+        Mix every training batch (of the first ``mixup_epochs``, if set)
+        with a permutation of itself (Zhang et al.
         2018, mixup: a weighted average of two images; Yun et al. 2019,
         CutMix: a box of one pasted into the other), with a share ``lam ~
         Beta(mixup_alpha, mixup_alpha)``; the loss counts each image as both
