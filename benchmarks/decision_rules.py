@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from longtail import loader, markdown, parse_method
+from longtail import DATASETS, loader, markdown, parse_method
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.backbones import NormedLinear
@@ -171,7 +171,7 @@ def main() -> None:
         "--dataset",
         nargs="+",
         default=["digits", "photos"],
-        choices=["digits", "mnist", "textures", "photos", "cifar10-lt"],
+        choices=DATASETS,
     )
     parser.add_argument(
         "--class-order", nargs="+", default=["sorted"], choices=["sorted", "random"]

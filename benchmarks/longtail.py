@@ -72,6 +72,10 @@ PEERS = ("skorch CE", "torch loop + WeightedRandomSampler", "SMOTE pixels + LogR
 BASELINE = "skorch CE"
 
 
+#: The sets :func:`loader` reads.
+DATASETS = ("digits", "mnist", "textures", "photos", "cifar10-lt")
+
+
 def loader(name: str, cifar_dir: str | None, class_order: str = "sorted"):
     """``(rho, seed) -> split``; ``class_order='random'``: each seed ranks the classes anew."""
     order = None if class_order == "sorted" else class_order
@@ -303,7 +307,7 @@ def main() -> None:
         "--dataset",
         nargs="+",
         default=["digits", "mnist"],
-        choices=["digits", "mnist", "textures", "photos", "cifar10-lt"],
+        choices=DATASETS,
     )
     parser.add_argument("--cifar-dir", help="local CIFAR-10 (python version) for cifar10-lt")
     parser.add_argument("--rho", nargs="+", type=float, default=[10.0, 100.0])

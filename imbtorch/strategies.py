@@ -212,7 +212,7 @@ def resolve_strategy(
     if settings["mixup"] is not None or params["difficulty_head"] is not None:
         return settings, AUTO_NAME  # your mixing stands; a difficulty head cannot mix
     if settings["mixup_epochs"] is None:
-        settings["mixup_epochs"] = 2 * params["max_epochs"] // 3
+        settings["mixup_epochs"] = deferred_epoch(params["max_epochs"])
     if settings["mixup_epochs"] == 0:
         return settings, AUTO_NAME
     settings["mixup"] = AUTO_MIXUP
@@ -250,6 +250,12 @@ MULTILABEL_DEFAULT_STRATEGIES: tuple[str, ...] = (
 )
 
 
+def deferred_epoch(max_epochs: int) -> int:
+    """Where a deferred stage begins: after two thirds of ``max_epochs`` (Cao et al. 2019's
+    switch for DRW and DRS, and the end of ``'auto'``'s mixing)."""
+    return 2 * max_epochs // 3
+
+
 @validate_params(
     {"name": [str], "max_epochs": [Interval(Integral, 1, None, closed="left")]},
     prefer_skip_nested_validation=True,
@@ -280,7 +286,7 @@ def strategy_params(name: str, max_epochs: int) -> dict:
         return {"strategy": "auto"}
     if name in _FIXED or name in _MULTILABEL_ONLY:
         return {"strategy": None, **_FIXED.get(name, _MULTILABEL_ONLY.get(name))}
-    switch = 2 * max_epochs // 3
+    switch = deferred_epoch(max_epochs)
     if name == "ldam_drw":
         return {
             "strategy": None,
