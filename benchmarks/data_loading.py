@@ -23,7 +23,8 @@ which varies from run to run; the table reports them, and ``--no-mmap``
 runs both with glibc kept from mmap (the same setting for both).
 The loop also runs a second time each round ("torch loop, again"): its
 ratio to the first is what identical code measures on this machine, the
-resolution of the comparison.
+resolution of the comparison (``--runners`` leaves it out when only the
+two runners' ratio is wanted).
 
 Memory: each case runs in a fresh process; the peak RSS of ``fit`` (one
 epoch, a narrow CNN) is read from the kernel's high-water mark, reset just
@@ -68,7 +69,7 @@ def mnist_images(n: int) -> tuple[np.ndarray, np.ndarray]:
     from PIL import Image
 
     X, y = mnist_data()
-    order = np.random.default_rng(0).permutation(len(y))  # the file is sorted by digit
+    order = np.random.default_rng(0).permutation(len(y))[:n]  # the file is sorted by digit
     X, y = X[order].reshape(-1, 28, 28).astype(np.uint8), y[order]
     big = np.stack([np.asarray(Image.fromarray(x).resize((SIDE, SIDE), Image.BILINEAR)) for x in X])
     reps = -(-n // len(X))
@@ -169,8 +170,8 @@ def throughput(
     data_dir: Path,
     env: dict,
     warmup: int = 1,
+    names: tuple[str, ...] = tuple(RUNNERS),
 ) -> str:
-    names = list(RUNNERS)
     rates = {name: [] for name in names}
     faults = {name: [] for name in names}
     for repeat in range(1 - warmup, repeats + 1):  # rounds before 1 warm up, discarded
@@ -282,6 +283,13 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/imbtorch-bench"))
     parser.add_argument("--array-sizes", type=int, nargs="*", default=[3000, 12000])
     parser.add_argument("--file-sizes", type=int, nargs="*", default=[5000, 20000])
+    parser.add_argument(
+        "--runners",
+        nargs="+",
+        choices=list(RUNNERS),
+        default=list(RUNNERS),
+        help="throughput runners ('torch loop' is required: the ratios are to it)",
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument(
@@ -294,6 +302,8 @@ def main() -> None:
     parser.add_argument("--run-child", nargs=2, metavar=("RUNNER", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     device = resolve_device(args.device)
+    if "torch loop" not in args.runners:
+        parser.error("--runners must include 'torch loop': the ratios are to it")
     if args.run_child:
         root = jpeg_folder(args.files, args.data_dir)
         name, seed = args.run_child[0], int(args.run_child[1])
@@ -323,6 +333,7 @@ def main() -> None:
                 data_dir=args.data_dir,
                 env=env,
                 warmup=args.warmup,
+                names=tuple(args.runners),
             )
         )
         print("imbtorch's fixed costs per fit:", fixed_costs(root, workers=args.workers))

@@ -1,8 +1,9 @@
 """A fit over the processes of ``torchrun`` that ``tests/test_distributed.py`` launches.
 
-Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR SAMPLER SEED [crt]
-[compile]``, SEED an int or ``none`` (then every process seeds torch differently and relies on the
-seed that process 0 draws); ``crt`` re-trains the classifier after the epochs
+Usage: ``torchrun --nproc_per_node N _distributed_fit.py OUT_DIR CASE [CASE ...]``, each CASE
+a fit, ``SAMPLER,SEED[,FLAG...]`` (one process group and one import of torch for all of them).
+SEED is an int or ``none`` (then every process seeds torch differently and relies on the
+seed that process 0 draws). The flags: ``crt`` re-trains the classifier after the epochs
 (``head_resampler='class_balanced'``), ``compile`` runs the forward passes through
 ``torch.compile`` (eager backend), ``max_norm`` caps the classifier's class norms at
 0.5, ``imbsam`` trains with ImbSAM (``sam_rho=0.1``, the rarest
@@ -13,8 +14,8 @@ ResNet (``backbone='resnet32'``, ``module__depth=8``: one block a stage), ``warm
 warms the rate up for 2 epochs and decays it on a cosine (skorch's ``LRScheduler``), ``multilabel``
 trains on overlapping labels (bright, not dark, striped) as an indicator matrix, ``mixup``
 mixes the batches of the first 2 of the 4 epochs (``mixup_epochs=2``). Every
-process writes ``OUT_DIR/rank<r>.pt``: the sample indices of its training
-batches per epoch (each image carries its index in pixel [0, 0, 0]), its
+process writes ``OUT_DIR/case<i>_rank<r>.pt`` for the i-th case (from 0): the sample
+indices of its training batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
 predictions of the model pickled and loaded in one process.
 """
@@ -46,33 +47,28 @@ class RecordBatches(Callback):
             self.epochs_[-1].extend(int(i) for i in batch[0][:, 0, 0, 0].tolist())
 
 
-if __name__ == "__main__":
-    torch.set_num_threads(1)
-    out, sampler, seed = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+FLAGS = {
+    "crt": dict(head_resampler="class_balanced", head_epochs=5),
+    "compile": dict(compile=True, compile__backend="eager"),
+    "max_norm": dict(max_norm=0.5),
+    "imbsam": dict(sam_rho=0.1, sam_classes="minority"),
+    "sgd": dict(optimizer="sgd", weight_decay=1e-3),
+    "las": dict(head_smoothing=(0.3, 0.0)),
+    "prior": dict(proba_prior="train"),
+    "resnet": dict(backbone="resnet32", module__depth=8),
+    "mixup": dict(mixup="mixup", mixup_epochs=2),
+    "warmup": dict(warmup_epochs=2, lr_schedule="cosine"),
+    "multilabel": {},
+}
+
+
+def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]) -> dict:
+    """One fit on every process; what the test compares, as a dict."""
     extra = {}
-    if "crt" in sys.argv[4:]:
-        extra.update(head_resampler="class_balanced", head_epochs=5)
-    if "compile" in sys.argv[4:]:
-        extra.update(compile=True, compile__backend="eager")
-    if "max_norm" in sys.argv[4:]:
-        extra.update(max_norm=0.5)
-    if "imbsam" in sys.argv[4:]:
-        extra.update(sam_rho=0.1, sam_classes="minority")
-    if "sgd" in sys.argv[4:]:
-        extra.update(optimizer="sgd", weight_decay=1e-3)
-    if "las" in sys.argv[4:]:
-        extra.update(head_smoothing=(0.3, 0.0))
-    if "prior" in sys.argv[4:]:
-        extra.update(proba_prior="train")
-    if "resnet" in sys.argv[4:]:
-        extra.update(backbone="resnet32", module__depth=8)
-    if "mixup" in sys.argv[4:]:
-        extra.update(mixup="mixup", mixup_epochs=2)
-    if "warmup" in sys.argv[4:]:
-        extra.update(warmup_epochs=2, lr_schedule="cosine")
-    accelerator = Accelerator(cpu=True)
+    for flag in flags:
+        extra.update(FLAGS[flag])
     X, y = three_class_images([90, 27, 9], name_pixels=True)
-    multilabel = "multilabel" in sys.argv[4:]
+    multilabel = "multilabel" in flags
     if multilabel:  # overlapping labels: the weighted sampler draws by the rarest
         y = np.column_stack([y == 0, y != 1, y == 2]).astype(int)
     clf = BalancedImageClassifier(
@@ -103,10 +99,20 @@ if __name__ == "__main__":
         "world_size": accelerator.num_processes,
         "decision_prior": clf.decision_prior_,
         "temperature": clf.proba_temperature_,
-        "event_lr": list(clf.history[:, "event_lr"]) if "warmup" in sys.argv[4:] else None,
+        "event_lr": list(clf.history[:, "event_lr"]) if "warmup" in flags else None,
     }
     if accelerator.is_main_process:  # the pickled model predicts in one process
         record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)
-    torch.save(record, out / f"rank{accelerator.process_index}.pt")
-    accelerator.wait_for_everyone()
+    return record
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    out = Path(sys.argv[1])
+    accelerator = Accelerator(cpu=True)
+    for index, case in enumerate(sys.argv[2:]):
+        sampler, seed, *flags = case.split(",")
+        record = fit_case(accelerator, sampler, seed, flags)
+        torch.save(record, out / f"case{index}_rank{accelerator.process_index}.pt")
+        accelerator.wait_for_everyone()
     accelerator.end_training()  # destroys the process group before the interpreter exits

@@ -18,7 +18,9 @@ Y = np.repeat(np.arange(3), [90, 27, 9])
 TRAIN_SIZE = 100  # ValidSplit(5) keeps 4/5 of the 126 samples, stratified: 72 / 21 / 7
 
 
-def _launch(out: Path, sampler: str, seed: str, processes: int, *extra: str) -> list[dict]:
+def _launch(out: Path, processes: int, *cases: str) -> list[list[dict]]:
+    """Run the ``cases`` (``'SAMPLER,SEED,FLAG,...'``) one after the other in one launch of
+    ``processes`` processes (torch is imported once); per case, what each process wrote."""
     out.mkdir()
     if processes == 1:
         command = [sys.executable, str(SCRIPT)]
@@ -31,39 +33,42 @@ def _launch(out: Path, sampler: str, seed: str, processes: int, *extra: str) -> 
             f"--nproc_per_node={processes}",
             str(SCRIPT),
         ]
-    done = subprocess.run(
-        [*command, str(out), sampler, seed, *extra], capture_output=True, text=True, timeout=300
-    )
+    done = subprocess.run([*command, str(out), *cases], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(processes)]
+    return [
+        [torch.load(out / f"case{c}_rank{r}.pt", weights_only=False) for r in range(processes)]
+        for c in range(len(cases))
+    ]
 
 
-@pytest.mark.parametrize(
-    "sampler, labels", [("weighted", "multilabel"), ("class_balanced", "single")]
-)
-def test_two_processes_draw_the_samples_of_one(sampler, labels, tmp_path):
+def test_two_processes_draw_the_samples_of_one(tmp_path):
     """With MaxNorm on the classifier, which every process applies to its own copy; the
-    weighted sampler on a multi-label y (each image drawn by its rarest label). (Plain
-    shuffling: the next test, whose two processes draw every sample once an epoch.)"""
-    one = _launch(tmp_path / "one", sampler, "0", 1, "max_norm", labels)[0]
-    ranks = _launch(tmp_path / "two", sampler, "0", 2, "max_norm", labels)
-    for epoch, drawn in enumerate(one["epochs"]):
-        union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
-        assert sorted(union) == sorted(drawn), f"epoch {epoch}"
-        assert abs(len(ranks[0]["epochs"][epoch]) - len(ranks[1]["epochs"][epoch])) <= 8
-        counts = np.bincount(Y[union], minlength=3)
-        np.testing.assert_array_equal(counts, np.bincount(Y[drawn], minlength=3))
-    for rank in ranks:  # from the whole training set, on every process
-        np.testing.assert_array_equal(rank["class_counts"], one["class_counts"])
-        np.testing.assert_array_equal(rank["class_weight"], one["class_weight"])
-        assert rank["train_loss"][-1] < rank["train_loss"][0]
-        assert rank["largest_class_norm"] <= 0.5 + 1e-6
-    # one network on both processes; predictions gathered in order on each
-    for name, tensor in ranks[0]["params"].items():
-        assert torch.equal(ranks[1]["params"][name], tensor), name
-    np.testing.assert_array_equal(ranks[0]["proba"], ranks[1]["proba"])
-    np.testing.assert_allclose(ranks[0]["proba"], ranks[0]["proba_one_process"], atol=1e-6)
-    assert ranks[0]["valid_f1"] == ranks[1]["valid_f1"]
+    weighted sampler on a multi-label y (each image drawn by its rarest label), and the
+    class-balanced sampler on single labels. (Plain shuffling: the next test, whose two
+    processes draw every sample once an epoch.)"""
+    cases = ["weighted,0,max_norm,multilabel", "class_balanced,0,max_norm"]
+    ones = _launch(tmp_path / "one", 1, *cases)
+    twos = _launch(tmp_path / "two", 2, *cases)
+    for case, [one], ranks in zip(cases, ones, twos, strict=True):
+        for epoch, drawn in enumerate(one["epochs"]):
+            union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
+            assert sorted(union) == sorted(drawn), f"{case}, epoch {epoch}"
+            assert abs(len(ranks[0]["epochs"][epoch]) - len(ranks[1]["epochs"][epoch])) <= 8
+            counts = np.bincount(Y[union], minlength=3)
+            np.testing.assert_array_equal(counts, np.bincount(Y[drawn], minlength=3), case)
+        for rank in ranks:  # from the whole training set, on every process
+            np.testing.assert_array_equal(rank["class_counts"], one["class_counts"], case)
+            np.testing.assert_array_equal(rank["class_weight"], one["class_weight"], case)
+            assert rank["train_loss"][-1] < rank["train_loss"][0], case
+            assert rank["largest_class_norm"] <= 0.5 + 1e-6, case
+        # one network on both processes; predictions gathered in order on each
+        for name, tensor in ranks[0]["params"].items():
+            assert torch.equal(ranks[1]["params"][name], tensor), (case, name)
+        np.testing.assert_array_equal(ranks[0]["proba"], ranks[1]["proba"], case)
+        np.testing.assert_allclose(
+            ranks[0]["proba"], ranks[0]["proba_one_process"], atol=1e-6, err_msg=case
+        )
+        assert ranks[0]["valid_f1"] == ranks[1]["valid_f1"], case
 
 
 def test_processes_without_random_state_share_process_0s_seed(tmp_path):
@@ -77,7 +82,7 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     the rate is warmed up and decayed per epoch alike on both processes; the first two
     epochs mix their batches (mixup), which every SAM pass replays alike."""
     flags = ("crt", "compile", "imbsam", "sgd", "las", "prior", "resnet", "warmup", "mixup")
-    ranks = _launch(tmp_path / "two", "none", "none", 2, *flags)
+    [ranks] = _launch(tmp_path / "two", 2, ",".join(["none", "none", *flags]))
     for epoch in range(len(ranks[0]["epochs"])):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert len(union) == len(set(union)) == TRAIN_SIZE
