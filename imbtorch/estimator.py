@@ -182,6 +182,9 @@ class BalancedImageClassifier(
     predict_logit_adjust : float, default=None
         Post-hoc logit adjustment (Menon et al. 2021): predict with
         ``logits - tau * log(prior)``, moving decisions toward tail classes.
+        May be changed after ``fit``: it replaces the fit's shift
+        (``predict_logit_adjust_``) in ``predict``; probabilities under a
+        ``proba_prior`` stay the same.
     proba_prior : {'train', 'balanced'}, array-like or dict, default=None
         The class prior ``predict_proba`` reports probabilities under.
         Re-balancing makes the scores ``predict`` decides by the posterior
@@ -515,8 +518,9 @@ class BalancedImageClassifier(
         ``head_resampler_``).
     decision_prior_ : ndarray of shape (n_classes,) or None
         The class prior under which ``softmax`` of the scores ``predict``
-        decides by is the posterior; ``None`` when unknown (see
-        ``proba_prior``).
+        decides by is the posterior (with the fit's ``predict_logit_adjust_``;
+        a shift set after ``fit`` moves it at prediction); ``None`` when
+        unknown (see ``proba_prior``).
     decision_prior_source_ : {'strategy', 'held_out'} or None
         Where ``decision_prior_`` comes from: the training settings, or a
         fit on the validation split.

@@ -112,8 +112,34 @@ class PriorCorrectionMixin:
         if self.decision_prior_ is None:
             raise ValueError(self._unknown_prior_message())
         return probabilities_under(
-            scores.numpy(), self.decision_prior_, target, self.proba_temperature_
+            scores.numpy(), self._scores_prior(), target, self.proba_temperature_
         )
+
+    def _scores_prior(self) -> np.ndarray:
+        """The prior that ``_decision_scores`` assume: ``decision_prior_``, moved by a
+        ``predict_logit_adjust`` set after ``fit``.
+
+        Shifting the scores by another ``-delta * log(p_train)`` than the fit's
+        divides what they assume by ``p_train ** (delta / T)`` (``T`` the
+        temperature, which divides the scores): the probabilities under a
+        stated prior stay the same, only the decisions move.
+        """
+        delta = self._decision_shift() - (self.predict_logit_adjust_ or 0.0)
+        if delta == 0.0:
+            return self.decision_prior_
+        log_train = log_prior(self.class_counts_).double().numpy()
+        moved = np.log(self.decision_prior_) - delta / self.proba_temperature_ * log_train
+        moved = np.exp(moved - moved.max())
+        return moved / moved.sum()
+
+    def _decision_shift(self) -> float:
+        """The ``tau`` of ``logits - tau * log(p_train)`` that ``predict`` decides by:
+        ``predict_logit_adjust`` when set, else the fit's (``predict_logit_adjust_``,
+        which ``strategy='auto'`` may have set)."""
+        shift = self.predict_logit_adjust
+        if shift is None:
+            shift = self.predict_logit_adjust_
+        return 0.0 if shift is None else float(shift)
 
     def _unknown_prior_message(self) -> str:
         reason = unknown_prior_reason(*self._prior_settings())
@@ -144,10 +170,8 @@ class PriorCorrectionMixin:
                 scores = stacked_logits(self.infer(unpack_data(b)[0]) for b in batches)
         else:
             scores = stacked_logits(self.forward_iter(dataset))
-        shift = self.predict_logit_adjust
-        if shift is None:  # what the fit decided by: strategy='auto' may have set it
-            shift = self.predict_logit_adjust_
-        if shift is not None:  # every class seen (else no prior)
+        shift = self._decision_shift()
+        if shift != 0.0:  # every class seen (else no prior)
             scores = scores - shift * log_prior(self.class_counts_).double()
         return scores
 

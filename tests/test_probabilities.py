@@ -70,6 +70,27 @@ def test_training_prior_halves_the_calibration_error_of_a_reweighted_model(
     np.testing.assert_allclose(clf.predict_proba(X_eval), balanced)
 
 
+@pytest.mark.parametrize("temperature", [1.0, 2.5])
+def test_a_decision_shift_set_after_fit_moves_decisions_not_probabilities(
+    balanced_weights_model, natural_split, temperature
+):
+    """``predict_logit_adjust`` set after fit shifts the scores ``predict`` decides by; the
+    prior those scores assume moves with them, so ``predict_proba`` under a stated prior does
+    not change (with a fitted temperature, as with none)."""
+    _, _, X_eval, _ = natural_split
+    clf = copy.deepcopy(balanced_weights_model).set_params(proba_prior="train")
+    clf.proba_temperature_ = temperature  # as fit sets it on a validation split
+    natural, decisions = clf.predict_proba(X_eval), clf.predict(X_eval)
+    clf.set_params(predict_logit_adjust=-1.0)  # towards the head: the training prior's decisions
+    np.testing.assert_allclose(clf.predict_proba(X_eval), natural, atol=1e-10)
+    moved = clf.predict(X_eval)
+    assert (moved != decisions).sum() >= 3
+    head = clf.classes_[np.argmax(clf.class_counts_)]
+    assert (moved == head).sum() > (decisions == head).sum()
+    if temperature == 1.0:  # logits + log p_train: the Bayes decision under p_train
+        np.testing.assert_array_equal(moved, clf.classes_[natural.argmax(axis=1)])
+
+
 def test_settings_without_a_known_prior_need_a_validation_split(lt_digits, natural_split):
     X_train, _, y_train, _ = lt_digits
     focal = BalancedImageClassifier(loss="focal", proba_prior="train", max_epochs=12)
