@@ -14,13 +14,16 @@ training and test images, and scores on the same features every rule
   ``cb+las``: the same with label-aware smoothing (MiSLAS's 0.3 at the head,
   0 at the tail);
 - ``sqrt-0.5``: re-trained on square-root-sampled features, less half the
-  log prior (the default's stage, ``head_resampler='sqrt'``).
+  log prior (the default's stage, ``head_resampler='sqrt'``);
+- ``auto``: what ``strategy='auto'`` decides by after its trunk: ``joint``
+  where the joint classifier's training balanced accuracy is at least
+  ``AUTO_JOINT_MIN_SCORE``, else ``sqrt-0.5`` (needs both).
 
 The stages are trained as ``BalancedImageClassifier`` trains them
 (:func:`imbtorch.training.decoupled.retrain_classifier` with the fit's
 ``head_epochs``, batch size, learning rate and head seed), so ``'ce'`` with
 ``cb`` is the named strategy ``'crt'`` and ``'logit_adjusted'`` with
-``sqrt-0.5`` is the default. Prints, for every trunk and rule, the mean
+``auto`` is the default. Prints, for every trunk and rule, the mean
 balanced accuracy on each set and its worst gap to the best trunk and rule
 of each set, and the trunk's training balanced accuracy (its joint
 classifier on its own training images), a signal no test image informs.
@@ -46,7 +49,7 @@ from imbtorch.backbones import NormedLinear
 from imbtorch.device import check_device, resolve_device
 from imbtorch.evaluation.metrics import imbalance_scores, tail_labels
 from imbtorch.heads import classifier_layer
-from imbtorch.strategies import STRATEGY_NAMES, strategy_params
+from imbtorch.strategies import AUTO_JOINT_MIN_SCORE, STRATEGY_NAMES, strategy_params
 from imbtorch.training.decoupled import label_aware_smoothing, retrain_classifier
 
 TRUNKS = ("logit_adjusted", "ce", "mixup", "logit_adjusted:mixup='mixup'")
@@ -106,9 +109,13 @@ def score_rules(clf, split, rules) -> tuple[dict, float]:
     train_bacc = imbalance_scores(codes, fitted.argmax(1))["balanced_accuracy"]
     scores = {}
     for rule in rules:
+        if rule == "auto":
+            continue
         logits = rule_logits(clf, train_features, codes, test_features, rule)
         pred = clf.classes_[logits.argmax(1)]
         scores[rule] = imbalance_scores(y_test, pred, tail_labels=tail_labels(y_train))
+    if "auto" in rules:  # strategy='auto''s choice after its trunk
+        scores["auto"] = scores["joint" if train_bacc >= AUTO_JOINT_MIN_SCORE else "sqrt-0.5"]
     return scores, train_bacc
 
 
@@ -184,7 +191,7 @@ def main() -> None:
     parser.add_argument(
         "--trunks", nargs="+", default=list(TRUNKS), help="strategies, as in longtail.py"
     )
-    parser.add_argument("--rules", nargs="+", default=list(RULES), choices=list(RULES))
+    parser.add_argument("--rules", nargs="+", default=[*RULES, "auto"], choices=[*RULES, "auto"])
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--tag", default="", help="prefix of the output files")
@@ -194,6 +201,8 @@ def main() -> None:
     unknown = {parse_method(t)[0] for t in args.trunks} - set(named)
     if unknown:
         parser.error(f"unknown trunks {sorted(unknown)}; choose from {named}")
+    if "auto" in args.rules and not {"joint", "sqrt-0.5"} <= set(args.rules):
+        parser.error("the rule 'auto' chooses between 'joint' and 'sqrt-0.5': add them")
     runs = run(args)
     stem = f"{args.tag}_decision_rules" if args.tag else "decision_rules"
     args.out.mkdir(parents=True, exist_ok=True)

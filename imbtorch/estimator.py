@@ -41,7 +41,7 @@ from .samplers import MAX_SEED
 from .strategies import resolve_strategy
 from .training.compiled import CompiledForwards
 from .training.constraints import MaxNorm
-from .training.decoupled import retrain_head
+from .training.decoupled import classifier_stage
 from .training.distributed import DistributedMixin
 from .training.finetune import FineTuningMixin, fine_tuning_callbacks
 from .training.loaders import evaluation_loader, training_loader
@@ -116,11 +116,14 @@ class BalancedImageClassifier(
         subtracted (``head_resampler_='sqrt'``, ``predict_logit_adjust_=0.5``),
         the network having trained on mixup batches for the first two thirds
         of its epochs (``mixup_='mixup'``, ``mixup_epochs_``; ``mixup`` set
-        stands, ``mixup_epochs`` replaces the two thirds). Stage and mixing
-        are left out on equal classes, with ``sample_weight`` and in
-        ``partial_fit``; a ``head_resampler`` you set replaces the stage. The
-        classifier stage costs an embedding pass and ``head_epochs`` of one
-        layer. Set ``class_weight``, ``sampler``, ``drw_epoch``,
+        stands, ``mixup_epochs`` replaces the two thirds). Where the
+        classifier trained with the network already classifies the training
+        images with a balanced accuracy of 0.99 or more
+        (``joint_train_score_``), it is kept as trained, with no stage and
+        no shift. Stage and mixing are left out on equal classes, with
+        ``sample_weight`` and in ``partial_fit``; a ``head_resampler`` you
+        set replaces the stage. The classifier stage costs an embedding pass
+        and ``head_epochs`` of one layer. Set ``class_weight``, ``sampler``, ``drw_epoch``,
         ``drs_epoch``, ``predict_logit_adjust``, ``tau_normalize``,
         ``remix``, ``criterion__weight`` or a ``loss`` other than ``'ce'``,
         and those are trained as set, since a second correction of the prior
@@ -478,6 +481,8 @@ class BalancedImageClassifier(
         trained the logit-adjusted loss with mixup for two thirds of the
         epochs and its square-root classifier stage,
         ``'logit_adjusted+sqrt_head'`` the same without its mixing,
+        ``'logit_adjusted+mixup'`` (or ``'logit_adjusted'``) when it kept
+        the classifier trained with the network (``joint_train_score_``),
         ``'logit_adjusted'`` when it trained the loss alone (or with your
         ``head_resampler``), ``'distribution_balanced+label_aware'`` on a
         multi-label ``y``; ``'as_set'`` when the parameters were trained as
@@ -489,7 +494,8 @@ class BalancedImageClassifier(
         chose (``'class_balanced'``, label-aware, on a multi-label ``y``).
     head_resampler_ : None, str or imblearn sampler
         How the classifier was re-trained: ``head_resampler``, or
-        ``strategy='auto'``'s ``'sqrt'``.
+        ``strategy='auto'``'s ``'sqrt'`` (``None`` where it kept the
+        classifier trained with the network).
     mixup_, mixup_epochs_ : None or str, None or int
         How training batches were mixed, and for how many epochs from the
         first (``None``: all): ``mixup`` and ``mixup_epochs``, or
@@ -516,6 +522,11 @@ class BalancedImageClassifier(
     head_history_ : list of float
         Mean loss of each epoch of the classifier re-training (set with
         ``head_resampler_``).
+    joint_train_score_ : float
+        Balanced accuracy of the classifier trained with the network on the
+        training images, as they are, from which ``strategy='auto'`` chose
+        between keeping it (0.99 or more) and its square-root stage (set
+        when ``'auto'`` added that stage).
     decision_prior_ : ndarray of shape (n_classes,) or None
         The class prior under which ``softmax`` of the scores ``predict``
         decides by is the posterior (with the fit's ``predict_logit_adjust_``;
@@ -820,8 +831,11 @@ class BalancedImageClassifier(
         if precise and len(self.history):  # trained (now, or before a resumed finished fit)
             self._recompute_batchnorm(dataset)
         vars(self).pop("head_history_", None)  # from an earlier fit
+        vars(self).pop("joint_train_score_", None)
         if self.head_resampler_ is not None:  # decoupled stage two (cRT)
-            self.head_history_ = retrain_head(self, dataset)
+            classifier_stage(self, dataset)
+            if self.head_resampler_ is None:  # 'auto' kept the joint classifier
+                self._set_strategy_prior(dataset)
         self._fit_held_out_prior(dataset, fit_params)
 
     def _whole_set_loader(self, dataset) -> torch.utils.data.DataLoader:

@@ -117,6 +117,16 @@ AUTO_NAME = "logit_adjusted+sqrt_head"
 AUTO_MIXUP = "mixup"
 AUTO_MIXED_NAME = "logit_adjusted+mixup+sqrt_head"
 
+#: ... unless the classifier trained with the network already classifies the
+#: training images (as they are, features of the trained network) with a
+#: balanced accuracy of at least ``AUTO_JOINT_MIN_SCORE``: with no training
+#: error left, the stage learns only margins and over-corrects toward a tail
+#: of one or two images (one-shot digits), so that classifier is kept, with
+#: no shift, under the name :data:`AUTO_JOINT_NAMES` gives (the measurement:
+#: ``docs/benchmarks.md``, section 9, "The stage only where training errs").
+AUTO_JOINT_MIN_SCORE = 0.99
+AUTO_JOINT_NAMES = {AUTO_NAME: AUTO_LOSS, AUTO_MIXED_NAME: "logit_adjusted+mixup"}
+
 #: ... and on a multi-label ``y``: the distribution-balanced loss with
 #: label-aware sampling, the pairing Wu et al. 2020 trained (the measurement
 #: behind the choice: ``docs/benchmarks.md``, section 11).
@@ -153,8 +163,13 @@ def resolve_strategy(
     or two images whole again (one-shot digits; ``mixup_`` and
     ``mixup_epochs_``; a ``mixup`` you set stands as set, ``mixup_epochs``
     replaces the two thirds, 0 mixes none; no mixing with
-    ``difficulty_head``). The classifier stage, and with it the mixing, is
-    left out on equal class counts (where the loss is cross-entropy),
+    ``difficulty_head``). After training, the stage gives way to the
+    classifier trained with the network where that one classifies the
+    training images with a balanced accuracy of at least
+    :data:`AUTO_JOINT_MIN_SCORE` (decided in
+    :func:`imbtorch.training.decoupled.classifier_stage`, which renames
+    ``strategy_`` by :data:`AUTO_JOINT_NAMES`). The classifier stage, and
+    with it the mixing, is left out on equal class counts (where the loss is cross-entropy),
     with ``sample_weight`` (the stage draws by class, not by weight) and in
     ``partial_fit`` (a classifier re-trained on one call's data would forget
     the others'); a ``head_resampler`` that is set replaces it, and

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import balanced_accuracy_score
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -252,29 +253,39 @@ def test_decision_rules_tables_every_trunk_and_rule_with_its_worst_gap(tmp_path)
 
 
 @pytest.mark.parametrize(
-    ("trunk", "rule", "strategy"),
+    ("trunk", "epochs", "strategy", "strategy_"),
     [
-        ("ce", "cb", {"head_resampler": "class_balanced"}),
-        ("logit_adjusted:mixup='mixup',mixup_epochs=1", "sqrt-0.5", {}),
+        ("ce", 2, {"head_resampler": "class_balanced"}, "as_set"),
+        # the logit-adjusted trunk mixed for two thirds of its epochs: the default, whose
+        # joint classifier still errs on its training images after 2 epochs, not after 30
+        ("logit_adjusted:mixup='mixup',mixup_epochs=1", 2, {}, "logit_adjusted+mixup+sqrt_head"),
+        ("logit_adjusted:mixup='mixup',mixup_epochs=20", 30, {}, "logit_adjusted+mixup"),
     ],
 )
-def test_decision_rules_train_the_stages_as_the_estimator_does(trunk, rule, strategy):
-    # 'ce' + 'cb' is the named strategy 'crt'; the logit-adjusted trunk mixed for two thirds
-    # of its (2) epochs + 'sqrt-0.5' is the default
+def test_decision_rules_train_the_stages_as_the_estimator_does(trunk, epochs, strategy, strategy_):
+    # 'ce' + 'cb' is the named strategy 'crt'; the rule 'auto' is the default's choice
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        from decision_rules import fit_trunk, rule_logits
+        from decision_rules import fit_trunk, rule_logits, score_rules
     finally:
         sys.path.remove(str(BENCHMARKS))
     from imbtorch import BalancedImageClassifier
     from imbtorch.datasets import load_long_tailed_digits
 
-    X_train, X_test, y_train, _ = load_long_tailed_digits(100, random_state=0)
-    clf = fit_trunk(trunk, X_train, y_train, seed=0, epochs=2, device="cpu")
-    codes = np.searchsorted(clf.classes_, y_train)
-    logits = rule_logits(clf, clf.embed(X_train), codes, clf.embed(X_test), rule)
+    split = load_long_tailed_digits(100, random_state=0)
+    X_train, X_test, y_train, y_test = split
+    clf = fit_trunk(trunk, X_train, y_train, seed=0, epochs=epochs, device="cpu")
     settings = {"strategy": None, **strategy} if strategy else {}
-    named = BalancedImageClassifier(max_epochs=2, random_state=0, device="cpu", **settings)
+    named = BalancedImageClassifier(max_epochs=epochs, random_state=0, device="cpu", **settings)
     named.fit(X_train, y_train)
-    assert named.strategy_ == ("as_set" if strategy else "logit_adjusted+mixup+sqrt_head")
-    np.testing.assert_array_equal(clf.classes_[logits.argmax(1)], named.predict(X_test))
+    assert named.strategy_ == strategy_
+    if strategy:
+        codes = np.searchsorted(clf.classes_, y_train)
+        logits = rule_logits(clf, clf.embed(X_train), codes, clf.embed(X_test), "cb")
+        np.testing.assert_array_equal(clf.classes_[logits.argmax(1)], named.predict(X_test))
+        return
+    scores, train_score = score_rules(clf, split, ["joint", "sqrt-0.5", "auto"])
+    assert train_score == named.joint_train_score_
+    assert scores["auto"] is scores["joint" if named.head_resampler_ is None else "sqrt-0.5"]
+    expected = balanced_accuracy_score(y_test, named.predict(X_test))
+    assert scores["auto"]["balanced_accuracy"] == pytest.approx(expected, abs=1e-12)

@@ -10,9 +10,9 @@ from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
+from imbtorch.strategies import AUTO_JOINT_MIN_SCORE, strategy_params
 from imbtorch.strategies import AUTO_MIXED_NAME as AUTO_MIXED
 from imbtorch.strategies import AUTO_NAME as AUTO
-from imbtorch.strategies import strategy_params
 from imbtorch.training import steps
 
 FAST = dict(max_epochs=3, random_state=0, module__width=8)
@@ -56,8 +56,10 @@ def test_auto_trains_logit_adjustment_unless_the_classes_are_rebalanced_otherwis
     if strategy in (AUTO, AUTO_MIXED):  # the square-root stage, deciding with half the prior
         assert (clf.head_resampler_, clf.predict_logit_adjust_) == ("sqrt", 0.5)
         assert len(clf.head_history_) == clf.head_epochs
+        assert clf.joint_train_score_ < AUTO_JOINT_MIN_SCORE  # 3 epochs: training errors left
     else:
         assert clf.head_resampler_ is None and not hasattr(clf, "head_history_")
+        assert not hasattr(clf, "joint_train_score_")
     # auto mixes the first two thirds of the epochs; a mixup you set stands as set
     mixing = ("mixup", 2) if strategy == AUTO_MIXED else (params.get("mixup"), None)
     assert (clf.mixup_, clf.mixup_epochs_) == mixing and clf.mixup == params.get("mixup")
@@ -66,6 +68,33 @@ def test_auto_trains_logit_adjustment_unless_the_classes_are_rebalanced_otherwis
         expected = torch.log(torch.tensor(prior)).float()
         torch.testing.assert_close(clf.criterion_.log_prior, expected)
         assert clf.criterion_.tau == 1.0
+
+
+def test_auto_keeps_the_classifier_trained_with_the_network_where_it_makes_no_training_error(
+    long_tailed_images, small_images
+):
+    """After 15 epochs the network's own classifier classifies every training image right:
+    'auto' keeps it as trained (no stage, no shift), the fit that sets no stage at all."""
+    X, y = long_tailed_images
+    settings = dict(FAST, max_epochs=15)
+    clf = BalancedImageClassifier(**settings).fit(X, y)
+    assert clf.joint_train_score_ == 1.0 and clf.strategy_ == "logit_adjusted+mixup"
+    assert clf.head_resampler_ is None and clf.predict_logit_adjust_ is None
+    assert not hasattr(clf, "head_history_") and clf.mixup_epochs_ == 10
+    np.testing.assert_allclose(clf.decision_prior_, np.ones(3) / 3)  # the adjusted loss's
+    joint = BalancedImageClassifier(
+        strategy=None, loss="logit_adjusted", mixup="mixup", mixup_epochs=10, **settings
+    ).fit(X, y)
+    X_all = small_images[0]
+    np.testing.assert_array_equal(clf.predict_proba(X_all), joint.predict_proba(X_all))
+    # a head_resampler you set is trained whatever the score
+    own = BalancedImageClassifier(head_resampler="sqrt", **settings).fit(X, y)
+    assert own.strategy_ == AUTO_MIXED and len(own.head_history_) == own.head_epochs
+    assert own.predict_logit_adjust_ == 0.5 and not hasattr(own, "joint_train_score_")
+    # a refit that errs again runs the stage again
+    clf.set_params(max_epochs=3).fit(X, y)
+    assert clf.strategy_ == AUTO_MIXED and clf.joint_train_score_ < AUTO_JOINT_MIN_SCORE
+    assert len(clf.head_history_) == clf.head_epochs
 
 
 def test_auto_with_crt_retrains_the_head_of_a_logit_adjusted_trunk(long_tailed_images):

@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 import torch
 from sklearn.base import clone
+from sklearn.metrics import balanced_accuracy_score
 from torch import nn
 from torch.nn import functional as F
 
@@ -28,6 +29,7 @@ from ..backbones import NormedLinear
 from ..heads import classifier_layer
 from ..resampling import cap_neighbors
 from ..samplers import make_batch_sampler
+from ..strategies import AUTO_JOINT_MIN_SCORE, AUTO_JOINT_NAMES
 from .constraints import project_max_norm
 
 
@@ -162,11 +164,41 @@ def retrain_classifier(
     return losses
 
 
-def retrain_head(net, dataset) -> list[float]:
+def classifier_stage(net, dataset) -> None:
+    """Stage two of a :class:`~imbtorch.BalancedImageClassifier` fit, in place.
+
+    Re-trains the classifier (:func:`retrain_head`, ``head_history_``). The
+    stage ``strategy='auto'`` added (no ``head_resampler`` set) first scores
+    the classifier trained with the network on the training features
+    (``joint_train_score_``, balanced accuracy); from
+    :data:`~imbtorch.strategies.AUTO_JOINT_MIN_SCORE` up it keeps that
+    classifier as trained: ``head_resampler_`` and ``predict_logit_adjust_``
+    become ``None`` and ``strategy_`` names the joint fit.
+    """
+    features = net.embed(dataset)
+    if net.head_resampler is None and net.strategy_ in AUTO_JOINT_NAMES:
+        net.joint_train_score_ = joint_balanced_accuracy(net, features, dataset.y)
+        if net.joint_train_score_ >= AUTO_JOINT_MIN_SCORE:
+            net.head_resampler_ = net.predict_logit_adjust_ = None
+            net.strategy_ = AUTO_JOINT_NAMES[net.strategy_]
+            return
+    net.head_history_ = retrain_head(net, dataset, features)
+
+
+def joint_balanced_accuracy(net, features: np.ndarray, codes: np.ndarray) -> float:
+    """Balanced accuracy of ``net``'s classifier layer, as trained, on ``features``."""
+    classifier = classifier_layer(net.module_, len(net.classes_))
+    with torch.no_grad():
+        weight = next(classifier.parameters())
+        logits = classifier(torch.as_tensor(features, device=weight.device))
+    return float(balanced_accuracy_score(codes, logits.argmax(dim=1).cpu().numpy()))
+
+
+def retrain_head(net, dataset, features: np.ndarray | None = None) -> list[float]:
     """cRT for a trained :class:`~imbtorch.BalancedImageClassifier`, in place.
 
     Its classifier layer is re-trained on the features of ``dataset`` (its
-    training set, read with ``net.embed``) with the fit's ``head_resampler_``,
+    training set, read with ``net.embed`` unless given) with the fit's ``head_resampler_``,
     ``head_epochs``, ``head_smoothing``, ``max_norm``, ``batch_size`` and ``lr``, drawing
     from the seed of ``net.schedule_``; a cosine classifier keeps the scale
     of ``net``'s loss.
@@ -180,7 +212,7 @@ def retrain_head(net, dataset) -> list[float]:
     cosine = isinstance(classifier, NormedLinear)
     return retrain_classifier(
         classifier,
-        net.embed(dataset),
+        net.embed(dataset) if features is None else features,
         dataset.y,
         resampler=net.head_resampler_,
         epochs=net.head_epochs,
