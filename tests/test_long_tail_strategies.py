@@ -116,8 +116,9 @@ def test_post_hoc_logit_adjustment_shifts_predictions_toward_the_tail(long_taile
     clf.set_params(predict_logit_adjust=2.0)
     adjusted = clf.predict_proba(X_all)
     prior = clf.class_counts_ / clf.class_counts_.sum()
-    # it replaces the shift the default decided by (half the log prior)
-    expected = plain * prior ** -(2.0 - clf.predict_logit_adjust_)
+    # it replaces the shift the default decided by (half the log prior after its stage, none
+    # where it kept the joint classifier)
+    expected = plain * prior ** -(2.0 - (clf.predict_logit_adjust_ or 0.0))
     np.testing.assert_allclose(adjusted, expected / expected.sum(1, keepdims=True), rtol=1e-4)
     tail = 2
     assert (adjusted.argmax(1) == tail).sum() >= (plain.argmax(1) == tail).sum()
