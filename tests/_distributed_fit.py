@@ -13,7 +13,8 @@ predicts under the training prior (``proba_prior='train'``), ``resnet`` trains t
 ResNet (``backbone='resnet32'``, ``module__depth=8``: one block a stage), ``warmup``
 warms the rate up for 2 epochs and decays it on a cosine (skorch's ``LRScheduler``), ``multilabel``
 trains on overlapping labels (bright, not dark, striped) as an indicator matrix, ``mixup``
-mixes the batches of the first 2 of the 4 epochs (``mixup_epochs=2``). Every
+mixes the batches of the first 2 of the 4 epochs (``mixup_epochs=2``), ``auto``
+leaves the classes unweighted, so that ``strategy='auto'`` chooses. Every
 process writes ``OUT_DIR/case<i>_rank<r>.pt`` for the i-th case (from 0): the sample
 indices of its training batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -59,6 +60,7 @@ FLAGS = {
     "mixup": dict(mixup="mixup", mixup_epochs=2),
     "warmup": dict(warmup_epochs=2, lr_schedule="cosine"),
     "multilabel": {},
+    "auto": dict(class_weight=None),  # strategy='auto' chooses: no re-balancing set
 }
 
 
@@ -71,7 +73,7 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
     multilabel = "multilabel" in flags
     if multilabel:  # overlapping labels: the weighted sampler draws by the rarest
         y = np.column_stack([y == 0, y != 1, y == 2]).astype(int)
-    clf = BalancedImageClassifier(
+    settings = dict(
         module__width=8,
         max_epochs=4,
         batch_size=16,
@@ -83,8 +85,8 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         callbacks=[("record", RecordBatches())],
         accelerator=accelerator,
         random_state=None if seed == "none" else int(seed),
-        **extra,
     )
+    clf = BalancedImageClassifier(**{**settings, **extra})
     torch.manual_seed(accelerator.process_index)  # processes without random_state differ
     clf.fit(X, y)
     record = {
@@ -100,6 +102,8 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         "decision_prior": clf.decision_prior_,
         "temperature": clf.proba_temperature_,
         "event_lr": list(clf.history[:, "event_lr"]) if "warmup" in flags else None,
+        "strategy": clf.strategy_,
+        "joint_train_score": getattr(clf, "joint_train_score_", None),
     }
     if accelerator.is_main_process:  # the pickled model predicts in one process
         record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)

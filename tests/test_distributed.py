@@ -80,9 +80,16 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     labels, so the prior its scores assume is fitted on the validation split, with the same
     result on every process. The network is the CIFAR ResNet (BatchNorm in every block), and
     the rate is warmed up and decayed per epoch alike on both processes; the first two
-    epochs mix their batches (mixup), which every SAM pass replays alike."""
+    epochs mix their batches (mixup), which every SAM pass replays alike. A second fit in
+    the same processes lets strategy='auto' choose its classifier stage or not."""
     flags = ("crt", "compile", "imbsam", "sgd", "las", "prior", "resnet", "warmup", "mixup")
-    [ranks] = _launch(tmp_path / "two", 2, ",".join(["none", "none", *flags]))
+    ranks, auto = _launch(tmp_path / "two", 2, ",".join(["none", "none", *flags]), "none,0,auto")
+    # strategy='auto' decides between its stage and the joint classifier alike on both
+    assert auto[0]["strategy"] == auto[1]["strategy"] != "as_set"
+    assert auto[0]["joint_train_score"] == auto[1]["joint_train_score"] is not None
+    for name, tensor in auto[0]["params"].items():
+        assert torch.equal(auto[1]["params"][name], tensor), name
+    np.testing.assert_array_equal(auto[0]["proba"], auto[1]["proba"])
     for epoch in range(len(ranks[0]["epochs"])):
         union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
         assert len(union) == len(set(union)) == TRAIN_SIZE
