@@ -232,7 +232,8 @@ class BalancedImageClassifier(
     head_resampler : 'class_balanced', 'sqrt' or imblearn sampler, default=None
         Decoupled training (Kang et al. 2020, cRT): after the ``max_epochs``
         of training, keep the trunk, re-initialise the final classifier layer
-        and train it alone for ``head_epochs`` on the training set's features,
+        and train it alone for ``head_epochs`` on the training set's features
+        (less the ``train_split`` validation part, which stays held out),
         drawn class-balanced, by square-root sampling (class ``c`` in
         proportion to ``sqrt(n_c)``; ``predict_logit_adjust=0.5`` then decides
         as on balanced classes, which ``strategy='auto'`` does by itself), or
@@ -833,10 +834,19 @@ class BalancedImageClassifier(
         vars(self).pop("head_history_", None)  # from an earlier fit
         vars(self).pop("joint_train_score_", None)
         if self.head_resampler_ is not None:  # decoupled stage two (cRT)
-            classifier_stage(self, dataset)
+            classifier_stage(self, self._training_part(dataset, fit_params))
             if self.head_resampler_ is None:  # 'auto' kept the joint classifier
                 self._set_strategy_prior(dataset)
         self._fit_held_out_prior(dataset, fit_params)
+
+    def _training_part(self, dataset: ImageDataset, fit_params: dict):
+        """``dataset`` less its validation split: the images the epochs trained on."""
+        if self.train_split is None:
+            return dataset
+        trained = dict(self.callbacks_)["held_out"].train_dataset_
+        if trained is None:  # no epoch in this call: resume's split is seeded
+            trained = self.get_split_datasets(dataset, dataset.codes, **fit_params)[0]
+        return trained
 
     def _whole_set_loader(self, dataset) -> torch.utils.data.DataLoader:
         """Every batch of ``dataset`` in order, on every process (embeddings, precise BN)."""

@@ -20,8 +20,10 @@ from scipy.stats import norm
 from sklearn.metrics import recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from skorch.callbacks import Callback
+from skorch.dataset import ValidSplit
 
 from imbtorch import BalancedImageClassifier
+from imbtorch.data.dataset import dataset_codes
 from imbtorch.resampling import SmallClassWarning
 from imbtorch.training.decoupled import retrain_classifier
 
@@ -52,6 +54,37 @@ def test_stage_two_trains_the_classifier_only(small_images):
     assert changed == {"classifier.weight", "classifier.bias"}
     assert len(clf.head_history_) == 5
     assert clf.head_history_[-1] < clf.head_history_[0]
+
+
+@pytest.mark.parametrize("head_resampler", ["class_balanced", None])  # None: 'auto''s stage
+def test_the_classifier_stage_leaves_the_validation_split_out(
+    small_images, monkeypatch, head_resampler
+):
+    """The stage, and 'auto''s score of its joint classifier, read the images the epochs
+    trained on: the validation split stays held out for what is fitted on it afterwards (the
+    temperature of proba_prior)."""
+    X, y = small_images
+    keep = np.r_[0:20, 20:30, 40:45]  # 20 / 10 / 5
+    read = []
+    embed = BalancedImageClassifier.embed
+
+    def spied(net, dataset):
+        read.append(np.bincount(dataset_codes(dataset), minlength=3))
+        return embed(net, dataset)
+
+    monkeypatch.setattr(BalancedImageClassifier, "embed", spied)
+    clf = BalancedImageClassifier(
+        head_resampler=head_resampler,
+        head_epochs=2,
+        train_split=ValidSplit(5, stratified=True),
+        proba_prior="train",
+        **FAST,
+    ).fit(X[keep], y[keep])
+    held_out = np.bincount(dataset_codes(dict(clf.callbacks_)["held_out"].dataset_))
+    np.testing.assert_array_equal(held_out, [4, 2, 1])
+    np.testing.assert_array_equal(read[-1], [16, 8, 4])  # the 35 images less those 7
+    assert clf.strategy_.endswith("sqrt_head") == (head_resampler is None)
+    assert clf.proba_temperature_ != 1.0
 
 
 def test_retrain_classifier_balances_a_biased_layer():

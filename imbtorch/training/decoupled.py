@@ -26,6 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..backbones import NormedLinear
+from ..data.dataset import dataset_codes
 from ..heads import classifier_layer
 from ..resampling import cap_neighbors
 from ..samplers import make_batch_sampler
@@ -177,7 +178,7 @@ def classifier_stage(net, dataset) -> None:
     """
     features = net.embed(dataset)
     if net.head_resampler is None and net.strategy_ in AUTO_JOINT_NAMES:
-        net.joint_train_score_ = joint_balanced_accuracy(net, features, dataset.y)
+        net.joint_train_score_ = joint_balanced_accuracy(net, features, dataset_codes(dataset))
         if net.joint_train_score_ >= AUTO_JOINT_MIN_SCORE:
             net.head_resampler_ = net.predict_logit_adjust_ = None
             net.strategy_ = AUTO_JOINT_NAMES[net.strategy_]
@@ -198,7 +199,8 @@ def retrain_head(net, dataset, features: np.ndarray | None = None) -> list[float
     """cRT for a trained :class:`~imbtorch.BalancedImageClassifier`, in place.
 
     Its classifier layer is re-trained on the features of ``dataset`` (its
-    training set, read with ``net.embed`` unless given) with the fit's ``head_resampler_``,
+    training set less any validation split, read with ``net.embed`` unless
+    given) with the fit's ``head_resampler_``,
     ``head_epochs``, ``head_smoothing``, ``max_norm``, ``batch_size`` and ``lr``, drawing
     from the seed of ``net.schedule_``; a cosine classifier keeps the scale
     of ``net``'s loss.
@@ -213,7 +215,7 @@ def retrain_head(net, dataset, features: np.ndarray | None = None) -> list[float
     return retrain_classifier(
         classifier,
         net.embed(dataset) if features is None else features,
-        dataset.y,
+        dataset_codes(dataset),
         resampler=net.head_resampler_,
         epochs=net.head_epochs,
         batch_size=len(dataset) if net.batch_size == -1 else net.batch_size,

@@ -49,23 +49,26 @@ class EarlyStoppingAfter(EarlyStopping):
 
 
 class HeldOutSet(Callback):
-    """Remembers the validation split of the current fit, for what fit does after training.
+    """Remembers the split of the current fit, for what fit does after training.
 
     :meth:`~imbtorch.BalancedImageClassifier.fit` estimates the prior its
-    scores assume on it (:func:`imbtorch.priors.fit_bias_temperature`) when
-    the settings do not tell; the split is the one the monitors scored.
+    scores assume on the validation part (:func:`imbtorch.priors.fit_bias_temperature`)
+    when the settings do not tell, the part the monitors scored; its classifier
+    stage trains on the training part only.
 
     Attributes
     ----------
     dataset_ : Dataset or None
         The validation split of the last epoch of this call, ``None`` before one.
+    train_dataset_ : Dataset or None
+        The training part of that epoch's split, ``None`` before one.
     """
 
     def on_train_begin(self, net, **kwargs):
-        self.dataset_ = None
+        self.dataset_ = self.train_dataset_ = None
 
-    def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
-        self.dataset_ = dataset_valid
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        self.dataset_, self.train_dataset_ = dataset_valid, dataset_train
 
 
 def validation_monitors(
