@@ -1,4 +1,5 @@
 import os
+import pickle
 
 import numpy as np
 import pytest
@@ -22,21 +23,34 @@ def lt_digits():
 
 
 @pytest.fixture(scope="session")
-def plain_ce_digits(lt_digits):
+def plain_ce_digits(lt_digits, tmp_path_factory, worker_id):
     """Plain cross-entropy on ``lt_digits``, 30 epochs, model seeds 0, 1 and 2, AdamW lr 1e-3.
 
     The baseline the strategies' tests measure their gains against, trained
-    once per session. Read-only: deep-copy a model before changing it.
+    once per session: under pytest-xdist the first worker to ask trains and
+    pickles it, the others load it (pytest-xdist's recipe for a session
+    fixture). Read-only: deep-copy a model before changing it.
     """
+    from filelock import FileLock  # a dependency of torch
+
     from imbtorch import BalancedImageClassifier
 
-    X_train, _, y_train, _ = lt_digits
-    return [
-        BalancedImageClassifier(strategy=None, max_epochs=30, lr=1e-3, random_state=seed).fit(
-            X_train, y_train
-        )
-        for seed in (0, 1, 2)
-    ]
+    def train():
+        X_train, _, y_train, _ = lt_digits
+        return [
+            BalancedImageClassifier(strategy=None, max_epochs=30, lr=1e-3, random_state=seed).fit(
+                X_train, y_train
+            )
+            for seed in (0, 1, 2)
+        ]
+
+    if worker_id == "master":  # not under xdist
+        return train()
+    shared = tmp_path_factory.getbasetemp().parent / "plain_ce_digits.pkl"
+    with FileLock(f"{shared}.lock"):
+        if not shared.exists():
+            shared.write_bytes(pickle.dumps(train()))
+        return pickle.loads(shared.read_bytes())
 
 
 @pytest.fixture(scope="session")
