@@ -50,7 +50,11 @@ from imbtorch.device import check_device, resolve_device
 from imbtorch.evaluation.metrics import imbalance_scores, tail_labels
 from imbtorch.heads import classifier_layer
 from imbtorch.strategies import AUTO_JOINT_MIN_SCORE, STRATEGY_NAMES, strategy_params
-from imbtorch.training.decoupled import label_aware_smoothing, retrain_classifier
+from imbtorch.training.decoupled import (
+    joint_balanced_accuracy,
+    label_aware_smoothing,
+    retrain_classifier,
+)
 
 TRUNKS = ("logit_adjusted", "ce", "mixup", "logit_adjusted:mixup='mixup'")
 #: rule -> (classifier stage or None, smoothing at head and tail or None, shift by the log prior)
@@ -105,8 +109,7 @@ def score_rules(clf, split, rules) -> tuple[dict, float]:
     X_train, X_test, y_train, y_test = split
     train_features, test_features = clf.embed(X_train), clf.embed(X_test)
     codes = np.searchsorted(clf.classes_, y_train)
-    fitted = rule_logits(clf, train_features, codes, train_features, "joint")
-    train_bacc = imbalance_scores(codes, fitted.argmax(1))["balanced_accuracy"]
+    train_bacc = joint_balanced_accuracy(clf, train_features, codes)  # as 'auto' scores it
     scores = {}
     for rule in rules:
         if rule == "auto":

@@ -123,8 +123,8 @@ class BalancedImageClassifier(
         no shift. Stage and mixing are left out on equal classes, with
         ``sample_weight`` and in ``partial_fit``; a ``head_resampler`` you
         set replaces the stage. The classifier stage costs an embedding pass
-        and ``head_epochs`` of one layer. Set ``class_weight``, ``sampler``, ``drw_epoch``,
-        ``drs_epoch``, ``predict_logit_adjust``, ``tau_normalize``,
+        and ``head_epochs`` of one layer. Set ``class_weight``, ``sampler``,
+        ``drw_epoch``, ``drs_epoch``, ``predict_logit_adjust``, ``tau_normalize``,
         ``remix``, ``criterion__weight`` or a ``loss`` other than ``'ce'``,
         and those are trained as set, since a second correction of the prior
         would over-correct; every other option (``mixup``, ``sam_rho``,
@@ -843,10 +843,7 @@ class BalancedImageClassifier(
         """``dataset`` less its validation split: the images the epochs trained on."""
         if self.train_split is None:
             return dataset
-        trained = dict(self.callbacks_)["held_out"].train_dataset_
-        if trained is None:  # no epoch in this call: resume's split is seeded
-            trained = self.get_split_datasets(dataset, dataset.codes, **fit_params)[0]
-        return trained
+        return dict(self.callbacks_)["held_out"].parts(self, dataset, **fit_params)[0]
 
     def _whole_set_loader(self, dataset) -> torch.utils.data.DataLoader:
         """Every batch of ``dataset`` in order, on every process (embeddings, precise BN)."""

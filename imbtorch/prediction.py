@@ -66,9 +66,7 @@ class PriorCorrectionMixin:
         fitted on the validation split after training."""
         if self.proba_prior is None or self.train_split is None or min(self.class_counts_) == 0:
             return
-        held_out = dict(self.callbacks_)["held_out"].dataset_
-        if held_out is None:  # no epoch in this call: resume's split is seeded
-            held_out = self.get_split_datasets(dataset, dataset.codes, **fit_params)[1]
+        held_out = dict(self.callbacks_)["held_out"].parts(self, dataset, **fit_params)[1]
         self.decision_prior_, self.proba_temperature_ = fit_bias_temperature(
             self._decision_scores(held_out, every_process=True).numpy(),
             dataset_codes(held_out),

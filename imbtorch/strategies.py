@@ -169,8 +169,8 @@ def resolve_strategy(
     :data:`AUTO_JOINT_MIN_SCORE` (decided in
     :func:`imbtorch.training.decoupled.classifier_stage`, which renames
     ``strategy_`` by :data:`AUTO_JOINT_NAMES`). The classifier stage, and
-    with it the mixing, is left out on equal class counts (where the loss is cross-entropy),
-    with ``sample_weight`` (the stage draws by class, not by weight) and in
+    with it the mixing, is left out on equal class counts (where the loss
+    is cross-entropy), with ``sample_weight`` (the stage draws by class, not by weight) and in
     ``partial_fit`` (a classifier re-trained on one call's data would forget
     the others'); a ``head_resampler`` that is set replaces it, and
     ``'sqrt'`` keeps its half-prior decision.

@@ -70,6 +70,14 @@ class HeldOutSet(Callback):
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         self.dataset_, self.train_dataset_ = dataset_valid, dataset_train
 
+    def parts(self, net, dataset, **fit_params) -> tuple:
+        """The (training, validation) parts of this call's split of ``dataset``: as its
+        epochs saw them, or, where no epoch ran (a resumed, finished fit), the seeded split
+        drawn again."""
+        if self.dataset_ is None:
+            return net.get_split_datasets(dataset, dataset.codes, **fit_params)
+        return self.train_dataset_, self.dataset_
+
 
 def validation_monitors(
     *, start_epoch: int = 0, checkpoint_dir=None, multilabel: bool = False
