@@ -113,19 +113,30 @@ def parse_params(text: str) -> dict:
     return params
 
 
+#: Fitted attributes of an imbtorch fit that say what it chose (a column each).
+CHOICES = ("strategy_", "mixing_train_score_", "joint_train_score_")
+
+
 def fit_predict(
     method: str, split, *, seed: int, epochs: int, device, common: dict | None = None
-) -> np.ndarray | None:
+) -> tuple[np.ndarray | None, dict]:
     """Train ``method`` on the split's training part; predictions on its test part.
 
     ``common`` settings apply to every imbtorch method, under its own changes.
+    Also returns the fit's :data:`CHOICES` (empty for the peers).
     """
     X_train, X_test, y_train, _ = split
     name, changes = parse_method(method)
     if name in STRATEGY_NAMES:
         clf = BalancedImageClassifier(max_epochs=epochs, random_state=seed, device=device)
         clf.set_params(**{**(common or {}), **strategy_params(name, epochs), **changes})
-        return clf.fit(X_train, y_train).predict(X_test)
+        pred = clf.fit(X_train, y_train).predict(X_test)
+        return pred, {key: getattr(clf, key, None) for key in CHOICES}
+    return _peer_predict(method, split, seed=seed, epochs=epochs, device=device), {}
+
+
+def _peer_predict(method: str, split, *, seed: int, epochs: int, device) -> np.ndarray | None:
+    X_train, X_test, y_train, _ = split
     if method == "SMOTE pixels + LogReg":
         pipe = smote_logistic_regression(y_train, seed=seed)
         if pipe is None:
@@ -138,6 +149,14 @@ def fit_predict(
         return net.fit(train, y_train.astype(np.int64)).predict(test)
     loop = HandLoop(epochs=epochs, seed=seed, device=device, weighted=True)
     return loop.fit(train, y_train).predict(test)
+
+
+def _described(choices: dict) -> str:
+    return " ".join(
+        f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in choices.items()
+        if value is not None
+    )
 
 
 def run(args) -> pd.DataFrame:
@@ -157,7 +176,7 @@ def run(args) -> pd.DataFrame:
                     )
                 for method in args.methods:
                     start = time.perf_counter()
-                    pred = fit_predict(
+                    pred, choices = fit_predict(
                         method,
                         split,
                         seed=seed,
@@ -174,10 +193,10 @@ def run(args) -> pd.DataFrame:
                         rows.append(row)
                         continue
                     scores = imbalance_scores(split[3], pred, tail_labels=tail)
-                    rows.append({**row, **scores, "seconds": seconds})
+                    rows.append({**row, **scores, "seconds": seconds, **choices})
                     print(
                         f"  seed {seed} {method}: {scores['balanced_accuracy']:.3f}"
-                        f" ({seconds:.1f} s)",
+                        f" ({seconds:.1f} s) {_described(choices)}",
                         flush=True,
                     )
             summary = summarize(pd.DataFrame(rows).query("dataset == @dataset and rho == @rho"))
