@@ -114,7 +114,7 @@ def parse_params(text: str) -> dict:
 
 
 #: Fitted attributes of an imbtorch fit that say what it chose (a column each).
-CHOICES = ("strategy_", "mixing_train_score_", "joint_train_score_")
+CHOICES = ("strategy_", "joint_train_score_")
 
 
 def fit_predict(

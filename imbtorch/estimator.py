@@ -38,7 +38,7 @@ from .parameters import CONSTRAINTS, check_label_settings, check_prior_source, c
 from .prediction import PriorCorrectionMixin
 from .pretrained import weights_statistics
 from .samplers import MAX_SEED
-from .strategies import AUTO_MIXED_NAME, resolve_strategy
+from .strategies import resolve_strategy
 from .training.compiled import CompiledForwards
 from .training.constraints import MaxNorm
 from .training.decoupled import classifier_stage
@@ -50,13 +50,7 @@ from .training.optimizers import OptimizerMixin
 from .training.precise_bn import recompute_batchnorm
 from .training.precision import PrecisionMixin
 from .training.resume import TrainingCheckpoint, data_fingerprint
-from .training.schedule import (
-    DeferredReweighting,
-    MixingSwitch,
-    TrainingSchedule,
-    WarmupCosine,
-    default_warmup,
-)
+from .training.schedule import DeferredReweighting, TrainingSchedule, WarmupCosine, default_warmup
 from .training.steps import TrainingStepMixin
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
@@ -714,8 +708,6 @@ class BalancedImageClassifier(
             callbacks.append(("deferred_reweighting", DeferredReweighting(self.drw_epoch)))
         if self.max_norm is not None:
             callbacks.append(("max_norm", MaxNorm(self.max_norm)))
-        if getattr(self, "strategy_", None) == AUTO_MIXED_NAME and self.mixup_epochs is None:
-            callbacks.append(("mixing_switch", MixingSwitch(self.mixup_epochs_)))  # auto's mixing
         warmup = self.warmup_epochs
         if warmup is None:
             warmup = default_warmup(self.max_epochs, pretrained=self._pretrained)

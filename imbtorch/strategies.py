@@ -127,15 +127,6 @@ AUTO_MIXED_NAME = "logit_adjusted+mixup+sqrt_head"
 AUTO_JOINT_MIN_SCORE = 0.99
 AUTO_JOINT_NAMES = {AUTO_NAME: AUTO_LOSS, AUTO_MIXED_NAME: "logit_adjusted+mixup"}
 
-#: ... and the mixing goes on to the last epoch where, when it is due to stop
-#: (``mixup_epochs_``), the classifier trained with the network scores its
-#: training images below ``AUTO_MIXING_MIN_SCORE``: training errors are left,
-#: as where classes look alike (photographs, textures), and no one-shot tail
-#: needs plain epochs (decided by
-#: :class:`imbtorch.training.schedule.MixingSwitch`; the measurement:
-#: ``docs/benchmarks.md``, section 9, "Mixing to the end where training errs").
-AUTO_MIXING_MIN_SCORE = 0.99
-
 #: ... and on a multi-label ``y``: the distribution-balanced loss with
 #: label-aware sampling, the pairing Wu et al. 2020 trained (the measurement
 #: behind the choice: ``docs/benchmarks.md``, section 11).

@@ -13,7 +13,6 @@ seed, so every process of a distributed fit re-trains the same head.
 classes weigh equally before ``drw_epoch``, by ``class_weight_`` from it on.
 :class:`WarmupCosine` is the learning-rate factor of linear warm-up and
 cosine decay, for skorch's :class:`~skorch.callbacks.LRScheduler`.
-:class:`MixingSwitch` owns the end of ``strategy='auto'``'s mixing phase.
 """
 
 from __future__ import annotations
@@ -23,10 +22,7 @@ from numbers import Integral
 
 from skorch.callbacks import Callback
 
-from ..data.dataset import dataset_codes
 from ..samplers import MAX_SEED, epoch_rng
-from ..strategies import AUTO_MIXING_MIN_SCORE
-from .decoupled import joint_balanced_accuracy
 
 _HEAD_STREAM = 2  # stream 0: the sampler's draws, 1: the loader workers' seeds
 
@@ -89,51 +85,6 @@ class DeferredReweighting(Callback):
         if weighted != getattr(self, "_weighted", None):
             net.criterion_ = net.build_criterion(class_weighted=weighted)
             self._weighted = weighted
-
-
-class MixingSwitch(Callback):
-    """Where ``strategy='auto'`` mixes: the mixing stops at ``switch_epoch`` only if
-    the network already classifies its training images.
-
-    At the end of epoch ``switch_epoch`` (1-based, ``mixup_epochs_``) the
-    classifier trained with the network scores the training images as they
-    are (balanced accuracy, :func:`~imbtorch.training.decoupled.joint_balanced_accuracy`;
-    every process reads all of them). From ``min_score`` up the mixing stops
-    there; below it goes on to the last epoch: ``net.mixup_epochs_`` becomes
-    ``None`` (again at every epoch of a fit resumed after the decision, whose
-    state restores ``continued_``). The score ends as the net's
-    ``mixing_train_score_``.
-
-    Parameters
-    ----------
-    switch_epoch : int
-    min_score : float, default=AUTO_MIXING_MIN_SCORE
-    """
-
-    def __init__(self, switch_epoch: int, min_score: float = AUTO_MIXING_MIN_SCORE) -> None:
-        self.switch_epoch = switch_epoch
-        self.min_score = min_score
-
-    def on_train_begin(self, net, **kwargs) -> None:
-        self.train_score_ = None  # a resumed fit restores both after this
-        self.continued_ = False
-        vars(net).pop("mixing_train_score_", None)  # from an earlier fit
-
-    def on_epoch_begin(self, net, **kwargs) -> None:
-        if self.continued_:
-            net.mixup_epochs_ = None
-
-    def on_epoch_end(self, net, dataset_train=None, **kwargs) -> None:
-        if len(net.history) != self.switch_epoch:
-            return
-        codes = dataset_codes(dataset_train)
-        self.train_score_ = joint_balanced_accuracy(net, net.embed(dataset_train), codes)
-        self.continued_ = self.train_score_ < self.min_score
-        self.on_epoch_begin(net)
-
-    def on_train_end(self, net, **kwargs) -> None:
-        if self.train_score_ is not None:
-            net.mixing_train_score_ = self.train_score_
 
 
 def default_warmup(max_epochs, *, pretrained: bool) -> int:
