@@ -1,5 +1,8 @@
 """Training: the pieces that own the state of a fit, around skorch's loop.
 
+- :mod:`~imbtorch.training.loop`: the epochs of a fit (default callbacks,
+  loaders, checkpoints, the classifier stage after them), asking the owners
+  below.
 - :mod:`~imbtorch.training.schedule`: the seed of the draws and the epoch the
   fit ends at (:class:`TrainingSchedule`); deferred re-weighting.
 - :mod:`~imbtorch.training.loaders`: the training and evaluation DataLoaders,
