@@ -27,12 +27,20 @@ It was built after ``strategy='auto'``'s rule was fixed, to check that rule
 on images no one chose it on. Its smaller photographs need a stride of 4
 (81 patches a block) and a head of 300 patches.
 
+A third set, :data:`SAMPLE_IMAGES` (``--dataset samples``), cuts them from
+eight images the sample data of three packages ship, in neither set above:
+a portrait and two photographs (matplotlib's, scikit-learn's), a terrain
+elevation map, an MRI slice, a colour chart and two logos. It was built on
+2026-12-02, after every rule of ``strategy='auto'`` was fixed.
+
 Needs scikit-image (``pip install scikit-image``) for its photographs only;
 Pillow decodes them.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 from importlib.resources import files
 
 import numpy as np
@@ -67,20 +75,50 @@ HELD_OUT_PHOTOGRAPHS = (
     "rocket.jpg",
     "text.png",
 )
+#: Eight images from the sample data of matplotlib, scikit-learn and
+#: scikit-image (``package:file``), in neither set above.
+SAMPLE_IMAGES = (
+    "matplotlib:grace_hopper.jpg",
+    "sklearn:china.jpg",
+    "sklearn:flower.jpg",
+    "matplotlib:jacksboro_fault_dem.npz",  # terrain elevation, rescaled to grey levels
+    "matplotlib:s1045.ima.gz",  # an MRI slice, 256x256 16-bit
+    "skimage:color.png",
+    "skimage:logo.png",
+    "matplotlib:logo2.png",
+)
+_FOLDERS = {
+    "skimage": ("skimage", "data"),
+    "matplotlib": ("matplotlib", "mpl-data/sample_data"),
+    "sklearn": ("sklearn", "datasets/images"),
+}
 PATCH, BLOCK, STRIDE = 32, 64, 8
 MIN_STD = 2.0  # grey levels; flatter patches hold no texture
 
 
 def _photograph(name: str) -> np.ndarray:
+    """Grey levels (``uint8``) of ``name``: a file in ``skimage/data``, or ``package:file``."""
+    package, _, name = name.rpartition(":")
+    module, folder = _FOLDERS[package or "skimage"]
     try:
-        folder = files("skimage") / "data"
+        path = files(module).joinpath(folder, name)
     except ModuleNotFoundError:
         raise ImportError(
-            "The texture patches are cut from scikit-image's photographs; install it with: "
-            "pip install scikit-image"
+            f"These patches are cut from {module}'s sample images; install it with: "
+            f"pip install {module.replace('skimage', 'scikit-image')}"
         ) from None
-    with Image.open(folder / name) as image:
+    if name.endswith(".npz"):  # an elevation map
+        return _grey_levels(np.load(io.BytesIO(path.read_bytes()))["elevation"])
+    if name.endswith(".ima.gz"):  # raw 16-bit pixels, read as matplotlib's own example does
+        pixels = np.frombuffer(gzip.decompress(path.read_bytes()), np.uint16)
+        return _grey_levels(pixels.reshape(256, 256))
+    with Image.open(io.BytesIO(path.read_bytes())) as image:
         return np.asarray(image.convert("L"))
+
+
+def _grey_levels(values: np.ndarray) -> np.ndarray:
+    values = values.astype(np.float64)
+    return np.round(255 * (values - values.min()) / np.ptp(values)).astype(np.uint8)
 
 
 def _patches(image: np.ndarray, colour: int, stride: int = STRIDE) -> np.ndarray:
@@ -165,5 +203,18 @@ def load_long_tailed_photos(imbalance_ratio: float = 100, *, class_order=None, r
         class_order=class_order,
         random_state=random_state,
         photographs=HELD_OUT_PHOTOGRAPHS,
+        stride=4,
+    )
+
+
+def load_long_tailed_samples(imbalance_ratio: float = 100, *, class_order=None, random_state=0):
+    """The third set: :func:`load_long_tailed_textures` on :data:`SAMPLE_IMAGES`, stride 4,
+    300 training patches in the head class and 100 test patches a class."""
+    return load_long_tailed_textures(
+        imbalance_ratio,
+        n_max=300,
+        class_order=class_order,
+        random_state=random_state,
+        photographs=SAMPLE_IMAGES,
         stride=4,
     )

@@ -81,27 +81,33 @@ def _textures():
 
 
 @pytest.mark.parametrize(
-    "held_out, counts",
+    "name, counts",
     [
-        (False, [400, 239, 143, 86, 51, 30, 18, 11, 6, 4]),
-        (True, [300, 179, 107, 64, 38, 23, 13, 8, 5, 3]),
+        ("textures", [400, 239, 143, 86, 51, 30, 18, 11, 6, 4]),
+        ("photos", [300, 179, 107, 64, 38, 23, 13, 8, 5, 3]),
+        ("samples", [300, 155, 80, 41, 21, 11, 5, 3]),
     ],
 )
-def test_patches_follow_the_profile_and_never_overlap_the_test_set(held_out, counts):
+def test_patches_follow_the_profile_and_never_overlap_the_test_set(name, counts):
     textures = _textures()
-    load = textures.load_long_tailed_photos if held_out else textures.load_long_tailed_textures
-    photographs = textures.HELD_OUT_PHOTOGRAPHS if held_out else textures.PHOTOGRAPHS
+    load = getattr(textures, f"load_long_tailed_{name}")
+    photographs, stride = {
+        "textures": (textures.PHOTOGRAPHS, 8),
+        "photos": (textures.HELD_OUT_PHOTOGRAPHS, 4),
+        "samples": (textures.SAMPLE_IMAGES, 4),
+    }[name]
     X_train, X_test, y_train, y_test = load(100, random_state=0)
     assert X_train.shape[1:] == (32, 32) and X_train.dtype == np.uint8
     assert np.bincount(y_train).tolist() == counts
     assert np.bincount(y_test).tolist() == [100] * len(photographs)
-    # the held-out set shares no photograph with the set the default's rule was chosen on
-    assert not set(textures.HELD_OUT_PHOTOGRAPHS) & set(textures.PHOTOGRAPHS)
+    # the held-out sets share no image with the set the default's rule was chosen on, nor
+    # with each other (a bare name is a file of skimage/data)
+    sets = [textures.PHOTOGRAPHS, textures.HELD_OUT_PHOTOGRAPHS, textures.SAMPLE_IMAGES]
+    names = [name.removeprefix("skimage:") for images in sets for name in images]
+    assert len(set(names)) == len(names)
     # training and test patches come from disjoint blocks; no patch of one side appears
     # on the other (flat ones would: the same black square stands in several photographs)
-    X_pool, y_pool, X_test_pool, y_test_pool = textures.texture_patches(
-        photographs, 4 if held_out else 8
-    )
+    X_pool, y_pool, X_test_pool, y_test_pool = textures.texture_patches(photographs, stride)
     assert not {p.tobytes() for p in X_pool} & {p.tobytes() for p in X_test_pool}
     assert X_pool.reshape(len(X_pool), -1).std(axis=1).min() >= 2  # flat patches left out
     # any class can head a random ranking: every pool holds the head's count and the test's
