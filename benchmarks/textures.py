@@ -197,24 +197,22 @@ def load_long_tailed_textures(
 def load_long_tailed_photos(imbalance_ratio: float = 100, *, class_order=None, random_state=0):
     """The held-out set: :func:`load_long_tailed_textures` on :data:`HELD_OUT_PHOTOGRAPHS`,
     stride 4, 300 training patches in the head class and 100 test patches a class."""
-    return load_long_tailed_textures(
-        imbalance_ratio,
-        n_max=300,
-        class_order=class_order,
-        random_state=random_state,
-        photographs=HELD_OUT_PHOTOGRAPHS,
-        stride=4,
-    )
+    return _small_images(HELD_OUT_PHOTOGRAPHS, imbalance_ratio, class_order, random_state)
 
 
 def load_long_tailed_samples(imbalance_ratio: float = 100, *, class_order=None, random_state=0):
     """The third set: :func:`load_long_tailed_textures` on :data:`SAMPLE_IMAGES`, stride 4,
     300 training patches in the head class and 100 test patches a class."""
+    return _small_images(SAMPLE_IMAGES, imbalance_ratio, class_order, random_state)
+
+
+def _small_images(photographs: tuple[str, ...], imbalance_ratio, class_order, random_state):
+    """Smaller images than :data:`PHOTOGRAPHS`: patches every 4 pixels, a head of 300."""
     return load_long_tailed_textures(
         imbalance_ratio,
         n_max=300,
         class_order=class_order,
         random_state=random_state,
-        photographs=SAMPLE_IMAGES,
+        photographs=photographs,
         stride=4,
     )
