@@ -87,10 +87,10 @@ SAMPLE_IMAGES = (
     "skimage:logo.png",
     "matplotlib:logo2.png",
 )
-_FOLDERS = {
-    "skimage": ("skimage", "data"),
-    "matplotlib": ("matplotlib", "mpl-data/sample_data"),
-    "sklearn": ("sklearn", "datasets/images"),
+_FOLDERS = {  # package: (module, folder of its sample images, name on PyPI)
+    "skimage": ("skimage", "data", "scikit-image"),
+    "matplotlib": ("matplotlib", "mpl-data/sample_data", "matplotlib"),
+    "sklearn": ("sklearn", "datasets/images", "scikit-learn"),
 }
 PATCH, BLOCK, STRIDE = 32, 64, 8
 MIN_STD = 2.0  # grey levels; flatter patches hold no texture
@@ -99,13 +99,13 @@ MIN_STD = 2.0  # grey levels; flatter patches hold no texture
 def _photograph(name: str) -> np.ndarray:
     """Grey levels (``uint8``) of ``name``: a file in ``skimage/data``, or ``package:file``."""
     package, _, name = name.rpartition(":")
-    module, folder = _FOLDERS[package or "skimage"]
+    module, folder, distribution = _FOLDERS[package or "skimage"]
     try:
         path = files(module).joinpath(folder, name)
     except ModuleNotFoundError:
         raise ImportError(
             f"These patches are cut from {module}'s sample images; install it with: "
-            f"pip install {module.replace('skimage', 'scikit-image')}"
+            f"pip install {distribution}"
         ) from None
     if name.endswith(".npz"):  # an elevation map
         return _grey_levels(np.load(io.BytesIO(path.read_bytes()))["elevation"])

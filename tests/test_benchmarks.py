@@ -103,8 +103,8 @@ def test_patches_follow_the_profile_and_never_overlap_the_test_set(name, counts)
     # the held-out sets share no image with the set the default's rule was chosen on, nor
     # with each other (a bare name is a file of skimage/data)
     sets = [textures.PHOTOGRAPHS, textures.HELD_OUT_PHOTOGRAPHS, textures.SAMPLE_IMAGES]
-    names = [name.removeprefix("skimage:") for images in sets for name in images]
-    assert len(set(names)) == len(names)
+    files = [image.removeprefix("skimage:") for images in sets for image in images]
+    assert len(set(files)) == len(files)
     # training and test patches come from disjoint blocks; no patch of one side appears
     # on the other (flat ones would: the same black square stands in several photographs)
     X_pool, y_pool, X_test_pool, y_test_pool = textures.texture_patches(photographs, stride)
