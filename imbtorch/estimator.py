@@ -113,7 +113,12 @@ class BalancedImageClassifier(
         classifier trained with the network already classifies the training
         images with a balanced accuracy of 0.99 or more
         (``joint_train_score_``), it is kept as trained, with no stage and
-        no shift. Stage and mixing are left out on equal classes, with
+        no shift; where it does not, the network first trains
+        ``2 * max_epochs // 3`` more epochs, mixing the first two thirds of
+        them, and is scored again (``extension_``; not with a validation
+        split, a ``lr_schedule``, a ``head_resampler`` you set or under 10
+        ``max_epochs``). Stage and
+        mixing are left out on equal classes, with
         ``sample_weight`` and in ``partial_fit``; a ``head_resampler`` you
         set replaces the stage. The classifier stage costs an embedding pass
         and ``head_epochs`` of one layer. Set ``class_weight``, ``sampler``,
@@ -390,6 +395,9 @@ class BalancedImageClassifier(
         returned network is exactly the one the validation monitors scored
         (and early stopping restored); ``True`` does it there too.
     max_epochs : int, default=30
+        Epochs of training; ``strategy='auto'`` adds two thirds of them
+        (from 10 up) where its network still errs on its training images
+        (``extension_``).
     batch_size : int, default=64
     train_split : callable or None, default=None
         skorch's internal validation split, e.g.
@@ -520,7 +528,14 @@ class BalancedImageClassifier(
         Balanced accuracy of the classifier trained with the network on the
         training images, as they are, from which ``strategy='auto'`` chose
         between keeping it (0.99 or more) and its square-root stage (set
-        when ``'auto'`` added that stage).
+        when ``'auto'`` added that stage; after ``extension_``'s epochs
+        where it trained them).
+    extension_ : Extension or None
+        The epochs ``strategy='auto'`` trained after ``max_epochs`` because
+        the classifier trained with the network still erred on the training
+        images (its ``start``, ``epochs`` and the ``train_score`` that decided
+        it, also in the history as ``joint_train_score``); ``None`` where it
+        trained none (see :mod:`imbtorch.training.longer`).
     decision_prior_ : ndarray of shape (n_classes,) or None
         The class prior under which ``softmax`` of the scores ``predict``
         decides by is the posterior (with the fit's ``predict_logit_adjust_``;

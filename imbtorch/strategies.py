@@ -168,7 +168,9 @@ def resolve_strategy(
     training images with a balanced accuracy of at least
     :data:`AUTO_JOINT_MIN_SCORE` (decided in
     :func:`imbtorch.training.decoupled.classifier_stage`, which renames
-    ``strategy_`` by :data:`AUTO_JOINT_NAMES`). The classifier stage, and
+    ``strategy_`` by :data:`AUTO_JOINT_NAMES`); where it scores less, the
+    network first trains two thirds more epochs
+    (:mod:`imbtorch.training.longer`). The classifier stage, and
     with it the mixing, is left out on equal class counts (where the loss
     is cross-entropy), with ``sample_weight`` (the stage draws by class, not by weight) and in
     ``partial_fit`` (a classifier re-trained on one call's data would forget

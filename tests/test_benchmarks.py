@@ -126,6 +126,7 @@ def test_longtail_runs_on_texture_patches(tmp_path):
 def test_auto_cost_times_both_fits():
     out = run_script("auto_cost.py", *("--dataset", "digits", "--repeats", "1", "--epochs", "1"))
     assert re.search(r"auto / plain \d+\.\d\d", out), out
+    assert re.search(r"plain CE [\d.]+ s \(1 epochs\), auto [\d.]+ s \(1 epochs\)", out), out
 
 
 def test_longtail_settings_reach_every_fit(tmp_path):

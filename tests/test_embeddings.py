@@ -37,11 +37,13 @@ def test_embedder_trains_its_classifier_and_returns_its_features(lt_digits):
     assert embedder.embedding_dim_ == 64
     assert embedder.get_feature_names_out()[0] == "imageembedder0"
     # the features are what the classifier reads: its own layer maps them to its logits,
-    # which predict decides by less the default's half log prior
+    # which predict decides by less the default's shift by the log prior (none where it
+    # kept the classifier trained with the network)
     clf = embedder.estimator_
     logits = clf.module_.classifier(torch.from_numpy(features)).detach().numpy()
-    shift = clf.predict_logit_adjust_ * np.log(clf.class_counts_ / clf.class_counts_.sum())
-    assert clf.predict_logit_adjust_ == 0.5
+    tau = clf.predict_logit_adjust_ or 0.0
+    shift = tau * np.log(clf.class_counts_ / clf.class_counts_.sum())
+    assert (clf.extension_ is None) == (len(clf.history) == 10)
     np.testing.assert_array_equal(clf.classes_[(logits - shift).argmax(1)], clf.predict(X_test))
 
 

@@ -17,6 +17,8 @@ from skorch.dataset import ValidSplit
 from torchvision.transforms import v2
 
 from imbtorch import BalancedImageClassifier
+from imbtorch.training import loop
+from imbtorch.training.longer import Extension
 
 SCRIPT = Path(__file__).with_name("_resumable_fit.py")
 FAST = {"max_epochs": 4, "batch_size": 16, "module__width": 8, "random_state": 0}
@@ -158,7 +160,8 @@ def test_an_interrupted_fit_resumes_exactly_with_every_sampler_and_schedule(
     assert json.loads((tmp_path / "cut" / "last.json").read_text())["epochs"] == 2
     resumed = BalancedImageClassifier(checkpoint_dir=tmp_path / "cut", resume=True, **params)
     resumed.fit(X, y)
-    assert [row["epoch"] for row in resumed.history] == list(range(1, params["max_epochs"] + 1))
+    epochs = len(whole.history)  # max_epochs, and more where 'auto' trains longer
+    assert [row["epoch"] for row in resumed.history] == list(range(1, epochs + 1))
     assert resumed.history[:, "train_loss"] == whole.history[:, "train_loss"]
     if "lr_schedule" in dict(whole.callbacks_):  # the warm-up and cosine continue exactly
         assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]
@@ -219,3 +222,34 @@ def test_resume_that_cannot_be_exact_is_refused(small_images, settings, message)
     X, y = small_images
     with pytest.raises(ValueError, match=message):
         BalancedImageClassifier(resume=True, **settings, **FAST).fit(X, y)
+
+
+def test_a_fit_interrupted_while_training_longer_resumes_exactly(png_images, tmp_path, monkeypatch):
+    """'auto' trains 6 epochs more after 10 where its network still errs on the training
+    images (noise); stopped in the 12th, the resumed fit finds that decision in the history (not
+    scoring the network anew) and ends as the uninterrupted fit does."""
+    y = png_images[1]
+    X = np.random.default_rng(0).integers(0, 256, size=(len(y), 8, 8), dtype=np.uint8)  # noise
+    params = {**FAST, "max_epochs": 10}
+    whole = BalancedImageClassifier(checkpoint_dir=tmp_path / "whole", **params).fit(X, y)
+    score = whole.history[9, "joint_train_score"]
+    assert whole.extension_ == Extension(start=10, epochs=6, train_score=score) and score < 0.99
+    cut = BalancedImageClassifier(
+        checkpoint_dir=tmp_path / "cut", callbacks=[("stop", Interrupt(12))], **params
+    )
+    with pytest.raises(RuntimeError, match="interrupted"):
+        cut.fit(X, y)
+    assert json.loads((tmp_path / "cut" / "last.json").read_text())["epochs"] == 11
+    resumed = BalancedImageClassifier(checkpoint_dir=tmp_path / "cut", resume=True, **params)
+
+    def scored_anew(*args):
+        raise AssertionError("the resumed fit scored its network again")
+
+    monkeypatch.setattr(loop, "joint_balanced_accuracy", scored_anew)
+    resumed.fit(X, y)
+    assert resumed.extension_ == whole.extension_ and len(resumed.history) == 16
+    assert resumed.history[:, "train_loss"] == whole.history[:, "train_loss"]
+    assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]  # 1 warm-up epoch
+    for name, tensor in whole.module_.state_dict().items():
+        assert torch.equal(resumed.module_.state_dict()[name], tensor), name
+    np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))

@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
+from skorch.dataset import ValidSplit
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
@@ -14,6 +15,7 @@ from imbtorch.strategies import AUTO_JOINT_MIN_SCORE, strategy_params
 from imbtorch.strategies import AUTO_MIXED_NAME as AUTO_MIXED
 from imbtorch.strategies import AUTO_NAME as AUTO
 from imbtorch.training import steps
+from imbtorch.training.longer import Extension
 
 FAST = dict(max_epochs=3, random_state=0, module__width=8)
 
@@ -79,6 +81,8 @@ def test_auto_keeps_the_classifier_trained_with_the_network_where_it_makes_no_tr
     settings = dict(FAST, max_epochs=15)
     clf = BalancedImageClassifier(**settings).fit(X, y)
     assert clf.joint_train_score_ == 1.0 and clf.strategy_ == "logit_adjusted+mixup"
+    assert clf.extension_ is None and len(clf.history) == 15  # nor trains longer
+    assert clf.history[-1, "joint_train_score"] == 1.0
     assert clf.head_resampler_ is None and clf.predict_logit_adjust_ is None
     assert not hasattr(clf, "head_history_") and clf.mixup_epochs_ == 10
     np.testing.assert_allclose(clf.decision_prior_, np.ones(3) / 3)  # the adjusted loss's
@@ -183,6 +187,49 @@ def test_auto_mixes_the_first_two_thirds_of_the_epochs(
     clf = BalancedImageClassifier(**{**FAST, "max_epochs": 6}, callbacks=[spy], **params)
     clf.fit(X, y)
     assert spy.epochs == mixed and clf.strategy_ == strategy
+
+
+@pytest.fixture(scope="module")
+def long_tailed_noise(long_tailed_images):
+    """Noise in place of the long-tailed images: the network errs on it after 10 epochs."""
+    X, y = long_tailed_images
+    return np.random.default_rng(0).integers(0, 256, size=X.shape, dtype=np.uint8), y
+
+
+def test_auto_trains_longer_where_its_network_still_errs_on_the_training_images(
+    long_tailed_noise, monkeypatch
+):
+    """After 10 epochs the network's own classifier still errs on its training images: 'auto'
+    trains 6 more (two thirds of 10), mixing the first 4 of them, then runs its stage."""
+    X, y = long_tailed_noise
+    spy = MixedEpochs(monkeypatch)
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10}, callbacks=[spy]).fit(X, y)
+    score = clf.history[9, "joint_train_score"]  # recorded where it decided
+    assert clf.extension_ == Extension(start=10, epochs=6, train_score=score)
+    assert score < AUTO_JOINT_MIN_SCORE and len(clf.history) == 16 == clf.schedule_.end_epoch
+    assert spy.epochs == [1, 2, 3, 4, 5, 6, 11, 12, 13, 14]  # two thirds of each span
+    assert clf.strategy_ == AUTO_MIXED and len(clf.head_history_) == clf.head_epochs
+    assert clf.joint_train_score_ < AUTO_JOINT_MIN_SCORE  # scored again after the 16 epochs
+    assert clf.max_epochs == 10  # the parameter is left as given
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"train_split": ValidSplit(0.25, stratified=True, random_state=0)},  # early stopping's
+        {"lr_schedule": "cosine"},  # the learning rate has decayed to 0
+        {"head_resampler": "sqrt"},  # your stage runs whatever the score
+        {"mixup_epochs": 0},  # no mixing: not the schedule it was measured on
+        {"strategy": None, "loss": "logit_adjusted", "mixup": "mixup", "head_resampler": "sqrt"},
+        {"max_epochs": 9},  # a quick look: fewer than 10 epochs
+    ],
+)
+def test_auto_trains_no_longer_outside_its_own_schedule(long_tailed_noise, params):
+    X, y = long_tailed_noise
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10, **params}).fit(X, y)
+    assert clf.extension_ is None and len(clf.history) == clf.max_epochs
+    if "train_split" not in params:
+        assert len(clf.head_history_) == clf.head_epochs  # a stage ran: the network errs
 
 
 def test_mixup_epochs_without_mixing_is_an_error_that_names_the_fix(long_tailed_images):

@@ -22,8 +22,11 @@
   resumed fits.
 - :mod:`~imbtorch.training.monitors`: validation scores and early stopping.
 - :mod:`~imbtorch.training.decoupled`: cRT, the classifier re-trained alone.
+- :mod:`~imbtorch.training.longer`: the epochs ``strategy='auto'`` adds where its
+  network still errs on the training images (:class:`Extension`).
 """
 
+from .longer import Extension
 from .schedule import DeferredReweighting, TrainingSchedule, WarmupCosine
 
-__all__ = ["DeferredReweighting", "TrainingSchedule", "WarmupCosine"]
+__all__ = ["DeferredReweighting", "Extension", "TrainingSchedule", "WarmupCosine"]

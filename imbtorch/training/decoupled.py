@@ -165,7 +165,7 @@ def retrain_classifier(
     return losses
 
 
-def classifier_stage(net, dataset) -> None:
+def classifier_stage(net, dataset, features: np.ndarray | None = None) -> None:
     """Stage two of a :class:`~imbtorch.BalancedImageClassifier` fit, in place.
 
     Re-trains the classifier (:func:`retrain_head`, ``head_history_``). The
@@ -174,9 +174,11 @@ def classifier_stage(net, dataset) -> None:
     (``joint_train_score_``, balanced accuracy); from
     :data:`~imbtorch.strategies.AUTO_JOINT_MIN_SCORE` up it keeps that
     classifier as trained: ``head_resampler_`` and ``predict_logit_adjust_``
-    become ``None`` and ``strategy_`` names the joint fit.
+    become ``None`` and ``strategy_`` names the joint fit. ``features``: the
+    training features of the trained network, when already computed.
     """
-    features = net.embed(dataset)
+    if features is None:
+        features = net.embed(dataset)
     if net.head_resampler is None and net.strategy_ in AUTO_JOINT_NAMES:
         net.joint_train_score_ = joint_balanced_accuracy(net, features, dataset_codes(dataset))
         if net.joint_train_score_ >= AUTO_JOINT_MIN_SCORE:

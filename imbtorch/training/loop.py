@@ -23,12 +23,13 @@ from skorch import NeuralNet
 from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import LambdaLR
 
-from ..data.dataset import ImageDataset
+from ..data.dataset import ImageDataset, dataset_codes
 from ..samplers import MAX_SEED
 from .constraints import MaxNorm
-from .decoupled import classifier_stage
+from .decoupled import classifier_stage, joint_balanced_accuracy
 from .finetune import fine_tuning_callbacks
 from .loaders import evaluation_loader, training_loader
+from .longer import decide_extension, decided_extension, may_train_longer
 from .monitors import progress_monitors, validation_monitors
 from .precise_bn import recompute_batchnorm
 from .resume import TrainingCheckpoint, data_fingerprint
@@ -114,21 +115,55 @@ class TrainingLoopMixin:
             if resume:
                 checkpoint.restore(self)
         self._checkpoint_ = checkpoint
-        epochs = max(0, end_epoch - len(self.history))
-        try:  # skorch's loop, without re-entering this class's fit and partial_fit
-            NeuralNet.partial_fit(self, dataset, dataset.codes, epochs=epochs, **fit_params)
+        try:
+            features = self._train_network(dataset, fit_params, end_epoch)
         finally:
             self._checkpoint_ = None
-        precise = self.train_split is None if self.precise_bn == "auto" else self.precise_bn
-        if precise and len(self.history):  # trained (now, or before a resumed finished fit)
-            self._recompute_batchnorm(dataset)
         vars(self).pop("head_history_", None)  # from an earlier fit
         vars(self).pop("joint_train_score_", None)
         if self.head_resampler_ is not None:  # decoupled stage two (cRT)
-            classifier_stage(self, self._training_part(dataset, fit_params))
+            classifier_stage(self, self._training_part(dataset, fit_params), features)
             if self.head_resampler_ is None:  # 'auto' kept the joint classifier
                 self._set_strategy_prior(dataset)
         self._fit_held_out_prior(dataset, fit_params)
+
+    def _train_network(self, dataset: ImageDataset, fit_params: dict, end_epoch: int):
+        """The network's epochs up to ``end_epoch``, and more where ``'auto'``'s network still
+        errs on its training images (``extension_``, :mod:`imbtorch.training.longer`).
+
+        Returns the training features of the final network where the decision
+        computed them (None otherwise), for the classifier stage.
+        """
+        self.extension_ = None
+        self._run_epochs(dataset, fit_params, end_epoch)
+        if self.head_resampler_ is None or not may_train_longer(self, end_epoch):
+            self._finish_network(dataset)
+            return None
+        features = None
+        self.extension_ = decided_extension(self, end_epoch)  # a resumed fit decided it
+        if self.extension_ is None:
+            self._finish_network(dataset)
+            features = self.embed(dataset)
+            score = joint_balanced_accuracy(self, features, dataset_codes(dataset))
+            self.extension_ = decide_extension(self, end_epoch, score)
+        if self.extension_ is None:
+            return features
+        self.schedule_.end_epoch = self.extension_.end
+        self._run_epochs(dataset, fit_params, self.extension_.end)
+        self._finish_network(dataset)
+        return None
+
+    def _run_epochs(self, dataset: ImageDataset, fit_params: dict, end_epoch: int) -> None:
+        """skorch's loop up to ``end_epoch`` epochs in the history, without re-entering this
+        class's fit and partial_fit."""
+        epochs = max(0, end_epoch - len(self.history))
+        NeuralNet.partial_fit(self, dataset, dataset.codes, epochs=epochs, **fit_params)
+
+    def _finish_network(self, dataset: ImageDataset) -> None:
+        """Precise BatchNorm statistics, where ``precise_bn`` asks for them."""
+        precise = self.train_split is None if self.precise_bn == "auto" else self.precise_bn
+        if precise and len(self.history):  # trained (now, or before a resumed finished fit)
+            self._recompute_batchnorm(dataset)
 
     def _training_part(self, dataset: ImageDataset, fit_params: dict):
         """``dataset`` less its validation split: the images the epochs trained on."""
