@@ -14,7 +14,9 @@ ResNet (``backbone='resnet32'``, ``module__depth=8``: one block a stage), ``warm
 warms the rate up for 2 epochs and decays it on a cosine (skorch's ``LRScheduler``), ``multilabel``
 trains on overlapping labels (bright, not dark, striped) as an indicator matrix, ``mixup``
 mixes the batches of the first 2 of the 4 epochs (``mixup_epochs=2``), ``auto``
-leaves the classes unweighted, so that ``strategy='auto'`` chooses. Every
+leaves the classes unweighted, so that ``strategy='auto'`` chooses, and ``longer`` does
+so without a validation split over 10 epochs at a rate too low to learn (``lr=1e-5``), so
+that it trains 6 more. Every
 process writes ``OUT_DIR/case<i>_rank<r>.pt`` for the i-th case (from 0): the sample
 indices of its training batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -61,6 +63,7 @@ FLAGS = {
     "warmup": dict(warmup_epochs=2, lr_schedule="cosine"),
     "multilabel": {},
     "auto": dict(class_weight=None),  # strategy='auto' chooses: no re-balancing set
+    "longer": dict(class_weight=None, train_split=None, max_epochs=10, lr=1e-5),
 }
 
 
@@ -94,7 +97,7 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         "class_counts": clf.class_counts_,
         "class_weight": clf.class_weight_,
         "train_loss": list(clf.history[:, "train_loss"]),
-        "valid_f1": list(clf.history[:, "valid_f1"]),
+        "valid_f1": list(clf.history[:, "valid_f1"]) if clf.train_split else None,
         "proba": clf.predict_proba(X),
         "params": clf.module_.state_dict(),
         "largest_class_norm": float(clf.module_.classifier.weight.norm(dim=1).max()),
@@ -104,6 +107,8 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         "event_lr": list(clf.history[:, "event_lr"]) if "warmup" in flags else None,
         "strategy": clf.strategy_,
         "joint_train_score": getattr(clf, "joint_train_score_", None),
+        "extension": clf.extension_,
+        "epochs_trained": len(clf.history),
     }
     if accelerator.is_main_process:  # the pickled model predicts in one process
         record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)

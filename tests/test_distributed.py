@@ -81,9 +81,17 @@ def test_processes_without_random_state_share_process_0s_seed(tmp_path):
     result on every process. The network is the CIFAR ResNet (BatchNorm in every block), and
     the rate is warmed up and decayed per epoch alike on both processes; the first two
     epochs mix their batches (mixup), which every SAM pass replays alike. A second fit in
-    the same processes lets strategy='auto' choose its classifier stage or not."""
+    the same processes lets strategy='auto' choose its classifier stage or not, and a third
+    whether to train longer (a network that has learnt nothing errs on its training images)."""
     flags = ("crt", "compile", "imbsam", "sgd", "las", "prior", "resnet", "warmup", "mixup")
-    ranks, auto = _launch(tmp_path / "two", 2, ",".join(["none", "none", *flags]), "none,0,auto")
+    first = ",".join(["none", "none", *flags])
+    ranks, auto, longer = _launch(tmp_path / "two", 2, first, "none,0,auto", "none,0,longer")
+    # where its network still errs, 'auto' trains 6 more epochs alike on both processes
+    assert longer[0]["extension"] == longer[1]["extension"] is not None
+    assert longer[0]["epochs_trained"] == longer[1]["epochs_trained"] == 16
+    for name, tensor in longer[0]["params"].items():
+        assert torch.equal(longer[1]["params"][name], tensor), name
+    np.testing.assert_array_equal(longer[0]["proba"], longer[1]["proba"])
     # strategy='auto' decides between its stage and the joint classifier alike on both
     assert auto[0]["strategy"] == auto[1]["strategy"] != "as_set"
     assert auto[0]["joint_train_score"] == auto[1]["joint_train_score"] is not None

@@ -249,7 +249,9 @@ def test_a_fit_interrupted_while_training_longer_resumes_exactly(png_images, tmp
     resumed.fit(X, y)
     assert resumed.extension_ == whole.extension_ and len(resumed.history) == 16
     assert resumed.history[:, "train_loss"] == whole.history[:, "train_loss"]
-    assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]  # 1 warm-up epoch
+    # 1 warm-up epoch at half the rate, then the rate, past max_epochs too
+    assert whole.history[:, "event_lr"] == pytest.approx([2e-3] + [4e-3] * 15)
+    assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]
     for name, tensor in whole.module_.state_dict().items():
         assert torch.equal(resumed.module_.state_dict()[name], tensor), name
     np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))
