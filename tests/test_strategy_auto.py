@@ -196,14 +196,21 @@ def long_tailed_noise(long_tailed_images):
     return np.random.default_rng(0).integers(0, 256, size=X.shape, dtype=np.uint8), y
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"compile": True, "compile__backend": "eager", "precision": "bf16-mixed"}],
+    ids=["plain", "compiled_bf16"],
+)
 def test_auto_trains_longer_where_its_network_still_errs_on_the_training_images(
-    long_tailed_noise, monkeypatch
+    long_tailed_noise, monkeypatch, params
 ):
     """After 10 epochs the network's own classifier still errs on its training images: 'auto'
-    trains 6 more (two thirds of 10), mixing the first 4 of them, then runs its stage."""
+    trains 6 more (two thirds of 10), mixing the first 4 of them, then runs its stage (also
+    with the forward passes compiled and under bf16 autocast)."""
     X, y = long_tailed_noise
     spy = MixedEpochs(monkeypatch)
-    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10}, callbacks=[spy]).fit(X, y)
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10}, callbacks=[spy], **params)
+    clf.fit(X, y)
     score = clf.history[9, "joint_train_score"]  # recorded where it decided
     assert clf.extension_ == Extension(start=10, epochs=6, train_score=score)
     assert score < AUTO_JOINT_MIN_SCORE and len(clf.history) == 16 == clf.schedule_.end_epoch
