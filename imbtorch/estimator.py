@@ -114,10 +114,11 @@ class BalancedImageClassifier(
         images with a balanced accuracy of 0.99 or more
         (``joint_train_score_``), it is kept as trained, with no stage and
         no shift; where it does not, the network first trains
-        ``2 * max_epochs // 3`` more epochs, mixing the first two thirds of
-        them, and is scored again (``extension_``; not with a validation
-        split, a ``lr_schedule``, a ``head_resampler`` you set or under 10
-        ``max_epochs``). Stage and
+        ``extra_epochs`` more (two thirds of ``max_epochs``), mixing the
+        first two thirds of them, and is scored again (``extension_``; not
+        with a validation split, a ``lr_schedule``, a ``head_resampler`` you
+        set or under 10 ``max_epochs``; ``extra_epochs=0`` trains
+        ``max_epochs`` exactly). Stage and
         mixing are left out on equal classes, with
         ``sample_weight`` and in ``partial_fit``; a ``head_resampler`` you
         set replaces the stage. The classifier stage costs an embedding pass
@@ -395,9 +396,18 @@ class BalancedImageClassifier(
         returned network is exactly the one the validation monitors scored
         (and early stopping restored); ``True`` does it there too.
     max_epochs : int, default=30
-        Epochs of training; ``strategy='auto'`` adds two thirds of them
-        (from 10 up) where its network still errs on its training images
-        (``extension_``).
+        Epochs of training; ``strategy='auto'`` adds ``extra_epochs`` where
+        its network still errs on its training images (``extension_``).
+    extra_epochs : int >= 0 or None, default=None
+        Epochs ``strategy='auto'`` trains after ``max_epochs`` where the
+        classifier trained with its network still errs on the training
+        images (balanced accuracy under 0.99), mixing the first two thirds
+        of them. ``None``: two thirds of ``max_epochs`` (none under 10
+        ``max_epochs``), where ``'auto'`` trains its own schedule (no
+        validation split, ``lr_schedule`` or ``head_resampler``; not in
+        ``partial_fit``). ``0``: none, ``fit`` trains ``max_epochs``
+        exactly. A positive number where that schedule does not run is an
+        error that names why (see :mod:`imbtorch.training.longer`).
     batch_size : int, default=64
     train_split : callable or None, default=None
         skorch's internal validation split, e.g.
@@ -616,6 +626,7 @@ class BalancedImageClassifier(
         warmup_epochs=None,
         precise_bn="auto",
         max_epochs=30,
+        extra_epochs=None,
         batch_size=64,
         train_split=None,
         checkpoint_dir=None,
@@ -656,6 +667,7 @@ class BalancedImageClassifier(
         self.sam_classes = sam_classes
         self.warmup_epochs = warmup_epochs
         self.precise_bn = precise_bn
+        self.extra_epochs = extra_epochs
         self.weight_decay = weight_decay
         self.logit_scale = logit_scale
         self.difficulty_head = difficulty_head

@@ -78,6 +78,7 @@ CONSTRAINTS: dict = {
     "sam_classes": [StrOptions({"all", "minority"})],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left"), None],
     "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "extra_epochs": [Interval(Integral, 0, None, closed="left"), None],
     "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
     "train_split": [callable, None],
     "checkpoint_dir": [str, os.PathLike, None],

@@ -225,15 +225,15 @@ def test_resume_that_cannot_be_exact_is_refused(small_images, settings, message)
 
 
 def test_a_fit_interrupted_while_training_longer_resumes_exactly(png_images, tmp_path, monkeypatch):
-    """'auto' trains 6 epochs more after 10 where its network still errs on the training
-    images (noise); stopped in the 12th, the resumed fit finds that decision in the history (not
-    scoring the network anew) and ends as the uninterrupted fit does."""
+    """'auto' trains ``extra_epochs=4`` more after 10 where its network still errs on the
+    training images (noise); stopped in the 12th, the resumed fit finds that decision in the
+    history (not scoring the network anew) and ends as the uninterrupted fit does."""
     y = png_images[1]
     X = np.random.default_rng(0).integers(0, 256, size=(len(y), 8, 8), dtype=np.uint8)  # noise
-    params = {**FAST, "max_epochs": 10}
+    params = {**FAST, "max_epochs": 10, "extra_epochs": 4}
     whole = BalancedImageClassifier(checkpoint_dir=tmp_path / "whole", **params).fit(X, y)
     score = whole.history[9, "joint_train_score"]
-    assert whole.extension_ == Extension(start=10, epochs=6, train_score=score) and score < 0.99
+    assert whole.extension_ == Extension(start=10, epochs=4, train_score=score) and score < 0.99
     cut = BalancedImageClassifier(
         checkpoint_dir=tmp_path / "cut", callbacks=[("stop", Interrupt(12))], **params
     )
@@ -247,10 +247,10 @@ def test_a_fit_interrupted_while_training_longer_resumes_exactly(png_images, tmp
 
     monkeypatch.setattr(loop, "joint_balanced_accuracy", scored_anew)
     resumed.fit(X, y)
-    assert resumed.extension_ == whole.extension_ and len(resumed.history) == 16
+    assert resumed.extension_ == whole.extension_ and len(resumed.history) == 14
     assert resumed.history[:, "train_loss"] == whole.history[:, "train_loss"]
     # 1 warm-up epoch at half the rate, then the rate, past max_epochs too
-    assert whole.history[:, "event_lr"] == pytest.approx([2e-3] + [4e-3] * 15)
+    assert whole.history[:, "event_lr"] == pytest.approx([2e-3] + [4e-3] * 13)
     assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]
     for name, tensor in whole.module_.state_dict().items():
         assert torch.equal(resumed.module_.state_dict()[name], tensor), name

@@ -229,6 +229,7 @@ def test_auto_trains_longer_where_its_network_still_errs_on_the_training_images(
         {"mixup_epochs": 0},  # no mixing: not the schedule it was measured on
         {"strategy": None, "loss": "logit_adjusted", "mixup": "mixup", "head_resampler": "sqrt"},
         {"max_epochs": 9},  # a quick look: fewer than 10 epochs
+        {"extra_epochs": 0},  # max_epochs exactly, as asked
     ],
 )
 def test_auto_trains_no_longer_outside_its_own_schedule(long_tailed_noise, params):
@@ -237,6 +238,45 @@ def test_auto_trains_no_longer_outside_its_own_schedule(long_tailed_noise, param
     assert clf.extension_ is None and len(clf.history) == clf.max_epochs
     if "train_split" not in params:
         assert len(clf.head_history_) == clf.head_epochs  # a stage ran: the network errs
+
+
+def test_extra_epochs_sets_how_many_epochs_auto_adds_from_any_max_epochs(
+    long_tailed_noise, monkeypatch
+):
+    """3 more after 6 (under the 10 the default asks for), mixing the first 2 of them."""
+    X, y = long_tailed_noise
+    spy = MixedEpochs(monkeypatch)
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 6}, extra_epochs=3, callbacks=[spy])
+    clf.fit(X, y)
+    assert clf.extension_ == Extension(6, 3, clf.history[5, "joint_train_score"])
+    assert len(clf.history) == 9 and spy.epochs == [1, 2, 3, 4, 7, 8]
+
+
+@pytest.mark.parametrize(
+    "params, data, message",
+    [
+        ({"strategy": None}, "tail", r"strategy_='as_set', not 'auto''s mixed trunk"),
+        ({"class_weight": "balanced"}, "tail", r"strategy_='as_set'"),
+        ({}, "balanced", r"strategy_='logit_adjusted'.*equal classes"),
+        ({"head_resampler": "class_balanced"}, "tail", r"sets head_resampler"),
+        ({"train_split": ValidSplit(0.25, stratified=True)}, "tail", "has a validation split"),
+        (
+            {"lr_schedule": "cosine", "strategy": None},
+            "tail",
+            r"strategy_='as_set'.*; it has lr_schedule='cosine'",
+        ),
+    ],
+)
+def test_extra_epochs_where_auto_cannot_add_them_is_an_error_before_any_epoch(
+    long_tailed_images, small_images, params, data, message
+):
+    X, y = long_tailed_images if data == "tail" else small_images
+    clf = BalancedImageClassifier(extra_epochs=2, **{**FAST, **params})
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+    assert len(clf.history) == 0  # refused before training
+    with pytest.raises(ValueError, match="extra_epochs=2.*partial_fit leave it out"):
+        BalancedImageClassifier(extra_epochs=2, **FAST).partial_fit(*long_tailed_images)
 
 
 def test_mixup_epochs_without_mixing_is_an_error_that_names_the_fix(long_tailed_images):

@@ -4,8 +4,9 @@ Where the classifier trained with the network still errs on the training
 images after ``max_epochs`` (balanced accuracy below
 :data:`~imbtorch.strategies.AUTO_JOINT_MIN_SCORE`, where the classifier stage
 runs), ``'auto'`` trains ``2 * max_epochs // 3`` more epochs before the
-stage, mixup in the first two thirds of them and the images as they are in
-the rest: the trunk's own schedule once more, shorter. On four sets of
+stage (``extra_epochs``: :func:`planned_epochs`), mixup in the first two
+thirds of them and the images as they are in the rest: the trunk's own
+schedule once more, shorter. On four sets of
 image patches, where the network errs so, that raised the default's
 balanced accuracy by 0.2 to 3.2 points, at about 1.5 times a plain fit
 (``docs/benchmarks.md``, section 9, "Training longer where training errs");
@@ -66,38 +67,65 @@ class Extension:
         return self.start < epoch <= self.start + self.mixup_epochs
 
 
-def may_train_longer(net, end_epoch: int) -> bool:
-    """Whether ``net``'s fit trains longer where it errs.
+def planned_epochs(net) -> int:
+    """Epochs an extension of ``net``'s fit would add where its network errs (0: none).
 
-    Only ``strategy='auto'``'s own schedule does (``strategy_`` the mixed
-    trunk with the stage it decides on, no ``head_resampler`` set), in
-    ``fit`` (``end_epoch == max_epochs``), without a validation split (early
-    stopping decides the length there), with a constant learning rate (a
-    cosine schedule has decayed to 0) and with ``max_epochs`` of at least
-    :data:`MIN_EPOCHS`.
+    ``extra_epochs=None`` plans two thirds of ``max_epochs`` for
+    ``strategy='auto'``'s own schedule: ``strategy_`` the mixed trunk with the
+    stage it decides on (no ``head_resampler`` set; not in ``partial_fit``),
+    without a validation split (early stopping decides the length there),
+    with a constant learning rate (a cosine schedule has decayed to 0) and
+    with ``max_epochs`` of at least :data:`MIN_EPOCHS`; elsewhere none.
+    ``extra_epochs=0`` plans none, and a positive ``extra_epochs`` plans that
+    many, from any ``max_epochs``.
+
+    Raises
+    ------
+    ValueError
+        Where ``extra_epochs`` is positive and the fit is not that schedule,
+        naming what stands in the way, before any epoch trains.
     """
-    return (
-        net.strategy_ == AUTO_MIXED_NAME
-        and net.head_resampler is None
-        and end_epoch == net.max_epochs
-        and net.train_split is None
-        and net.lr_schedule is None
-        and net.max_epochs >= MIN_EPOCHS
-    )
+    obstacles = [
+        f"trains strategy_={net.strategy_!r}, not 'auto''s mixed trunk with its classifier "
+        "stage (strategy=None, a re-balancing parameter, mixup or mixup_epochs=0 you set, "
+        "equal classes, sample_weight or partial_fit leave it out)"
+        if net.strategy_ != AUTO_MIXED_NAME
+        else None,
+        "sets head_resampler, whose stage runs whatever the score"
+        if net.head_resampler is not None
+        else None,
+        "has a validation split, where early stopping decides the length"
+        if net.train_split is not None
+        else None,
+        "has lr_schedule='cosine', whose rate has decayed to 0 at max_epochs"
+        if net.lr_schedule is not None
+        else None,
+    ]
+    obstacles = [o for o in obstacles if o is not None]
+    if net.extra_epochs is None:
+        return 0 if obstacles or net.max_epochs < MIN_EPOCHS else deferred_epoch(net.max_epochs)
+    if net.extra_epochs and obstacles:
+        raise ValueError(
+            f"extra_epochs={net.extra_epochs} trains more epochs where strategy='auto''s "
+            f"network still errs on its training images, but this fit {'; it '.join(obstacles)}."
+            " Drop extra_epochs (or set it to 0), or drop what stands in its way."
+        )
+    return net.extra_epochs
 
 
-def decided_extension(net, end_epoch: int) -> Extension | None:
-    """The extension a resumed fit had decided (it trained past ``end_epoch``), else None."""
+def decided_extension(net, end_epoch: int, epochs: int) -> Extension | None:
+    """The extension of ``epochs`` a resumed fit had decided (it trained past ``end_epoch``),
+    else None."""
     if len(net.history) <= end_epoch:
         return None
     score = net.history[end_epoch - 1].get(SCORE_KEY)
-    return Extension(end_epoch, deferred_epoch(end_epoch), score)
+    return Extension(end_epoch, epochs, score)
 
 
-def decide_extension(net, end_epoch: int, train_score: float) -> Extension | None:
-    """An :class:`Extension` where ``train_score`` is under the threshold (recorded in the
-    history), else None."""
+def decide_extension(net, end_epoch: int, epochs: int, train_score: float) -> Extension | None:
+    """An :class:`Extension` of ``epochs`` where ``train_score`` is under the threshold
+    (recorded in the history), else None."""
     net.history.record(SCORE_KEY, train_score)
     if train_score >= AUTO_JOINT_MIN_SCORE:
         return None
-    return Extension(end_epoch, deferred_epoch(end_epoch), train_score)
+    return Extension(end_epoch, epochs, train_score)

@@ -29,7 +29,7 @@ from .constraints import MaxNorm
 from .decoupled import classifier_stage, joint_balanced_accuracy
 from .finetune import fine_tuning_callbacks
 from .loaders import evaluation_loader, training_loader
-from .longer import decide_extension, decided_extension, may_train_longer
+from .longer import decide_extension, decided_extension, planned_epochs
 from .monitors import progress_monitors, validation_monitors
 from .precise_bn import recompute_batchnorm
 from .resume import TrainingCheckpoint, data_fingerprint
@@ -135,17 +135,18 @@ class TrainingLoopMixin:
         computed them (None otherwise), for the classifier stage.
         """
         self.extension_ = None
+        planned = planned_epochs(self)  # before any epoch: its errors come first
         self._run_epochs(dataset, fit_params, end_epoch)
-        if self.head_resampler_ is None or not may_train_longer(self, end_epoch):
+        if not planned:
             self._finish_network(dataset)
             return None
         features = None
-        self.extension_ = decided_extension(self, end_epoch)  # a resumed fit decided it
+        self.extension_ = decided_extension(self, end_epoch, planned)  # a resumed fit decided it
         if self.extension_ is None:
             self._finish_network(dataset)
             features = self.embed(dataset)
             score = joint_balanced_accuracy(self, features, dataset_codes(dataset))
-            self.extension_ = decide_extension(self, end_epoch, score)
+            self.extension_ = decide_extension(self, end_epoch, planned, score)
         if self.extension_ is None:
             return features
         self.schedule_.end_epoch = self.extension_.end
