@@ -197,6 +197,20 @@ def test_transfer_compares_scratch_with_pretrained_variants():
     assert "Digits 0-4 long-tailed (rho=50" in out
 
 
+def test_transfer_fine_tunes_each_strategy_and_gives_the_defaults_gap():
+    out = run_script(
+        "transfer.py",
+        *("--seeds", "1", "--pretrain-epochs", "1", "--epochs", "1", "--rho", "100"),
+        *("--strategies", "auto", "ce"),
+    )
+    rows = re.findall(r"^\| (auto|ce) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$", out, re.M)
+    assert sorted(rows) == ["auto", "ce"], out
+    assert re.search(
+        r"^auto [0-9.]+, best named strategy ce [0-9.]+: [+-][0-9.]+ points$", out, re.M
+    )
+    assert "1 epochs, fine-tuned with each strategy" in out
+
+
 def test_calibration_benchmark_prints_its_table_and_saves_the_report_figure(tmp_path):
     out = run_script(
         "calibration.py",
