@@ -85,23 +85,27 @@ def planned_epochs(net) -> int:
         Where ``extra_epochs`` is positive and the fit is not that schedule,
         naming what stands in the way, before any epoch trains.
     """
-    obstacles = [
-        f"trains strategy_={net.strategy_!r}, not 'auto''s mixed trunk with its classifier "
-        "stage (strategy=None, a re-balancing parameter, mixup or mixup_epochs=0 you set, "
-        "equal classes, sample_weight or partial_fit leave it out)"
-        if net.strategy_ != AUTO_MIXED_NAME
-        else None,
-        "sets head_resampler, whose stage runs whatever the score"
-        if net.head_resampler is not None
-        else None,
-        "has a validation split, where early stopping decides the length"
-        if net.train_split is not None
-        else None,
-        "has lr_schedule='cosine', whose rate has decayed to 0 at max_epochs"
-        if net.lr_schedule is not None
-        else None,
-    ]
-    obstacles = [o for o in obstacles if o is not None]
+    checks = (
+        (
+            net.strategy_ != AUTO_MIXED_NAME,
+            f"trains strategy_={net.strategy_!r}, not 'auto''s mixed trunk with its classifier "
+            "stage (strategy=None, a re-balancing parameter, mixup or mixup_epochs=0 you set, "
+            "equal classes, sample_weight or partial_fit leave it out)",
+        ),
+        (
+            net.head_resampler is not None,
+            "sets head_resampler, whose stage runs whatever the score",
+        ),
+        (
+            net.train_split is not None,
+            "has a validation split, where early stopping decides the length",
+        ),
+        (
+            net.lr_schedule is not None,
+            "has lr_schedule='cosine', whose rate has decayed to 0 at max_epochs",
+        ),
+    )
+    obstacles = [text for present, text in checks if present]
     if net.extra_epochs is None:
         return 0 if obstacles or net.max_epochs < MIN_EPOCHS else deferred_epoch(net.max_epochs)
     if net.extra_epochs and obstacles:
