@@ -131,6 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rho", type=float, default=50)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first..first+seeds-1 (fresh splits)"
+    )
     parser.add_argument("--pretrain-epochs", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--unfreeze-epoch", type=int, default=1)
@@ -150,7 +153,7 @@ def main() -> None:
     scores = {name: [] for name in variants}
     seconds = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as folder:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             (X_pre, y_pre), (X_train, X_test, y_train, y_test) = transfer_data(args.rho, seed)
             weights = Path(folder) / f"mnist-5-9-seed{seed}.pt"
             pretrain(X_pre, y_pre, weights, epochs=args.pretrain_epochs, seed=seed)

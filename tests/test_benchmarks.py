@@ -200,9 +200,10 @@ def test_transfer_compares_scratch_with_pretrained_variants():
 def test_transfer_fine_tunes_each_strategy_and_gives_the_defaults_gap():
     out = run_script(
         "transfer.py",
-        *("--seeds", "1", "--pretrain-epochs", "1", "--epochs", "1", "--rho", "100"),
-        *("--strategies", "auto", "ce"),
+        *("--seeds", "1", "--first-seed", "1", "--pretrain-epochs", "1", "--epochs", "1"),
+        *("--rho", "100", "--strategies", "auto", "ce"),
     )
+    assert re.search(r"^seed 1 auto: [0-9.]+$", out, re.M), out  # the seed asked for
     rows = re.findall(r"^\| (auto|ce) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$", out, re.M)
     assert sorted(rows) == ["auto", "ce"], out
     assert re.search(
