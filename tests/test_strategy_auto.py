@@ -260,6 +260,7 @@ def test_extra_epochs_sets_how_many_epochs_auto_adds_from_any_max_epochs(
         ({}, "balanced", r"strategy_='logit_adjusted'.*equal classes"),
         ({"head_resampler": "class_balanced"}, "tail", r"sets head_resampler"),
         ({"train_split": ValidSplit(0.25, stratified=True)}, "tail", "has a validation split"),
+        ({"lr_schedule": "cosine"}, "tail", r"this fit has lr_schedule='cosine'"),
         (
             {"lr_schedule": "cosine", "strategy": None},
             "tail",
@@ -275,8 +276,13 @@ def test_extra_epochs_where_auto_cannot_add_them_is_an_error_before_any_epoch(
     with pytest.raises(ValueError, match=message):
         clf.fit(X, y)
     assert len(clf.history) == 0  # refused before training
+
+
+def test_extra_epochs_in_partial_fit_is_an_error_that_says_why(long_tailed_images):
+    clf = BalancedImageClassifier(extra_epochs=2, **FAST)
     with pytest.raises(ValueError, match="extra_epochs=2.*partial_fit leave it out"):
-        BalancedImageClassifier(extra_epochs=2, **FAST).partial_fit(*long_tailed_images)
+        clf.partial_fit(*long_tailed_images)
+    assert len(clf.history) == 0
 
 
 def test_mixup_epochs_without_mixing_is_an_error_that_names_the_fix(long_tailed_images):
