@@ -15,7 +15,7 @@ from sklearn.preprocessing import FunctionTransformer
 from skorch.dataset import ValidSplit
 from torch.utils.data import TensorDataset
 
-from imbtorch import BalancedImageClassifier, ImageEmbedder, TunedLabelThresholdsCV
+from imbtorch import BalancedImageClassifier, ImageEmbedder, TunedLabelThresholdsCV, report
 from imbtorch.datasets import load_image_table
 from imbtorch.multilabel_losses import DistributionBalancedLoss
 from imbtorch.samplers import ClassBalancedBatchSampler as LabelAware
@@ -117,6 +117,8 @@ def test_strategy_auto_trains_distribution_balanced_loss_with_label_aware_sampli
     assert isinstance(clf.criterion_, DistributionBalancedLoss)
     dataset = clf._fit_dataset(X, Y, None, reset=False)
     assert isinstance(clf.get_iterator(dataset, training=True).batch_sampler, LabelAware)
+    summary = "Trained: strategy_='distribution_balanced+label_aware'; 2 epochs."
+    assert str(report(clf, X, Y)).splitlines()[1] == summary  # the report says so
     own = BalancedImageClassifier(**FAST, loss="logit_adjusted").fit(X, Y)
     assert (own.strategy_, own.sampler_) == ("as_set", None)
     odds = Y.mean(axis=0) / (1 - Y.mean(axis=0))  # each label's log-odds

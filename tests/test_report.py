@@ -1,14 +1,18 @@
 """imbtorch.report: per-class table, headline scores, text, HTML and the saved figure."""
 
+import html
+
 import numpy as np
 import pytest
+from imblearn.over_sampling import SMOTE
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from imbtorch import BalancedImageClassifier, report
-from imbtorch.evaluation import expected_calibration_error, imbalance_scores
+from imbtorch.evaluation import expected_calibration_error, imbalance_scores, training_summary
+from imbtorch.training import Extension
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -42,8 +46,12 @@ def test_report_of_a_balanced_image_classifier(fitted, tmp_path):
     assert set(table["shot"]) <= {"many", "medium", "few"}
     text = str(rep)
     assert "balanced_accuracy" in text and "few_shot" in text and "train_count" in text
+    # how it was trained, under the title: what 'auto' chose, from the fitted attributes
+    assert rep.training.startswith(f"Trained: strategy_={clf.strategy_!r}; 8 epochs; ")
+    assert text.splitlines()[1] == rep.training
     page = rep._repr_html_()
     assert "<table" in page and 'src="data:image/png;base64,' in page
+    assert f"<p>{html.escape(rep.training)}</p>" in page
     rep.savefig(tmp_path / "report.png")
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(rep.figure_.axes) >= 3  # confusion, recall by frequency (+ count axis), reliability
@@ -59,6 +67,7 @@ def test_report_of_any_classifier_with_the_training_counts_given(small_images):
     with pytest.raises(ValueError, match=r"labels \['purple'\] that Pipeline was not trained"):
         report(model, X[:2], ["bright", "purple"], class_counts=[1, 1, 1])
     rep = report(model, X, labels, class_counts={"bright": 300, "dark": 50, "striped": 5})
+    assert rep.training is None and "Trained" not in str(rep)  # nothing of an imbtorch fit
     assert rep.per_class.index.tolist() == ["bright", "dark", "striped"]
     assert rep.per_class["shot"].tolist() == ["many", "medium", "few"]
     # without predict_proba: no calibration scores, two panels
@@ -66,3 +75,40 @@ def test_report_of_any_classifier_with_the_training_counts_given(small_images):
     rep = report(svc, X, labels, class_counts=[20, 20, 20])
     assert "ece" not in rep.scores and np.isnan(rep.scores["many_shot"])
     assert len(rep.plot().figure_.axes) == 3  # confusion, recall (+ its count axis)
+
+
+@pytest.mark.parametrize(
+    "fit, expected",
+    [
+        (
+            {"strategy_": "logit_adjusted+mixup", "joint_train_score_": 0.998},
+            "Trained: strategy_='logit_adjusted+mixup'; 30 epochs; the classifier trained with the "
+            "network kept: it scored 0.998 balanced accuracy on its training images, 0.99 or more.",
+        ),
+        (
+            {
+                "strategy_": "logit_adjusted+mixup+sqrt_head",
+                "extension_": Extension(30, 20, 0.9412),
+                "joint_train_score_": 0.97,
+                "head_resampler_": "sqrt",
+                "predict_logit_adjust_": 0.5,
+            },
+            "Trained: strategy_='logit_adjusted+mixup+sqrt_head'; 50 epochs (30 + 20 added: the "
+            "classifier trained with the network scored 0.941 balanced accuracy on its training "
+            "images, under 0.99); classifier re-trained on 'sqrt'-resampled features; predicts "
+            "with the logits less 0.5 x log prior.",
+        ),
+        (
+            {"strategy_": "as_set", "head_resampler_": SMOTE()},
+            "Trained: strategy_='as_set'; 30 epochs; classifier re-trained on SMOTE-resampled "
+            "features.",
+        ),
+    ],
+)
+def test_training_summary_says_what_the_fit_chose_and_why(fit, expected):
+    clf = BalancedImageClassifier()
+    clf.history = [{}] * (50 if "extension_" in fit else 30)
+    vars(clf).update({"extension_": None, "head_resampler_": None, **fit})
+    assert training_summary(clf) == expected
+    assert training_summary(make_pipeline(FunctionTransformer(flatten), clf)) == expected
+    assert training_summary(LogisticRegression()) is None

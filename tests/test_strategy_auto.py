@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 
 from imbtorch import BalancedImageClassifier
+from imbtorch.evaluation import training_summary
 from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
 from imbtorch.strategies import AUTO_JOINT_MIN_SCORE, strategy_params
 from imbtorch.strategies import AUTO_MIXED_NAME as AUTO_MIXED
@@ -218,6 +219,7 @@ def test_auto_trains_longer_where_its_network_still_errs_on_the_training_images(
     assert clf.strategy_ == AUTO_MIXED and len(clf.head_history_) == clf.head_epochs
     assert clf.joint_train_score_ < AUTO_JOINT_MIN_SCORE  # scored again after the 16 epochs
     assert clf.max_epochs == 10  # the parameter is left as given
+    assert training_summary(clf).startswith(f"Trained: strategy_={AUTO_MIXED!r}; 16 epochs (10 + 6")
 
 
 @pytest.mark.parametrize(

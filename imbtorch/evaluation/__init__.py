@@ -25,7 +25,7 @@ from .multilabel import (
     tail_label_columns,
 )
 from .multilabel_report import MultiLabelReport
-from .report import ImbalanceReport, report
+from .report import ImbalanceReport, report, training_summary
 
 __all__ = [
     "CALIBRATION_SCORING",
@@ -50,4 +50,5 @@ __all__ = [
     "shot_scorers",
     "tail_label_columns",
     "tail_labels",
+    "training_summary",
 ]

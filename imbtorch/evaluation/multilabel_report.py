@@ -13,7 +13,7 @@ from ..data.targets import check_multilabel_targets
 from ..thresholds import label_probabilities
 from .metrics import RecallFrequencyDisplay, import_pandas
 from .multilabel import label_scores, multilabel_scores
-from .report import ImbalanceReport
+from .report import ImbalanceReport, training_summary
 
 __all__ = ["MultiLabelReport"]
 
@@ -39,7 +39,17 @@ class MultiLabelReport(ImbalanceReport):
     _row, _kind = "label", "labels"
 
     def __init__(
-        self, y_true, y_pred, y_proba, *, label_counts, label_names, shot_thresholds, n_bins, name
+        self,
+        y_true,
+        y_pred,
+        y_proba,
+        *,
+        label_counts,
+        label_names,
+        shot_thresholds,
+        n_bins,
+        name,
+        training=None,
     ) -> None:
         import_pandas("report's per-label table is a pandas DataFrame", "report")
         self.y_true = check_multilabel_targets(y_true)
@@ -47,7 +57,7 @@ class MultiLabelReport(ImbalanceReport):
         n_labels = self.y_true.shape[1]
         self.classes = np.arange(n_labels) if label_names is None else np.asarray(label_names)
         self.class_counts = np.asarray(label_counts)
-        self.n_bins, self.name = n_bins, name
+        self.n_bins, self.name, self.training = n_bins, name, training
         self.scores = multilabel_scores(
             self.y_true,
             self.y_proba,
@@ -88,6 +98,7 @@ class MultiLabelReport(ImbalanceReport):
             shot_thresholds=shot_thresholds,
             n_bins=n_bins,
             name=type(estimator).__name__,
+            training=training_summary(estimator),
         )
 
     def plot(self, *, figsize: tuple[float, float] | None = None):

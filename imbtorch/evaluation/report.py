@@ -22,6 +22,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.targets import is_multilabel_input
+from ..strategies import AUTO_JOINT_MIN_SCORE
 from .calibration import ReliabilityDisplay, expected_calibration_error, reliability_curve
 from .metrics import (
     RecallFrequencyDisplay,
@@ -32,7 +33,7 @@ from .metrics import (
     shot_groups,
 )
 
-__all__ = ["ImbalanceReport", "report"]
+__all__ = ["ImbalanceReport", "report", "training_summary"]
 
 
 def report(
@@ -112,7 +113,63 @@ def report(
         shot_thresholds=shot_thresholds,
         n_bins=n_bins,
         name=type(estimator).__name__,
+        training=training_summary(estimator),
     )
+
+
+def _trained_classifier(estimator):
+    """The :class:`~imbtorch.BalancedImageClassifier` behind ``estimator`` (itself, a
+    pipeline's last step, or a meta-estimator's ``estimator_``), else None."""
+    for candidate in (
+        estimator,
+        estimator[-1] if hasattr(estimator, "steps") else None,
+        getattr(estimator, "estimator_", None),
+    ):
+        if hasattr(candidate, "strategy_") and hasattr(candidate, "history"):
+            return candidate
+    return None
+
+
+def _named(value) -> str:
+    return repr(value) if isinstance(value, str) else type(value).__name__
+
+
+def training_summary(estimator) -> str | None:
+    """How a :class:`~imbtorch.BalancedImageClassifier` was trained, in one line: the
+    strategy it trained (what ``'auto'`` chose), its epochs and why it added any, its
+    classifier stage and decision shift. None for other estimators.
+
+    Read from the fitted attributes (``strategy_``, ``extension_``,
+    ``joint_train_score_``, ``head_resampler_``, ``predict_logit_adjust_``),
+    of the classifier itself, a pipeline's last step or a meta-estimator's
+    ``estimator_``.
+    """
+    clf = _trained_classifier(estimator)
+    if clf is None:
+        return None
+    parts = [f"strategy_={clf.strategy_!r}"]
+    extension = getattr(clf, "extension_", None)
+    if extension is None:
+        parts.append(f"{len(clf.history)} epochs")
+    else:
+        parts.append(
+            f"{len(clf.history)} epochs ({extension.start} + {extension.epochs} added: the "
+            f"classifier trained with the network scored {extension.train_score:.3f} balanced "
+            f"accuracy on its training images, under {AUTO_JOINT_MIN_SCORE})"
+        )
+    score = getattr(clf, "joint_train_score_", None)
+    head = getattr(clf, "head_resampler_", None)
+    if head is not None:
+        parts.append(f"classifier re-trained on {_named(head)}-resampled features")
+    elif score is not None:
+        parts.append(
+            f"the classifier trained with the network kept: it scored {score:.3f} balanced "
+            f"accuracy on its training images, {AUTO_JOINT_MIN_SCORE} or more"
+        )
+    shift = getattr(clf, "predict_logit_adjust_", None)
+    if shift is not None:
+        parts.append(f"predicts with the logits less {shift:g} x log prior")
+    return "Trained: " + "; ".join(parts) + "."
 
 
 class ImbalanceReport:
@@ -126,6 +183,9 @@ class ImbalanceReport:
     shot_thresholds : (many, few)
     n_bins : int
     name : str
+    training : str or None, default=None
+        How the classifier was trained (:func:`training_summary`), shown
+        under the title.
 
     Attributes
     ----------
@@ -142,7 +202,17 @@ class ImbalanceReport:
     """
 
     def __init__(
-        self, y_true, y_pred, y_proba, *, classes, class_counts, shot_thresholds, n_bins, name
+        self,
+        y_true,
+        y_pred,
+        y_proba,
+        *,
+        classes,
+        class_counts,
+        shot_thresholds,
+        n_bins,
+        name,
+        training=None,
     ) -> None:
         pd = import_pandas(
             "report's per-class table is a pandas DataFrame (and its figure needs matplotlib)",
@@ -151,7 +221,7 @@ class ImbalanceReport:
         self.y_true, self.y_pred = np.asarray(y_true), np.asarray(y_pred)
         self.y_proba = None if y_proba is None else np.asarray(y_proba)
         self.classes, self.class_counts = classes, class_counts
-        self.n_bins, self.name = n_bins, name
+        self.n_bins, self.name, self.training = n_bins, name, training
         self.scores = imbalance_scores(
             self.y_true,
             self.y_pred,
@@ -192,7 +262,8 @@ class ImbalanceReport:
     def __str__(self) -> str:
         scores = "\n".join(f"  {name:<18} {value:.3f}" for name, value in self.scores.items())
         table = self.per_class.to_string(float_format=lambda v: f"{v:.3f}")
-        return f"{self._title()}\n\n{scores}\n\n{table}"
+        training = f"\n{self.training}" if self.training else ""
+        return f"{self._title()}{training}\n\n{scores}\n\n{table}"
 
     def __repr__(self) -> str:
         return str(self)
@@ -206,8 +277,9 @@ class ImbalanceReport:
         png = io.BytesIO()
         self.plot().figure_.savefig(png, format="png", dpi=80, bbox_inches="tight")
         image = base64.b64encode(png.getvalue()).decode("ascii")
+        training = f"<p>{html.escape(self.training)}</p>" if self.training else ""
         return (
-            f"<div><h4>{html.escape(self._title())}</h4>"
+            f"<div><h4>{html.escape(self._title())}</h4>{training}"
             f"<table><tr><th>score</th><th>value</th></tr>{rows}</table>"
             f'<img src="data:image/png;base64,{image}" alt="report figure"/>'
             f"<details><summary>per-{self._row} table</summary>{table}</details></div>"
