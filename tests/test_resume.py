@@ -67,6 +67,26 @@ class Interrupt(Callback):
             raise RuntimeError("interrupted")
 
 
+def whole_and_interrupted(tmp_path, X, y, params, epoch):
+    """An uninterrupted fit, and a classifier set to resume one stopped in ``epoch``."""
+    whole = BalancedImageClassifier(checkpoint_dir=tmp_path / "whole", **params).fit(X, y)
+    cut = BalancedImageClassifier(
+        checkpoint_dir=tmp_path / "cut", callbacks=[("stop", Interrupt(epoch))], **params
+    )
+    with pytest.raises(RuntimeError, match="interrupted"):
+        cut.fit(X, y)
+    assert json.loads((tmp_path / "cut" / "last.json").read_text())["epochs"] == epoch - 1
+    resumed = BalancedImageClassifier(checkpoint_dir=tmp_path / "cut", resume=True, **params)
+    return whole, resumed
+
+
+def assert_same_network(resumed, whole, X):
+    """Equal weights and buffers, and equal probabilities on ``X``."""
+    for name, tensor in whole.module_.state_dict().items():
+        assert torch.equal(resumed.module_.state_dict()[name], tensor), name
+    np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))
+
+
 @pytest.fixture(scope="module")
 def png_images(tmp_path_factory):
     """88 grey PNG files in 3 classes (60 / 20 / 8): (paths, labels)."""
@@ -151,23 +171,14 @@ def test_an_interrupted_fit_resumes_exactly_with_every_sampler_and_schedule(
     }
     if params.get("backbone") == "resnet32":  # BatchNorm in every block, no dropout
         del params["module__dropout"]
-    whole = BalancedImageClassifier(checkpoint_dir=tmp_path / "whole", **params).fit(X, y)
-    cut = BalancedImageClassifier(
-        checkpoint_dir=tmp_path / "cut", callbacks=[("stop", Interrupt(3))], **params
-    )
-    with pytest.raises(RuntimeError, match="interrupted"):
-        cut.fit(X, y)
-    assert json.loads((tmp_path / "cut" / "last.json").read_text())["epochs"] == 2
-    resumed = BalancedImageClassifier(checkpoint_dir=tmp_path / "cut", resume=True, **params)
+    whole, resumed = whole_and_interrupted(tmp_path, X, y, params, 3)
     resumed.fit(X, y)
     epochs = len(whole.history)  # max_epochs, and more where 'auto' trains longer
     assert [row["epoch"] for row in resumed.history] == list(range(1, epochs + 1))
     assert resumed.history[:, "train_loss"] == whole.history[:, "train_loss"]
     if "lr_schedule" in dict(whole.callbacks_):  # the warm-up and cosine continue exactly
         assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]
-    for name, tensor in whole.module_.state_dict().items():
-        assert torch.equal(resumed.module_.state_dict()[name], tensor), name
-    np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))
+    assert_same_network(resumed, whole, X)
 
 
 def test_resume_without_a_saved_state_is_a_plain_fit(small_images, tmp_path):
@@ -231,16 +242,9 @@ def test_a_fit_interrupted_while_training_longer_resumes_exactly(png_images, tmp
     y = png_images[1]
     X = np.random.default_rng(0).integers(0, 256, size=(len(y), 8, 8), dtype=np.uint8)  # noise
     params = {**FAST, "max_epochs": 10, "extra_epochs": 4}
-    whole = BalancedImageClassifier(checkpoint_dir=tmp_path / "whole", **params).fit(X, y)
+    whole, resumed = whole_and_interrupted(tmp_path, X, y, params, 12)
     score = whole.history[9, "joint_train_score"]
     assert whole.extension_ == Extension(start=10, epochs=4, train_score=score) and score < 0.99
-    cut = BalancedImageClassifier(
-        checkpoint_dir=tmp_path / "cut", callbacks=[("stop", Interrupt(12))], **params
-    )
-    with pytest.raises(RuntimeError, match="interrupted"):
-        cut.fit(X, y)
-    assert json.loads((tmp_path / "cut" / "last.json").read_text())["epochs"] == 11
-    resumed = BalancedImageClassifier(checkpoint_dir=tmp_path / "cut", resume=True, **params)
 
     def scored_anew(*args):
         raise AssertionError("the resumed fit scored its network again")
@@ -252,6 +256,4 @@ def test_a_fit_interrupted_while_training_longer_resumes_exactly(png_images, tmp
     # 1 warm-up epoch at half the rate, then the rate, past max_epochs too
     assert whole.history[:, "event_lr"] == pytest.approx([2e-3] + [4e-3] * 13)
     assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]
-    for name, tensor in whole.module_.state_dict().items():
-        assert torch.equal(resumed.module_.state_dict()[name], tensor), name
-    np.testing.assert_array_equal(resumed.predict_proba(X), whole.predict_proba(X))
+    assert_same_network(resumed, whole, X)
