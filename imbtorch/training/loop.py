@@ -140,15 +140,14 @@ class TrainingLoopMixin:
         if not planned:
             self._finish_network(dataset)
             return None
-        features = None
         self.extension_ = decided_extension(self, end_epoch, planned)  # a resumed fit decided it
         if self.extension_ is None:
             self._finish_network(dataset)
             features = self.embed(dataset)
             score = joint_balanced_accuracy(self, features, dataset_codes(dataset))
             self.extension_ = decide_extension(self, end_epoch, planned, score)
-        if self.extension_ is None:
-            return features
+            if self.extension_ is None:
+                return features
         self.schedule_.end_epoch = self.extension_.end
         self._run_epochs(dataset, fit_params, self.extension_.end)
         self._finish_network(dataset)
