@@ -109,7 +109,8 @@ class BalancedImageClassifier(
         subtracted (``head_resampler_='sqrt'``, ``predict_logit_adjust_=0.5``),
         the network having trained on mixup batches for the first two thirds
         of its epochs (``mixup_='mixup'``, ``mixup_epochs_``; ``mixup`` set
-        stands, ``mixup_epochs`` replaces the two thirds). Where the
+        stands, ``mixup_epochs`` replaces the two thirds) and ending with its
+        weights averaged along training (``ema_epochs_``). Where the
         classifier trained with the network already classifies the training
         images with a balanced accuracy of 0.99 or more
         (``joint_train_score_``), it is kept as trained, with no stage and
@@ -395,6 +396,18 @@ class BalancedImageClassifier(
         theirs. ``'auto'`` does it unless ``train_split`` is set: then the
         returned network is exactly the one the validation monitors scored
         (and early stopping restored); ``True`` does it there too.
+    ema_epochs : float >= 0 or None, default=None
+        Average the network's weights (and buffers) along training: an
+        exponential moving average updated after every optimizer step, whose
+        time constant is ``ema_epochs`` epochs of the training set's size
+        (decay ``1 - 1 / (ema_epochs * ceil(n / batch_size))``; timm's model
+        EMA). The network takes the averaged weights when its epochs end,
+        before ``precise_bn`` and any classifier stage; with a constant
+        learning rate the last weights are one noisy point, the average
+        smooths them (see :mod:`imbtorch.training.averaging`). ``None``: 3
+        where ``strategy='auto'`` trains its own schedule without a
+        validation split, none elsewhere; ``0``: none. Not with
+        ``train_split``, whose monitors score single epochs.
     max_epochs : int, default=30
         Epochs of training; ``strategy='auto'`` adds ``extra_epochs`` where
         its network still errs on its training images (``extension_``).
@@ -512,6 +525,10 @@ class BalancedImageClassifier(
         How training batches were mixed, and for how many epochs from the
         first (``None``: all): ``mixup`` and ``mixup_epochs``, or
         ``strategy='auto'``'s ``'mixup'`` for the first two thirds.
+    ema_epochs_ : float or None
+        The time constant in epochs of the weight average the network took
+        when its epochs ended: ``ema_epochs``, or ``strategy='auto'``'s 3
+        (see ``ema_epochs``); ``None`` or 0 where none was kept.
     predict_logit_adjust_ : float or None
         The shift of the logits by the log prior that ``predict`` decides
         by: ``predict_logit_adjust``, or ``strategy='auto'``'s 0.5 after a
@@ -625,6 +642,7 @@ class BalancedImageClassifier(
         lr_schedule=None,
         warmup_epochs=None,
         precise_bn="auto",
+        ema_epochs=None,
         max_epochs=30,
         extra_epochs=None,
         batch_size=64,
@@ -667,6 +685,7 @@ class BalancedImageClassifier(
         self.sam_classes = sam_classes
         self.warmup_epochs = warmup_epochs
         self.precise_bn = precise_bn
+        self.ema_epochs = ema_epochs
         self.extra_epochs = extra_epochs
         self.weight_decay = weight_decay
         self.logit_scale = logit_scale

@@ -74,6 +74,7 @@ CONSTRAINTS: dict = {
     "weight_decay": [Interval(Real, 0, None, closed="left"), None],
     "lr_schedule": [StrOptions({"cosine"}), None],
     "precise_bn": [StrOptions({"auto"}), "boolean"],
+    "ema_epochs": [Interval(Real, 0, None, closed="left"), None],
     "sam_rho": [Interval(Real, 0, None, closed="neither"), None],
     "sam_classes": [StrOptions({"all", "minority"})],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left"), None],
@@ -135,6 +136,13 @@ def check_settings(net) -> None:
         raise ValueError(
             f"weight_decay={net.weight_decay} and optimizer__weight_decay="
             f"{net.get_params_for('optimizer')['weight_decay']} were both given; set one of them."
+        )
+    if net.ema_epochs and net.train_split is not None:
+        raise ValueError(
+            f"ema_epochs={net.ema_epochs} hands the network the average of its weights when "
+            "the epochs end, but with train_split set the validation monitors score, and early "
+            "stopping restores, the weights of single epochs; drop train_split, or set "
+            "ema_epochs=0 (or None)."
         )
     check_proba_prior(net)
     if net.head_smoothing is not None:

@@ -117,6 +117,12 @@ AUTO_NAME = "logit_adjusted+sqrt_head"
 AUTO_MIXUP = "mixup"
 AUTO_MIXED_NAME = "logit_adjusted+mixup+sqrt_head"
 
+#: ... with the weights averaged along training (an exponential moving
+#: average with a time constant of ``AUTO_EMA_EPOCHS`` epochs, which the
+#: network takes when its epochs end) where no validation split scores single
+#: epochs: ``docs/benchmarks.md``, section 9, "Averaging the weights".
+AUTO_EMA_EPOCHS = 3.0
+
 #: ... unless the classifier trained with the network already classifies the
 #: training images (as they are, features of the trained network) with a
 #: balanced accuracy of at least ``AUTO_JOINT_MIN_SCORE``: with no training
@@ -135,7 +141,15 @@ AUTO_MULTILABEL_NAME = "distribution_balanced+label_aware"
 
 #: The parameters :func:`resolve_strategy` decides; the fit keeps what it
 #: trains in ``<name>_`` (``loss_``, ``head_resampler_``, ...).
-TRAINED = ("loss", "sampler", "head_resampler", "predict_logit_adjust", "mixup", "mixup_epochs")
+TRAINED = (
+    "loss",
+    "sampler",
+    "head_resampler",
+    "predict_logit_adjust",
+    "mixup",
+    "mixup_epochs",
+    "ema_epochs",
+)
 
 
 def resolve_strategy(
@@ -163,7 +177,9 @@ def resolve_strategy(
     or two images whole again (one-shot digits; ``mixup_`` and
     ``mixup_epochs_``; a ``mixup`` you set stands as set, ``mixup_epochs``
     replaces the two thirds, 0 mixes none; no mixing with
-    ``difficulty_head``). After training, the stage gives way to the
+    ``difficulty_head``), and without a validation split its weights are
+    averaged along training (``ema_epochs_``: :data:`AUTO_EMA_EPOCHS`,
+    unless ``ema_epochs`` is set). After training, the stage gives way to the
     classifier trained with the network where that one classifies the
     training images with a balanced accuracy of at least
     :data:`AUTO_JOINT_MIN_SCORE` (decided in
@@ -233,6 +249,8 @@ def resolve_strategy(
     if settings["mixup_epochs"] == 0:
         return settings, AUTO_NAME
     settings["mixup"] = AUTO_MIXUP
+    if settings["ema_epochs"] is None and params["train_split"] is None:
+        settings["ema_epochs"] = AUTO_EMA_EPOCHS
     return settings, AUTO_MIXED_NAME
 
 

@@ -64,6 +64,8 @@ FLAGS = {
     "multilabel": {},
     "auto": dict(class_weight=None),  # strategy='auto' chooses: no re-balancing set
     "longer": dict(class_weight=None, train_split=None, max_epochs=10, lr=1e-5),
+    # each process averages its own BatchNorm statistics; no precise pass evens them out
+    "ema": dict(ema_epochs=2, train_split=None, precise_bn=False),
 }
 
 

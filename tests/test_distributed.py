@@ -44,9 +44,10 @@ def _launch(out: Path, processes: int, *cases: str) -> list[list[dict]]:
 def test_two_processes_draw_the_samples_of_one(tmp_path):
     """With MaxNorm on the classifier, which every process applies to its own copy; the
     weighted sampler on a multi-label y (each image drawn by its rarest label), and the
-    class-balanced sampler on single labels. (Plain shuffling: the next test, whose two
-    processes draw every sample once an epoch.)"""
-    cases = ["weighted,0,max_norm,multilabel", "class_balanced,0,max_norm"]
+    class-balanced sampler on single labels, there with the weights averaged (every process
+    ends with the same average, BatchNorm statistics included). (Plain shuffling: the next
+    test, whose two processes draw every sample once an epoch.)"""
+    cases = ["weighted,0,max_norm,multilabel", "class_balanced,0,max_norm,ema"]
     ones = _launch(tmp_path / "one", 1, *cases)
     twos = _launch(tmp_path / "two", 2, *cases)
     for case, [one], ranks in zip(cases, ones, twos, strict=True):

@@ -89,14 +89,16 @@ def test_report_of_any_classifier_with_the_training_counts_given(small_images):
             {
                 "strategy_": "logit_adjusted+mixup+sqrt_head",
                 "extension_": Extension(30, 20, 0.9412),
+                "ema_epochs_": 3.0,
                 "joint_train_score_": 0.97,
                 "head_resampler_": "sqrt",
                 "predict_logit_adjust_": 0.5,
             },
             "Trained: strategy_='logit_adjusted+mixup+sqrt_head'; 50 epochs (30 + 20 added: the "
             "classifier trained with the network scored 0.941 balanced accuracy on its training "
-            "images, under 0.99); classifier re-trained on 'sqrt'-resampled features; predicts "
-            "with the logits less 0.5 x log prior.",
+            "images, under 0.99); weights averaged along training (time constant 3 epochs); "
+            "classifier re-trained on 'sqrt'-resampled features; predicts with the logits less "
+            "0.5 x log prior.",
         ),
         (
             {"strategy_": "as_set", "head_resampler_": SMOTE()},

@@ -17,6 +17,7 @@ from skorch.dataset import ValidSplit
 from torchvision.transforms import v2
 
 from imbtorch import BalancedImageClassifier
+from imbtorch.strategies import AUTO_EMA_EPOCHS
 from imbtorch.training import loop
 from imbtorch.training.longer import Extension
 
@@ -245,6 +246,7 @@ def test_a_fit_interrupted_while_training_longer_resumes_exactly(png_images, tmp
     whole, resumed = whole_and_interrupted(tmp_path, X, y, params, 12)
     score = whole.history[9, "joint_train_score"]
     assert whole.extension_ == Extension(start=10, epochs=4, train_score=score) and score < 0.99
+    assert whole.ema_epochs_ == AUTO_EMA_EPOCHS  # the extension trains on from the average
 
     def scored_anew(*args):
         raise AssertionError("the resumed fit scored its network again")

@@ -12,7 +12,7 @@ from skorch.dataset import ValidSplit
 from imbtorch import BalancedImageClassifier
 from imbtorch.evaluation import training_summary
 from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
-from imbtorch.strategies import AUTO_JOINT_MIN_SCORE, strategy_params
+from imbtorch.strategies import AUTO_EMA_EPOCHS, AUTO_JOINT_MIN_SCORE, strategy_params
 from imbtorch.strategies import AUTO_MIXED_NAME as AUTO_MIXED
 from imbtorch.strategies import AUTO_NAME as AUTO
 from imbtorch.training import steps
@@ -86,9 +86,15 @@ def test_auto_keeps_the_classifier_trained_with_the_network_where_it_makes_no_tr
     assert clf.history[-1, "joint_train_score"] == 1.0
     assert clf.head_resampler_ is None and clf.predict_logit_adjust_ is None
     assert not hasattr(clf, "head_history_") and clf.mixup_epochs_ == 10
+    assert clf.ema_epochs_ == AUTO_EMA_EPOCHS
     np.testing.assert_allclose(clf.decision_prior_, np.ones(3) / 3)  # the adjusted loss's
     joint = BalancedImageClassifier(
-        strategy=None, loss="logit_adjusted", mixup="mixup", mixup_epochs=10, **settings
+        strategy=None,
+        loss="logit_adjusted",
+        mixup="mixup",
+        mixup_epochs=10,
+        ema_epochs=AUTO_EMA_EPOCHS,
+        **settings,
     ).fit(X, y)
     X_all = small_images[0]
     np.testing.assert_array_equal(clf.predict_proba(X_all), joint.predict_proba(X_all))

@@ -137,9 +137,9 @@ def _named(value) -> str:
 def training_summary(estimator) -> str | None:
     """How a :class:`~imbtorch.BalancedImageClassifier` was trained, in one line: the
     strategy it trained (what ``'auto'`` chose), its epochs and why it added any, its
-    classifier stage and decision shift. None for other estimators.
+    weight average, classifier stage and decision shift. None for other estimators.
 
-    Read from the fitted attributes (``strategy_``, ``extension_``,
+    Read from the fitted attributes (``strategy_``, ``extension_``, ``ema_epochs_``,
     ``joint_train_score_``, ``head_resampler_``, ``predict_logit_adjust_``),
     of the classifier itself, a pipeline's last step or a meta-estimator's
     ``estimator_``.
@@ -157,6 +157,9 @@ def training_summary(estimator) -> str | None:
             f"classifier trained with the network scored {extension.train_score:.3f} balanced "
             f"accuracy on its training images, under {AUTO_JOINT_MIN_SCORE})"
         )
+    ema_epochs = getattr(clf, "ema_epochs_", None)
+    if ema_epochs:
+        parts.append(f"weights averaged along training (time constant {ema_epochs:g} epochs)")
     score = getattr(clf, "joint_train_score_", None)
     head = getattr(clf, "head_resampler_", None)
     if head is not None:

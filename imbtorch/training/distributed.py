@@ -194,8 +194,7 @@ class DistributedMixin:
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         if training:
             super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-            for buffer in self.module_.buffers():
-                torch.distributed.broadcast(buffer, src=0)
+            self._share_buffers()
             return None
         batch_count = 0
         for batch in iterator:
@@ -207,6 +206,13 @@ class DistributedMixin:
             self.notify("on_batch_end", batch=whole, training=training, **step)
             batch_count += 1
         self.history.record(prefix + "_batch_count", batch_count)
+
+    def _share_buffers(self) -> None:
+        """Give every process ``module_``'s buffers of process 0 (nothing with one process)."""
+        if self._world_size == 1:
+            return
+        for buffer in self.module_.buffers():
+            torch.distributed.broadcast(buffer, src=0)
 
     def evaluation_step(self, batch, training=False):
         output = super().evaluation_step(batch, training=training)

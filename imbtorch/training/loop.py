@@ -7,7 +7,8 @@ owners of the training state and keeps none itself:
 :class:`~imbtorch.training.schedule.TrainingSchedule` (the seed of the draws,
 the fit's span), the loaders that follow from it
 (:mod:`imbtorch.training.loaders`), the callbacks of the loss's, the learning
-rate's and freezing's phases and of the validation monitors,
+rate's and freezing's phases, of the weight average and of the validation
+monitors,
 :class:`~imbtorch.training.resume.TrainingCheckpoint` (save and resume), and
 after the epochs precise BatchNorm statistics
 (:mod:`imbtorch.training.precise_bn`) and the classifier stage
@@ -25,6 +26,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from ..data.dataset import ImageDataset, dataset_codes
 from ..samplers import MAX_SEED
+from .averaging import WeightAveraging
 from .constraints import MaxNorm
 from .decoupled import classifier_stage, joint_balanced_accuracy
 from .finetune import fine_tuning_callbacks
@@ -55,6 +57,8 @@ class TrainingLoopMixin:
             callbacks.append(("deferred_reweighting", DeferredReweighting(self.drw_epoch)))
         if self.max_norm is not None:
             callbacks.append(("max_norm", MaxNorm(self.max_norm)))
+        if getattr(self, "ema_epochs_", None):  # after max_norm: it averages projected weights
+            callbacks.append(("weight_averaging", WeightAveraging(self.ema_epochs_)))
         warmup = self.warmup_epochs
         if warmup is None:
             warmup = default_warmup(self.max_epochs, pretrained=self._pretrained)
@@ -160,7 +164,11 @@ class TrainingLoopMixin:
         NeuralNet.partial_fit(self, dataset, dataset.codes, epochs=epochs, **fit_params)
 
     def _finish_network(self, dataset: ImageDataset) -> None:
-        """Precise BatchNorm statistics, where ``precise_bn`` asks for them."""
+        """The averaged weights (``ema_epochs``), then precise BatchNorm statistics where
+        ``precise_bn`` asks for them."""
+        averaging = dict(self.callbacks_).get("weight_averaging")
+        if averaging is not None and averaging.hand_over(self.module_):
+            self._share_buffers()  # each process averaged its own running statistics
         precise = self.train_split is None if self.precise_bn == "auto" else self.precise_bn
         if precise and len(self.history):  # trained (now, or before a resumed finished fit)
             self._recompute_batchnorm(dataset)
