@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
+from imbtorch.strategies import AUTO_EMA_EPOCHS
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -274,14 +276,18 @@ def test_decision_rules_tables_every_trunk_and_rule_with_its_worst_gap(tmp_path)
     assert float(gap) == pytest.approx(round(expected, 1), abs=1e-9) and float(gap) <= 0
 
 
+DEFAULT_TRUNK = f"logit_adjusted:mixup='mixup',ema_epochs={AUTO_EMA_EPOCHS}"
+
+
 @pytest.mark.parametrize(
     ("trunk", "epochs", "strategy", "strategy_"),
     [
         ("ce", 2, {"head_resampler": "class_balanced"}, "as_set"),
-        # the logit-adjusted trunk mixed for two thirds of its epochs: the default, whose
-        # joint classifier still errs on its training images after 2 epochs, not after 30
-        ("logit_adjusted:mixup='mixup',mixup_epochs=1", 2, {}, "logit_adjusted+mixup+sqrt_head"),
-        ("logit_adjusted:mixup='mixup',mixup_epochs=20", 30, {}, "logit_adjusted+mixup"),
+        # the logit-adjusted trunk mixed for two thirds of its epochs, its weights averaged:
+        # the default, whose joint classifier still errs on its training images after 2
+        # epochs, not after 30
+        (f"{DEFAULT_TRUNK},mixup_epochs=1", 2, {}, "logit_adjusted+mixup+sqrt_head"),
+        (f"{DEFAULT_TRUNK},mixup_epochs=20", 30, {}, "logit_adjusted+mixup"),
     ],
 )
 def test_decision_rules_train_the_stages_as_the_estimator_does(trunk, epochs, strategy, strategy_):

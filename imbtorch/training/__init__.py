@@ -14,6 +14,8 @@
   augmentation, mixing, autocast, sample-weighted loss, SAM's step when asked.
 - :mod:`~imbtorch.training.constraints`: MaxNorm on the classifier after every
   optimizer step.
+- :mod:`~imbtorch.training.averaging`: the moving average of the weights
+  (``ema_epochs``) the network takes when its epochs end.
 - :mod:`~imbtorch.training.finetune`: backbone stages, freezing, the backbone's
   learning rate.
 - :mod:`~imbtorch.training.compiled`: ``compile=True`` around a plain ``module_``.
