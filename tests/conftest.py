@@ -65,6 +65,15 @@ def small_images():
     return X.astype(np.float32), y
 
 
+@pytest.fixture(scope="session")
+def long_tailed_images(small_images):
+    """``small_images`` cut to 20 / 8 / 3 images: long-tailed, so 'auto' trains its own
+    schedule."""
+    X, y = small_images
+    keep = np.concatenate([np.arange(20), np.arange(20, 28), np.arange(40, 43)])
+    return X[keep], y[keep]
+
+
 def write_image_folder(root, images, labels, *, suffix=".png", rgb=False, sizes=None):
     """Write ``images`` (uint8, (N, H, W)) as files in root/<label>/<i><suffix>; return paths.
 

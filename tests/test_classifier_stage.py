@@ -12,13 +12,6 @@ from imbtorch.training.decoupled import label_aware_smoothing, smoothed_cross_en
 FAST = {"max_epochs": 3, "module__width": 8, "random_state": 0, "head_epochs": 20}
 
 
-@pytest.fixture(scope="module")
-def long_tailed_images(small_images):
-    X, y = small_images
-    keep = np.concatenate([np.arange(20), np.arange(20, 28), np.arange(40, 43)])
-    return X[keep], y[keep]  # 20 / 8 / 3 images
-
-
 def test_label_aware_smoothing_runs_from_head_to_tail_on_a_concave_curve():
     eps = label_aware_smoothing([100, 10, 1], head=0.3, tail=0.05)
     expected = [0.3, 0.05 + 0.25 * np.sin(np.pi / 2 * 9 / 99), 0.05]

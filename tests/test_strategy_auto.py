@@ -21,13 +21,6 @@ from imbtorch.training.longer import Extension
 FAST = dict(max_epochs=3, random_state=0, module__width=8)
 
 
-@pytest.fixture(scope="module")
-def long_tailed_images(small_images):
-    X, y = small_images
-    keep = np.concatenate([np.arange(20), np.arange(20, 28), np.arange(40, 43)])
-    return X[keep], y[keep]  # 20 / 8 / 3 images
-
-
 @pytest.mark.parametrize(
     "params, loss, criterion, strategy",
     [

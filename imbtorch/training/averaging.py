@@ -33,8 +33,9 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 
 def ema_decay(time_constant_epochs: float, steps_per_epoch: int) -> float:
-    """The per-step decay of an average whose time constant is ``time_constant_epochs``."""
-    return 1.0 - 1.0 / (time_constant_epochs * steps_per_epoch)
+    """The per-step decay of an average whose time constant is ``time_constant_epochs``
+    (0 where that is under one step: the average is then the last weights)."""
+    return max(0.0, 1.0 - 1.0 / (time_constant_epochs * steps_per_epoch))
 
 
 def _ema_update(averages, currents, n_averaged, *, decay: float) -> None:
@@ -55,7 +56,7 @@ class WeightAveraging(Callback):
     Attributes
     ----------
     average_ : torch.optim.swa_utils.AveragedModel or None
-        The average, created at the first training step's start; None before.
+        The average, created when training begins; None before.
     """
 
     def __init__(self, epochs: float) -> None:
