@@ -28,6 +28,7 @@ folds, ``--compare-folds``) against one fit of ``strategy='auto'``, and writes t
     python benchmarks/longtail.py --dataset textures     # patches of photographs (textures.py)
     python benchmarks/longtail.py --dataset photos       # ... of ten other photographs
     python benchmarks/longtail.py --dataset samples      # ... of eight packages' sample images
+    python benchmarks/longtail.py --dataset patches28    # ... of all 28 images, 28 classes
     python benchmarks/longtail.py --device cuda --epochs 200 \
         --set "backbone='resnet32',image_size=(64,64),batch_size=128"
     python benchmarks/longtail.py --dataset cifar10-lt --cifar-dir ~/data --device cuda
@@ -44,7 +45,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from peers import HandLoop, plain_skorch, prepare, smote_logistic_regression
-from textures import load_long_tailed_photos, load_long_tailed_samples, load_long_tailed_textures
+from textures import (
+    load_long_tailed_patches28,
+    load_long_tailed_photos,
+    load_long_tailed_samples,
+    load_long_tailed_textures,
+)
 
 from imbtorch import BalancedImageClassifier, compare_strategies
 from imbtorch.datasets import (
@@ -74,7 +80,7 @@ BASELINE = "skorch CE"
 
 
 #: The sets :func:`loader` reads.
-DATASETS = ("digits", "mnist", "textures", "photos", "samples", "cifar10-lt")
+DATASETS = ("digits", "mnist", "textures", "photos", "samples", "patches28", "cifar10-lt")
 
 
 def loader(name: str, cifar_dir: str | None, class_order: str = "sorted"):
@@ -92,6 +98,10 @@ def loader(name: str, cifar_dir: str | None, class_order: str = "sorted"):
         return lambda rho, seed: load_long_tailed_photos(rho, class_order=order, random_state=seed)
     if name == "samples":
         return lambda rho, seed: load_long_tailed_samples(rho, class_order=order, random_state=seed)
+    if name == "patches28":
+        return lambda rho, seed: load_long_tailed_patches28(
+            rho, class_order=order, random_state=seed
+        )
     return lambda rho, seed: load_long_tailed_cifar10(
         cifar_dir, rho, class_order=order, random_state=seed
     )

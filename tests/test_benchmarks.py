@@ -103,10 +103,10 @@ def test_patches_follow_the_profile_and_never_overlap_the_test_set(name, counts)
     assert np.bincount(y_train).tolist() == counts
     assert np.bincount(y_test).tolist() == [100] * len(photographs)
     # the held-out sets share no image with the set the default's rule was chosen on, nor
-    # with each other (a bare name is a file of skimage/data)
+    # with each other (a bare name is a file of skimage/data); patches28 is the three together
     sets = [textures.PHOTOGRAPHS, textures.HELD_OUT_PHOTOGRAPHS, textures.SAMPLE_IMAGES]
-    files = [image.removeprefix("skimage:") for images in sets for image in images]
-    assert len(set(files)) == len(files)
+    files = [image.removeprefix("skimage:") for image in textures.ALL_IMAGES]
+    assert len(set(files)) == len(files) and sum(sets, ()) == textures.ALL_IMAGES
     # training and test patches come from disjoint blocks; no patch of one side appears
     # on the other (flat ones would: the same black square stands in several photographs)
     X_pool, y_pool, X_test_pool, y_test_pool = textures.texture_patches(photographs, stride)
