@@ -41,16 +41,40 @@ def _launch(out: Path, processes: int, *cases: str) -> list[list[dict]]:
     ]
 
 
-def test_two_processes_draw_the_samples_of_one(tmp_path):
-    """With MaxNorm on the classifier, which every process applies to its own copy; the
-    weighted sampler on a multi-label y (each image drawn by its rarest label), and the
-    class-balanced sampler on single labels, there with the weights averaged (every process
-    ends with the same average, BatchNorm statistics included). (Plain shuffling: the next
-    test, whose two processes draw every sample once an epoch.)"""
-    cases = ["weighted,0,max_norm,multilabel", "class_balanced,0,max_norm,ema"]
-    ones = _launch(tmp_path / "one", 1, *cases)
-    twos = _launch(tmp_path / "two", 2, *cases)
-    for case, [one], ranks in zip(cases, ones, twos, strict=True):
+#: Fits compared with one process's: MaxNorm on the classifier, which every process applies
+#: to its own copy; the weighted sampler on a multi-label y (each image drawn by its rarest
+#: label), and the class-balanced sampler on single labels, there with the weights averaged
+#: (every process ends with the same average, BatchNorm statistics included).
+SAME_DRAWS = ("weighted,0,max_norm,multilabel", "class_balanced,0,max_norm,ema")
+#: Fits without random_state: each process seeds torch differently and relies on process
+#: 0's seed. Plain shuffling neither repeats nor drops; cRT, which re-trains the classifier
+#: on every process after the epochs, draws from the shared seed too. The forward passes run
+#: through torch.compile around the DDP wrapper, and every step is ImbSAM's three passes
+#: (SAM's, with the rarest class's loss split off) of SGD with momentum; cRT smooths its
+#: labels, so the prior its scores assume is fitted on the validation split, with the same
+#: result on every process. The network is the CIFAR ResNet (BatchNorm in every block), and
+#: the rate is warmed up and decayed per epoch alike on both processes; the first two epochs
+#: mix their batches (mixup), which every SAM pass replays alike. A second fit lets
+#: strategy='auto' choose its classifier stage or not, and a third whether to train longer
+#: (a network that has learnt nothing errs on its training images).
+SHARED_SEED = (
+    "none,none,crt,compile,imbsam,sgd,las,prior,resnet,warmup,mixup",
+    "none,0,auto",
+    "none,0,longer",
+)
+
+
+def test_two_processes_train_what_one_process_trains(tmp_path):
+    """Every case of :data:`SAME_DRAWS` and :data:`SHARED_SEED` in one launch of two
+    processes (each launch imports torch anew); the first against one process."""
+    ones = _launch(tmp_path / "one", 1, *SAME_DRAWS)
+    twos = _launch(tmp_path / "two", 2, *SAME_DRAWS, *SHARED_SEED)
+    _assert_same_draws(ones, twos[: len(SAME_DRAWS)])
+    _assert_shared_seed(*twos[len(SAME_DRAWS) :])
+
+
+def _assert_same_draws(ones, twos):
+    for case, [one], ranks in zip(SAME_DRAWS, ones, twos, strict=True):
         for epoch, drawn in enumerate(one["epochs"]):
             union = ranks[0]["epochs"][epoch] + ranks[1]["epochs"][epoch]
             assert sorted(union) == sorted(drawn), f"{case}, epoch {epoch}"
@@ -72,21 +96,7 @@ def test_two_processes_draw_the_samples_of_one(tmp_path):
         assert ranks[0]["valid_f1"] == ranks[1]["valid_f1"], case
 
 
-def test_processes_without_random_state_share_process_0s_seed(tmp_path):
-    """Each process seeds torch differently; plain shuffling still neither repeats nor drops,
-    and cRT, which re-trains the classifier on every process after the epochs, draws from
-    the shared seed too: every process ends with the same head. The forward passes run
-    through torch.compile around the DDP wrapper, and every step is ImbSAM's three passes
-    (SAM's, with the rarest class's loss split off) of SGD with momentum; cRT smooths its
-    labels, so the prior its scores assume is fitted on the validation split, with the same
-    result on every process. The network is the CIFAR ResNet (BatchNorm in every block), and
-    the rate is warmed up and decayed per epoch alike on both processes; the first two
-    epochs mix their batches (mixup), which every SAM pass replays alike. A second fit in
-    the same processes lets strategy='auto' choose its classifier stage or not, and a third
-    whether to train longer (a network that has learnt nothing errs on its training images)."""
-    flags = ("crt", "compile", "imbsam", "sgd", "las", "prior", "resnet", "warmup", "mixup")
-    first = ",".join(["none", "none", *flags])
-    ranks, auto, longer = _launch(tmp_path / "two", 2, first, "none,0,auto", "none,0,longer")
+def _assert_shared_seed(ranks, auto, longer):
     # where its network still errs, 'auto' trains 6 more epochs alike on both processes
     assert longer[0]["extension"] == longer[1]["extension"] is not None
     assert longer[0]["epochs_trained"] == longer[1]["epochs_trained"] == 16
