@@ -400,14 +400,16 @@ class BalancedImageClassifier(
         Average the network's weights (and buffers) along training: an
         exponential moving average updated after every optimizer step, whose
         time constant is ``ema_epochs`` epochs of the training set's size
-        (decay ``1 - 1 / (ema_epochs * ceil(n / batch_size))``; timm's model
+        (decay ``1 - 1 / (ema_epochs * ceil(n / batch_size))``, ``n`` the
+        images trained on, less any validation split's; timm's model
         EMA). The network takes the averaged weights when its epochs end,
         before ``precise_bn`` and any classifier stage; with a constant
         learning rate the last weights are one noisy point, the average
         smooths them (see :mod:`imbtorch.training.averaging`). ``None``: 3
         where ``strategy='auto'`` trains its own schedule without a
-        validation split, none elsewhere; ``0``: none. Not with
-        ``train_split``, whose monitors score single epochs.
+        validation split, none elsewhere; ``0``: none. With ``train_split``
+        the monitors score the average, early stopping keeps the best one,
+        and the optimizer steps on from the trained weights.
     max_epochs : int, default=30
         Epochs of training; ``strategy='auto'`` adds ``extra_epochs`` where
         its network still errs on its training images (``extension_``).

@@ -137,13 +137,6 @@ def check_settings(net) -> None:
             f"weight_decay={net.weight_decay} and optimizer__weight_decay="
             f"{net.get_params_for('optimizer')['weight_decay']} were both given; set one of them."
         )
-    if net.ema_epochs and net.train_split is not None:
-        raise ValueError(
-            f"ema_epochs={net.ema_epochs} hands the network the average of its weights when "
-            "the epochs end, but with train_split set the validation monitors score, and early "
-            "stopping restores, the weights of single epochs; drop train_split, or set "
-            "ema_epochs=0 (or None)."
-        )
     check_proba_prior(net)
     if net.head_smoothing is not None:
         _check_head_smoothing(net.head_smoothing, net.head_resampler)

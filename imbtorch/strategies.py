@@ -119,8 +119,8 @@ AUTO_MIXED_NAME = "logit_adjusted+mixup+sqrt_head"
 
 #: ... with the weights averaged along training (an exponential moving
 #: average with a time constant of ``AUTO_EMA_EPOCHS`` epochs, which the
-#: network takes when its epochs end) where no validation split scores single
-#: epochs: ``docs/benchmarks.md``, section 9, "Averaging the weights".
+#: network takes when its epochs end) where no validation split is set (with
+#: one, not measured): ``docs/benchmarks.md``, section 9, "Averaging the weights".
 AUTO_EMA_EPOCHS = 3.0
 
 #: ... unless the classifier trained with the network already classifies the

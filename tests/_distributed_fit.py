@@ -16,7 +16,8 @@ trains on overlapping labels (bright, not dark, striped) as an indicator matrix,
 mixes the batches of the first 2 of the 4 epochs (``mixup_epochs=2``), ``auto``
 leaves the classes unweighted, so that ``strategy='auto'`` chooses, and ``longer`` does
 so without a validation split over 10 epochs at a rate too low to learn (``lr=1e-5``), so
-that it trains 6 more. Every
+that it trains 6 more; ``ema`` averages the weights without a validation split and
+``ema_valid`` with one (``ema_epochs=2``). Every
 process writes ``OUT_DIR/case<i>_rank<r>.pt`` for the i-th case (from 0): the sample
 indices of its training batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -66,6 +67,7 @@ FLAGS = {
     "longer": dict(class_weight=None, train_split=None, max_epochs=10, lr=1e-5),
     # each process averages its own BatchNorm statistics; no precise pass evens them out
     "ema": dict(ema_epochs=2, train_split=None, precise_bn=False),
+    "ema_valid": dict(ema_epochs=2),  # the monitors score the average on each process's shard
 }
 
 

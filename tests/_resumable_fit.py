@@ -44,6 +44,7 @@ def classifier(checkpoint_dir, callbacks=()):
         minority_augment=0.5,
         train_split=ValidSplit(4, stratified=True),
         proba_prior="train",  # a temperature fitted on the validation split after training
+        ema_epochs=2,  # the average, scored on the validation split, stands in at each epoch's end
         callbacks=[("lr", LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=2)), *callbacks],
         checkpoint_dir=checkpoint_dir,
         resume=True,

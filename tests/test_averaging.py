@@ -27,10 +27,7 @@ class RecordWeights(Callback):
 
     def on_batch_end(self, net, training=False, **kwargs):
         if training:
-            state = net.module_.state_dict()
-            self.states_.append(
-                {k: v.detach().float().clone() for k, v in state.items() if v.is_floating_point()}
-            )
+            self.states_.append({k: v.float() for k, v in _floats(net.module_).items()})
 
 
 def by_hand(states: list[dict], decay: float) -> dict:
@@ -107,12 +104,67 @@ def test_who_averages_the_weights(long_tailed_images, params, epochs):
     assert (clf.ema_epochs_ or None) == epochs
 
 
-def test_averaging_with_a_validation_split_is_an_error_before_any_epoch(small_images):
+class RecordValidation(Callback):
+    """The network's floating-point weights and buffers while each epoch's validation ran,
+    and when the epoch ended (after early stopping's and the checkpoints' copies)."""
+
+    def initialize(self):
+        self.scored_, self.ended_ = [], []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.scored_.append(None)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training and self.scored_[-1] is None:
+            self.scored_[-1] = _floats(net.module_)
+
+    def on_epoch_end(self, net, **kwargs):
+        self.ended_.append(_floats(net.module_))
+
+
+def _floats(module) -> dict:
+    return {k: v.detach().clone() for k, v in module.state_dict().items() if v.is_floating_point()}
+
+
+def test_with_a_validation_split_the_monitors_score_the_average(small_images):
+    """The validation passes, early stopping and the final network see the average; the
+    optimizer steps on from the trained weights, exactly as without averaging."""
     X, y = small_images
-    clf = BalancedImageClassifier(ema_epochs=2, train_split=ValidSplit(4, stratified=True), **FAST)
-    with pytest.raises(ValueError, match="ema_epochs=2 hands the network.*drop train_split"):
-        clf.fit(X, y)
-    assert not clf.initialized_
+    split = ValidSplit(4, stratified=True)
+    runs = {}
+    for ema in (2, 0):
+        steps, scored = RecordWeights(), RecordValidation()
+        clf = BalancedImageClassifier(
+            strategy=None,
+            ema_epochs=ema,
+            train_split=split,
+            precise_bn=False,
+            callbacks=[("steps", steps), ("scored", scored)],
+            **{**FAST, "max_epochs": 6, "lr": 3e-2},
+        ).fit(X, y)
+        runs[ema] = clf, steps.states_, scored
+    clf, steps, scored = runs[2]
+    # the trained weights never saw the average: every step as in the fit without it
+    assert len(steps) == len(runs[0][1])
+    for ours, plain in zip(steps, runs[0][1], strict=True):
+        assert all(torch.equal(ours[k], plain[k]) for k in plain)
+    # each epoch's validation scored the average of the steps so far, and ended with it
+    per_epoch = len(steps) // 6
+    decay = ema_decay(2, per_epoch)
+    for epoch in range(6):
+        expected = by_hand(steps[: (epoch + 1) * per_epoch], decay)
+        for key, value in expected.items():
+            torch.testing.assert_close(scored.scored_[epoch][key], value, rtol=1e-5, atol=1e-6)
+            assert torch.equal(scored.ended_[epoch][key], scored.scored_[epoch][key])
+    assert not torch.equal(scored.scored_[-1]["classifier.weight"], steps[-1]["classifier.weight"])
+    assert clf.history[:, "valid_loss"] != runs[0][0].history[:, "valid_loss"]
+    # the network ends with the average of the best-scored epoch
+    best = max(i for i, row in enumerate(clf.history) if row["valid_f1_best"])
+    assert best < 5  # early stopping restored its copy, not the last average
+    final = _floats(clf.module_)
+    assert all(torch.equal(final[k], v) for k, v in scored.ended_[best].items())
+    assert dict(clf.callbacks_)["weight_averaging"].trained_ is None
 
 
 def test_without_averaging_the_network_keeps_its_last_step_weights(small_images):

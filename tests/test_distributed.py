@@ -43,9 +43,10 @@ def _launch(out: Path, processes: int, *cases: str) -> list[list[dict]]:
 
 #: Fits compared with one process's: MaxNorm on the classifier, which every process applies
 #: to its own copy; the weighted sampler on a multi-label y (each image drawn by its rarest
-#: label), and the class-balanced sampler on single labels, there with the weights averaged
-#: (every process ends with the same average, BatchNorm statistics included).
-SAME_DRAWS = ("weighted,0,max_norm,multilabel", "class_balanced,0,max_norm,ema")
+#: label), and the class-balanced sampler on single labels; both with the weights averaged
+#: (every process ends with the same average, BatchNorm statistics included), the first
+#: scored on the validation split, the second without one.
+SAME_DRAWS = ("weighted,0,max_norm,multilabel,ema_valid", "class_balanced,0,max_norm,ema")
 #: Fits without random_state: each process seeds torch differently and relies on process
 #: 0's seed. Plain shuffling neither repeats nor drops; cRT, which re-trains the classifier
 #: on every process after the epochs, draws from the shared seed too. The forward passes run
