@@ -127,7 +127,12 @@ def _floats(module) -> dict:
     return {k: v.detach().clone() for k, v in module.state_dict().items() if v.is_floating_point()}
 
 
-def test_with_a_validation_split_the_monitors_score_the_average(small_images):
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"compile": True, "compile__backend": "eager", "precision": "bf16-mixed"}],
+    ids=["plain", "compiled_bf16"],
+)
+def test_with_a_validation_split_the_monitors_score_the_average(small_images, settings):
     """The validation passes, early stopping and the final network see the average; the
     optimizer steps on from the trained weights, exactly as without averaging."""
     X, y = small_images
@@ -141,7 +146,7 @@ def test_with_a_validation_split_the_monitors_score_the_average(small_images):
             train_split=split,
             precise_bn=False,
             callbacks=[("steps", steps), ("scored", scored)],
-            **{**FAST, "max_epochs": 6, "lr": 3e-2},
+            **{**FAST, "max_epochs": 6, "lr": 3e-2, **settings},
         ).fit(X, y)
         runs[ema] = clf, steps.states_, scored
     clf, steps, scored = runs[2]
