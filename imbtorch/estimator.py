@@ -443,7 +443,9 @@ class BalancedImageClassifier(
         worker processes between epochs unless
         ``iterator_train__persistent_workers`` says so. With a validation
         split, the state of best macro-F1 is kept too (skorch's
-        :class:`~skorch.callbacks.Checkpoint`) and loaded at the end of ``fit``.
+        :class:`~skorch.callbacks.Checkpoint`); the fit ends as without
+        ``checkpoint_dir``, with early stopping's best weights and every epoch's
+        history.
     resume : bool, default=False
         Let ``fit`` continue from the newest training state in
         ``checkpoint_dir`` (a fit that was killed) up to ``max_epochs`` epochs

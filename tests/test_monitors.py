@@ -3,6 +3,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from _images import three_class_images
 from sklearn.metrics import balanced_accuracy_score, f1_score
 from skorch.callbacks import Checkpoint, EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
@@ -123,15 +124,32 @@ def test_early_stopping_waits_for_the_end_of_the_mixing(small_images, mixup_epoc
     assert dict(clf.callbacks_)["early_stopping"].start_epoch == start
 
 
-def test_checkpoint_dir_saves_the_best_state(small_images, tmp_path):
-    X, y = small_images
-    clf = BalancedImageClassifier(
-        train_split=ValidSplit(4, stratified=True), checkpoint_dir=tmp_path, **FAST
-    ).fit(X, y)
+def test_checkpoint_dir_saves_the_best_state_and_the_fit_ends_as_without_it(tmp_path):
+    """The best epoch's files are saved; the fitted model, its history and its optimizer
+    are those of the same fit without ``checkpoint_dir`` (skorch's ``load_best`` would
+    cut the history at the best epoch and roll the optimizer back to it)."""
+    X, y = three_class_images([60, 20, 8])
+    params = {**FAST, "max_epochs": 7, "lr": 3e-3, "train_split": ValidSplit(4, stratified=True)}
+    clf = BalancedImageClassifier(checkpoint_dir=tmp_path, **params).fit(X, y)
+    plain = BalancedImageClassifier(**params).fit(X, y)
+
     checkpoint = dict(clf.callbacks_)["checkpoint"]
     assert isinstance(checkpoint, Checkpoint) and checkpoint.monitor == "valid_f1_best"
     assert (tmp_path / "params.pt").exists() and (tmp_path / "history.json").exists()
-    assert any(clf.history[:, "event_cp"])
+    best = [row["epoch"] for row in clf.history if row["event_cp"]][-1]
+    assert best < len(clf.history) == len(plain.history) == 7  # the best is not the last
+    assert clf.history[:, "valid_f1"] == plain.history[:, "valid_f1"]
+    for name, tensor in plain.module_.state_dict().items():
+        assert torch.equal(clf.module_.state_dict()[name], tensor), name
+    steps = [s["step"] for s in clf.optimizer_.state_dict()["state"].values()]
+    assert steps == [s["step"] for s in plain.optimizer_.state_dict()["state"].values()]
+
+    # the file holds the best epoch's weights, which early stopping restored; the
+    # classifier stage that 'auto' runs after joint training then retrained the classifier
+    saved = torch.load(tmp_path / "params.pt", weights_only=True)
+    assert clf.strategy_.endswith("sqrt_head")
+    for name, tensor in clf.module_.state_dict().items():
+        assert torch.equal(saved[name], tensor) != name.startswith("classifier."), name
 
 
 def test_checkpoint_dir_without_a_validation_split_keeps_the_training_state(small_images, tmp_path):

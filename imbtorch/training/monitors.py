@@ -89,7 +89,10 @@ def validation_monitors(
     on macro-F1 (patience 10, restores the best weights at the end, never
     stops before ``start_epoch``); and,
     when ``checkpoint_dir`` is given, a ``checkpoint`` saving the best
-    macro-F1 state there and loading it back at the end.
+    macro-F1 state there (skorch's files, for ``net.load_params(checkpoint=...)``).
+    It loads nothing back: early stopping already restores the best weights,
+    and the fit keeps its whole history, so the fitted model does not depend on
+    whether states were saved.
 
     With ``multilabel``, ``valid_map`` (macro average precision, which needs
     no threshold) replaces balanced accuracy and is what early stopping and
@@ -134,9 +137,8 @@ def validation_monitors(
         ),
     ]
     if checkpoint_dir is not None:
-        checkpoint = Checkpoint(
-            monitor=f"{monitor}_best", dirname=str(checkpoint_dir), load_best=True
-        )
+        # load_best=True would also load the best epoch's history, optimizer and criterion
+        checkpoint = Checkpoint(monitor=f"{monitor}_best", dirname=str(checkpoint_dir))
         callbacks.append(("checkpoint", checkpoint))
     return callbacks
 
