@@ -29,6 +29,7 @@ folds, ``--compare-folds``) against one fit of ``strategy='auto'``, and writes t
     python benchmarks/longtail.py --dataset photos       # ... of ten other photographs
     python benchmarks/longtail.py --dataset samples      # ... of eight packages' sample images
     python benchmarks/longtail.py --dataset patches28    # ... of all 28 images, 28 classes
+    python benchmarks/longtail.py --split 5              # validate on a fifth (early stopping)
     python benchmarks/longtail.py --device cuda --epochs 200 \
         --set "backbone='resnet32',image_size=(64,64),batch_size=128"
     python benchmarks/longtail.py --dataset cifar10-lt --cifar-dir ~/data --device cuda
@@ -45,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from peers import HandLoop, plain_skorch, prepare, smote_logistic_regression
+from skorch.dataset import ValidSplit
 from textures import (
     load_long_tailed_patches28,
     load_long_tailed_photos,
@@ -127,7 +129,7 @@ def parse_params(text: str) -> dict:
 
 
 #: Fitted attributes of an imbtorch fit that say what it chose (a column each).
-CHOICES = ("strategy_", "joint_train_score_")
+CHOICES = ("strategy_", "joint_train_score_", "ema_epochs_")
 
 
 def fit_predict(
@@ -178,6 +180,8 @@ def run(args) -> pd.DataFrame:
     device = resolve_device(args.device)
     rows = []
     common = parse_params(args.set)
+    if args.split:
+        common["train_split"] = ValidSplit(args.split, stratified=True)
     for dataset in args.dataset:
         load = loader(dataset, args.cifar_dir, args.class_order)
         for rho in args.rho:
@@ -202,6 +206,7 @@ def run(args) -> pd.DataFrame:
                     seconds = time.perf_counter() - start
                     row = {"dataset": dataset, "rho": rho, "seed": seed, "method": method}
                     row["settings"] = args.set  # --set, under every imbtorch method
+                    row["split"] = args.split
                     ours = parse_method(method)[0] in STRATEGY_NAMES
                     row["family"] = "imbtorch" if ours else "peer"
                     if pred is None:  # SMOTE with a one-image class
@@ -367,6 +372,13 @@ def main() -> None:
         "--set",
         default="",
         help="settings of every imbtorch method, e.g. \"backbone='resnet32',image_size=(64,64)\"",
+    )
+    parser.add_argument(
+        "--split",
+        type=int,
+        default=0,
+        help="K: every imbtorch method validates on a stratified 1/K of its training set"
+        " (skorch's ValidSplit(K, stratified=True)); 0 (the default): none",
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--tag", default="", help="prefix of the output files")
