@@ -429,7 +429,8 @@ class BalancedImageClassifier(
         ``skorch.dataset.ValidSplit(5, stratified=True)``. ``None`` trains on
         all the data, which small tail classes need. With a split, the history
         records ``valid_bacc`` (balanced accuracy) and ``valid_f1`` (macro-F1)
-        each epoch, and the ``early_stopping`` callback stops after 10 epochs
+        of the classes the split holds (a warning names any it lacks) each
+        epoch, and the ``early_stopping`` callback stops after 10 epochs
         without a better macro-F1 (never before ``drw_epoch``/``drs_epoch``
         or the end of the mixing, ``mixup_epochs_``) and restores the best
         weights; tune or drop it with

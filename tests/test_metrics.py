@@ -1,13 +1,20 @@
+import warnings
+
 import numpy as np
 import pytest
+from imblearn.metrics import geometric_mean_score
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.metrics import balanced_accuracy_score, f1_score, make_scorer
+from sklearn.model_selection import GridSearchCV, cross_validate
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.evaluation.metrics import (
     IMBALANCE_SCORING,
     RecallFrequencyDisplay,
+    balanced_accuracy,
     classification_report_imbalanced,
+    f1_macro,
+    g_mean,
     imbalance_scores,
     per_class_recall,
     plot_confusion_matrix,
@@ -34,6 +41,50 @@ def test_imbalance_scores_see_the_tail_that_accuracy_hides():
     assert scores["f1_macro"] == pytest.approx((16 / 17 + 2 / 3) / 2)
     assert scores["tail_recall"] == pytest.approx(0.5)
     assert set(imbalance_scores(Y_TRUE, Y_PRED)) == {"balanced_accuracy", "f1_macro", "g_mean"}
+
+
+def test_an_error_toward_a_class_the_set_lacks_costs_what_any_error_costs():
+    """A validation split or fold of long-tailed data often lacks the rarest class;
+    scikit-learn's macro-F1 and imblearn's G-mean then punish one prediction of it
+    as if a whole class were lost."""
+    y_true = np.repeat(["a", "b", "c"], 5)
+    toward_present, toward_absent = y_true.copy(), y_true.copy()
+    toward_present[0], toward_absent[0] = "b", "rare"
+    # the library scores: a cliff of 21 points, and a G-mean of 0
+    assert f1_score(y_true, toward_present, average="macro") == pytest.approx(0.933, abs=1e-3)
+    assert f1_score(y_true, toward_absent, average="macro") == pytest.approx(0.722, abs=1e-3)
+    assert geometric_mean_score(y_true, toward_absent) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor sklearn's "y_pred contains classes not in y_true"
+        assert g_mean(y_true, toward_absent) == g_mean(y_true, toward_present) > 0.9
+        assert balanced_accuracy(y_true, toward_absent) == pytest.approx(14 / 15)
+        assert balanced_accuracy(y_true, toward_present) == pytest.approx(14 / 15)
+        # no precision lost to a class scored 0: the error costs a's recall only
+        assert f1_macro(y_true, toward_absent) == pytest.approx((2 * 4 / 9 + 2) / 3)
+    # where y_true holds every predicted class, the library's values
+    assert f1_macro(y_true, toward_present) == f1_score(y_true, toward_present, average="macro")
+    assert g_mean(y_true, toward_present) == geometric_mean_score(y_true, toward_present)
+    assert balanced_accuracy(Y_TRUE, Y_PRED) == balanced_accuracy_score(Y_TRUE, Y_PRED)
+
+
+def test_cross_validated_scores_of_folds_without_the_rarest_classes(lt_digits):
+    """Five folds of long-tailed digits (the rarest classes have 2 and 3 images): where a
+    fold lacks a class the model predicts, the library's scores fall and these do not."""
+    X_train, _, y_train, _ = lt_digits
+    library = {"f1_library": "f1_macro", "g_mean_library": make_scorer(geometric_mean_score)}
+    model = LogisticRegression(max_iter=200, class_weight="balanced")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # StratifiedKFold: too few of a class
+        scores = cross_validate(
+            model,
+            X_train.reshape(len(X_train), -1),
+            y_train,
+            cv=5,
+            scoring={**IMBALANCE_SCORING, **library},
+        )
+    for ours, theirs in [("f1_macro", "f1_library"), ("g_mean", "g_mean_library")]:
+        ours, theirs = scores[f"test_{ours}"], scores[f"test_{theirs}"]
+        assert np.all(ours >= theirs - 1e-12) and np.any(ours > theirs + 0.05)
 
 
 def test_imbalance_scores_reject_tail_labels_absent_from_y_true():

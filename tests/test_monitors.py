@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 import torch
 from _images import three_class_images
-from sklearn.metrics import balanced_accuracy_score, f1_score
+from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
 from skorch.callbacks import Checkpoint, EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
 from skorch.history import History
 from torch.utils.data import Subset
 
 from imbtorch import BalancedImageClassifier
+from imbtorch.evaluation.multilabel import map_macro
 from imbtorch.training.monitors import EarlyStoppingAfter
 
 FAST = {"max_epochs": 6, "batch_size": 16, "random_state": 0, "module__width": 8}
@@ -43,6 +44,48 @@ def test_validation_scores_are_balanced_accuracy_and_macro_f1_of_the_split(small
         balanced_accuracy_score(labels[valid_idx], pred)
     )
     assert "early_stopping" not in _names(clf)
+
+
+def test_a_split_without_a_class_is_named_once_and_scored_over_the_classes_it_holds(
+    small_images, recwarn
+):
+    X, y = small_images
+    labels = np.array(["a", "b", "c"])[y]
+    valid_idx = np.r_[0:5, 20:25]  # no "c"
+    clf = BalancedImageClassifier(
+        train_split=_fixed_split(valid_idx), callbacks__early_stopping=None, **FAST
+    ).fit(X, labels)
+    messages = [str(w.message) for w in recwarn if issubclass(w.category, UserWarning)]
+    assert messages == [
+        "The validation split holds no sample of class(es) ['c'] (1 of 3), so valid_bacc, "
+        "valid_f1 and early stopping score the others only. The rarest classes of "
+        "long-tailed data are often too few to split: train on all the data "
+        "(train_split=None) or pass a split that holds each of them."
+    ]  # once, and not sklearn's "y_pred contains classes not in y_true" at every epoch
+    pred = clf.predict(X[valid_idx])
+    for name, score in [("valid_f1", f1_score), ("valid_bacc", recall_score)]:
+        expected = score(labels[valid_idx], pred, labels=["a", "b"], average="macro")
+        assert clf.history[-1, name] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_no_warning_where_the_split_holds_every_class(small_images, recwarn, multilabel):
+    X, y = small_images
+    target = np.eye(3, dtype=int)[y] if multilabel else y
+    split = ValidSplit(0.25, stratified=not multilabel, random_state=0)
+    BalancedImageClassifier(train_split=split, **FAST).fit(X, target)
+    assert not [w for w in recwarn if "validation split" in str(w.message)]
+
+
+def test_a_multilabel_split_without_a_label_names_it(small_images):
+    X, y = small_images
+    Y = np.eye(3, dtype=int)[y]
+    valid_idx = np.r_[0:5, 20:25]  # no positive of label 2
+    with pytest.warns(UserWarning, match=r"no positive of label\(s\) \[2\] \(1 of 3\)"):
+        clf = BalancedImageClassifier(train_split=_fixed_split(valid_idx), **FAST).fit(X, Y)
+    assert clf.history[-1, "valid_map"] == pytest.approx(
+        map_macro(Y[valid_idx], clf.predict_proba(X[valid_idx]))
+    )
 
 
 def test_monitors_only_with_a_validation_split_and_progress_bar_only_when_verbose(small_images):

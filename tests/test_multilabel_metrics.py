@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 from _images import multilabel_images
-from sklearn.metrics import average_precision_score
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import average_precision_score, f1_score
 
 from imbtorch import BalancedImageClassifier, compare_strategies
 from imbtorch.evaluation import (
@@ -12,6 +13,7 @@ from imbtorch.evaluation import (
     multilabel_scores,
     tail_label_columns,
 )
+from imbtorch.evaluation.multilabel import MULTILABEL_SCORING, labels_f1_macro, map_macro
 
 Y_TRUE = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0]])
 Y_SCORE = np.array(
@@ -35,6 +37,37 @@ def test_mean_average_precision_by_hand():
     # at 0.5: label 0 finds 2 of 3, no false positive -> F1 0.8; label 1: 1 of 2 and
     # one false positive -> 0.5; label 2: none found, one false positive -> 0
     assert scores["f1_macro"] == pytest.approx((0.8 + 0.5 + 0.0) / 3)
+
+
+class _Scores(ClassifierMixin, BaseEstimator):
+    """A fitted multi-label classifier whose probabilities are its input."""
+
+    def __init__(self, y_score):
+        self.y_score = y_score
+        self.classes_ = np.arange(y_score.shape[1])
+
+    def predict_proba(self, X):
+        return X
+
+
+def test_macro_scores_leave_out_a_label_no_sample_carries():
+    """A validation split or fold may hold no positive of a rare label: it has no AP and
+    no recall, where scikit-learn's macro averages count it as 0."""
+    y_true, y_score = Y_TRUE[[0, 1, 3, 4]], Y_SCORE[[0, 1, 3, 4]]  # label 2 carried by none
+    y_pred = (y_score >= 0.5).astype(int)
+    ap = [1.0, 1.0]  # label 0: positives ranked 1-3 of 4; label 1: 2 positives ranked 1-2
+    assert map_macro(y_true, y_score) == pytest.approx(np.mean(ap))
+    with pytest.warns(UserWarning, match="No positive class found"):
+        assert average_precision_score(y_true, y_score) == pytest.approx(np.mean([*ap, 0.0]))
+    f1 = f1_score(y_true, y_pred, average=None, zero_division=0.0)
+    assert labels_f1_macro(y_true, y_pred) == pytest.approx(f1[:2].mean()) != f1.mean()
+    scores = multilabel_scores(y_true, y_score)
+    assert (scores["map_macro"], scores["f1_macro"]) == (
+        map_macro(y_true, y_score),
+        labels_f1_macro(y_true, y_pred),
+    )
+    scorer = MULTILABEL_SCORING["map_macro"]
+    assert scorer(_Scores(y_score), y_score, y_true) == map_macro(y_true, y_score)
 
 
 def test_label_table_orders_by_training_count_and_leaves_absent_labels_undefined():

@@ -22,21 +22,45 @@ from .metrics import SHOT_GROUPS, import_pandas, shot_groups
 
 __all__ = [
     "MULTILABEL_SCORING",
+    "labels_f1_macro",
+    "map_macro",
     "label_scores",
     "multilabel_scores",
     "multilabel_shot_scorers",
     "tail_label_columns",
 ]
 
+
+def map_macro(y_true, y_score) -> float:
+    """Mean average precision over the labels that some sample of ``y_true`` carries.
+
+    A label no sample carries has no AP: scikit-learn's macro
+    ``average_precision_score`` counts it as 0 (and warns), so a validation
+    split or fold without a rare label scores lower whatever the scores are.
+    NaN where no label is carried.
+    """
+    ap = _per_label_ap(check_multilabel_targets(y_true), np.asarray(y_score, dtype=np.float64))
+    return float(np.nanmean(ap)) if np.any(np.isfinite(ap)) else np.nan
+
+
+def labels_f1_macro(y_true, y_pred) -> float:
+    """Macro-F1 over the labels that some sample of ``y_true`` carries (one no sample
+    carries has no recall; scikit-learn would count it as 0)."""
+    y_true = check_multilabel_targets(y_true)
+    present = np.flatnonzero(y_true.sum(axis=0) > 0)
+    return float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0.0))
+
+
 #: Scorers for ``GridSearchCV(scoring=...)`` / ``cross_validate`` on a
-#: multi-label ``y``: macro and micro mean average precision (from
-#: ``predict_proba``) and macro-F1 (from ``predict``).
+#: multi-label ``y``: macro (:func:`map_macro`) and micro mean average
+#: precision (from ``predict_proba``) and macro-F1 (:func:`labels_f1_macro`,
+#: from ``predict``), macro averages over the labels the fold holds.
 MULTILABEL_SCORING = {
-    "map_macro": "average_precision",
+    "map_macro": make_scorer(map_macro, response_method="predict_proba"),
     "map_micro": make_scorer(
         average_precision_score, average="micro", response_method="predict_proba"
     ),
-    "f1_macro": make_scorer(f1_score, average="macro", zero_division=0.0),
+    "f1_macro": make_scorer(labels_f1_macro),
 }
 
 
@@ -60,11 +84,16 @@ def tail_label_columns(y, *, fraction: float = 0.3) -> np.ndarray:
     return np.argsort(counts, kind="stable")[: max(1, round(fraction * len(counts)))]
 
 
+def _per_label_ap(y_true, y_score) -> np.ndarray:
+    ap = np.full(y_true.shape[1], np.nan)
+    for label in np.flatnonzero(y_true.sum(axis=0) > 0):  # AP needs a present label
+        ap[label] = average_precision_score(y_true[:, label], y_score[:, label])
+    return ap
+
+
 def _per_label(y_true, y_score, y_pred) -> dict[str, np.ndarray]:
     positives = y_true.sum(axis=0)
-    ap = np.full(y_true.shape[1], np.nan)
-    for label in np.flatnonzero(positives > 0):  # AP needs a present label
-        ap[label] = average_precision_score(y_true[:, label], y_score[:, label])
+    ap = _per_label_ap(y_true, y_score)
     precision, recall, f1, _ = precision_recall_fscore_support(
         y_true, y_pred, average=None, zero_division=0.0
     )
@@ -116,9 +145,9 @@ def multilabel_scores(
     Returns
     -------
     scores : dict
-        ``map_macro`` averages the AP of the labels present in ``y_true``
-        (a label without positives has no AP); a group without such labels
-        scores NaN.
+        ``map_macro`` (:func:`map_macro`) and ``f1_macro`` average over the
+        labels present in ``y_true`` (a label without positives has no AP
+        and no recall); a group without such labels scores NaN.
     """
     y_true, y_score, y_pred = _check(y_true, y_score, y_pred, threshold)
     per_label = _per_label(y_true, y_score, y_pred)
@@ -126,7 +155,7 @@ def multilabel_scores(
     scores = {
         "map_macro": float(np.nanmean(ap)) if np.any(np.isfinite(ap)) else np.nan,
         "map_micro": float(average_precision_score(y_true, y_score, average="micro")),
-        "f1_macro": float(f1_score(y_true, y_pred, average="macro", zero_division=0.0)),
+        "f1_macro": labels_f1_macro(y_true, y_pred),
         "f1_micro": float(f1_score(y_true, y_pred, average="micro", zero_division=0.0)),
     }
     if tail_labels is not None:

@@ -8,8 +8,13 @@ validation split.
 
 from __future__ import annotations
 
-from sklearn.metrics import f1_score, make_scorer
+import warnings
+
+import numpy as np
+from sklearn.metrics import make_scorer
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping, EpochScoring, ProgressBar
+
+from ..data.dataset import dataset_codes
 
 #: History key of the macro-F1 that early stopping and checkpoints follow.
 MONITOR = "valid_f1"
@@ -68,6 +73,8 @@ class HeldOutSet(Callback):
         self.dataset_ = self.train_dataset_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        if self.dataset_ is None and dataset_valid is not None:
+            _warn_of_missing_classes(net, dataset_valid)
         self.dataset_, self.train_dataset_ = dataset_valid, dataset_train
 
     def parts(self, net, dataset, **fit_params) -> tuple:
@@ -79,24 +86,51 @@ class HeldOutSet(Callback):
         return self.train_dataset_, self.dataset_
 
 
+def _warn_of_missing_classes(net, dataset_valid) -> None:
+    """Once a call: which classes (labels) the validation split holds no sample of."""
+    codes = dataset_codes(dataset_valid)
+    n_classes = len(net.classes_)
+    counts = codes.sum(axis=0) if codes.ndim == 2 else np.bincount(codes, minlength=n_classes)
+    missing = np.asarray(net.classes_)[counts == 0]
+    if not len(missing):
+        return
+    multilabel = codes.ndim == 2
+    what = "positive of label(s)" if multilabel else "sample of class(es)"
+    scores = "valid_map, valid_f1" if multilabel else "valid_bacc, valid_f1"
+    warnings.warn(
+        f"The validation split holds no {what} {missing.tolist()} ({len(missing)} of "
+        f"{len(counts)}), so {scores} and early stopping score the others only. The rarest "
+        "classes of long-tailed data are often too few to split: train on all the data "
+        "(train_split=None) or pass a split that holds each of them.",
+        UserWarning,
+        stacklevel=2,
+    )
+
+
 def validation_monitors(
     *, start_epoch: int = 0, checkpoint_dir=None, multilabel: bool = False
 ) -> list[tuple]:
     """Named callbacks for a fit with a validation split.
 
     ``valid_bacc`` (balanced accuracy) and ``valid_f1`` (macro-F1) on the
-    validation split; ``held_out`` (:class:`HeldOutSet`); ``early_stopping``
-    on macro-F1 (patience 10, restores the best weights at the end, never
-    stops before ``start_epoch``); and,
+    validation split, over the classes it holds
+    (:func:`imbtorch.evaluation.metrics.f1_macro`: scikit-learn's macro-F1
+    would count one prediction of a class the split lacks as a class scored
+    0, so early stopping would favour epochs that never predict the rarest
+    classes; a warning names the classes the split lacks); ``held_out``
+    (:class:`HeldOutSet`); ``early_stopping`` on macro-F1 (patience 10,
+    restores the best weights at the end, never stops before
+    ``start_epoch``); and,
     when ``checkpoint_dir`` is given, a ``checkpoint`` saving the best
     macro-F1 state there (skorch's files, for ``net.load_params(checkpoint=...)``).
     It loads nothing back: early stopping already restores the best weights,
     and the fit keeps its whole history, so the fitted model does not depend on
     whether states were saved.
 
-    With ``multilabel``, ``valid_map`` (macro average precision, which needs
-    no threshold) replaces balanced accuracy and is what early stopping and
-    the checkpoint follow; ``valid_f1`` is the labels' macro-F1 at 0.5.
+    With ``multilabel``, ``valid_map`` (macro average precision over the
+    labels the split holds, which needs no threshold) replaces balanced
+    accuracy and is what early stopping and the checkpoint follow;
+    ``valid_f1`` is the labels' macro-F1 at 0.5, over the same labels.
 
     Parameters
     ----------
@@ -109,18 +143,21 @@ def validation_monitors(
     -------
     callbacks : list of (name, callback)
     """
+    # imported here: imbtorch.evaluation imports the estimator, which imports this module
+    from ..evaluation.metrics import balanced_accuracy, f1_macro
+    from ..evaluation.multilabel import labels_f1_macro, map_macro
+
     monitor = MULTILABEL_MONITOR if multilabel else MONITOR
     if multilabel:
-        f1 = make_scorer(f1_score, average="macro", zero_division=0.0)
+        average_precision = make_scorer(map_macro, response_method="predict_proba")
         scores = [
-            ("valid_map", EpochScoring("average_precision", name=monitor, lower_is_better=False)),
-            ("valid_f1", EpochScoring(f1, name="valid_f1", lower_is_better=False)),
+            ("valid_map", EpochScoring(average_precision, name=monitor, lower_is_better=False)),
+            ("valid_f1", _scoring(labels_f1_macro, "valid_f1")),
         ]
     else:
-        bacc = EpochScoring("balanced_accuracy", name="valid_bacc", lower_is_better=False)
         scores = [
-            ("valid_bacc", bacc),
-            ("valid_f1", EpochScoring("f1_macro", name=monitor, lower_is_better=False)),
+            ("valid_bacc", _scoring(balanced_accuracy, "valid_bacc")),
+            ("valid_f1", _scoring(f1_macro, monitor)),
         ]
     callbacks = [
         *scores,
@@ -141,6 +178,10 @@ def validation_monitors(
         checkpoint = Checkpoint(monitor=f"{monitor}_best", dirname=str(checkpoint_dir))
         callbacks.append(("checkpoint", checkpoint))
     return callbacks
+
+
+def _scoring(score, name: str) -> EpochScoring:
+    return EpochScoring(make_scorer(score), name=name, lower_is_better=False)
 
 
 def progress_monitors() -> list[tuple]:
