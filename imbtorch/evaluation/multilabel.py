@@ -40,6 +40,10 @@ def map_macro(y_true, y_score) -> float:
     NaN where no label is carried.
     """
     ap = _per_label_ap(check_multilabel_targets(y_true), np.asarray(y_score, dtype=np.float64))
+    return _mean_of_defined(ap)
+
+
+def _mean_of_defined(ap: np.ndarray) -> float:
     return float(np.nanmean(ap)) if np.any(np.isfinite(ap)) else np.nan
 
 
@@ -153,7 +157,7 @@ def multilabel_scores(
     per_label = _per_label(y_true, y_score, y_pred)
     ap = per_label["ap"]
     scores = {
-        "map_macro": float(np.nanmean(ap)) if np.any(np.isfinite(ap)) else np.nan,
+        "map_macro": _mean_of_defined(ap),
         "map_micro": float(average_precision_score(y_true, y_score, average="micro")),
         "f1_macro": labels_f1_macro(y_true, y_pred),
         "f1_micro": float(f1_score(y_true, y_pred, average="micro", zero_division=0.0)),

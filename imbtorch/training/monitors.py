@@ -59,7 +59,9 @@ class HeldOutSet(Callback):
     :meth:`~imbtorch.BalancedImageClassifier.fit` estimates the prior its
     scores assume on the validation part (:func:`imbtorch.priors.fit_bias_temperature`)
     when the settings do not tell, the part the monitors scored; its classifier
-    stage trains on the training part only.
+    stage trains on the training part only. At the first epoch of each call it
+    warns if the validation part holds no sample of a class (no positive of a
+    label), which the monitors then cannot score.
 
     Attributes
     ----------
