@@ -39,6 +39,28 @@ def test_balancing_strategies_outrank_plain_ce_on_a_long_tail(lt_digits):
     assert table.loc["ce", "f1_macro_mean"] == pytest.approx(raw["test_f1_macro"].mean())
 
 
+class ReadsTheLabel(DummyClassifier):
+    """Right on every image: the label is written in its first pixel."""
+
+    def predict(self, X):
+        return np.asarray(X)[:, 0, 0].astype(int)
+
+
+def test_tail_recall_averages_the_folds_that_hold_a_tail_class(small_images):
+    X, y = small_images
+    keep = np.r_[0:20, 20:40, 40]  # one image of class 2
+    X, y = X[keep].copy(), y[keep]
+    X[:, 0, 0] = y
+    table = compare_strategies(
+        X, y, {"right": ReadsTheLabel()}, cv=2, tail_fraction=0.3, extra_scores=["shots"]
+    )
+    folds = table.attrs["cv_results"]["right"]["test_tail_recall"]
+    assert np.isnan(folds).sum() == 1  # the fold without the one image: no tail recall
+    assert table.loc["right", "tail_recall_mean"] == 1.0  # not 0.5, as if the tail were missed
+    assert table.loc["right", "few_shot_mean"] == 1.0
+    assert table.loc["right", "balanced_accuracy_mean"] == 1.0
+
+
 class RecordFolds(DummyClassifier):
     """A dummy that remembers the training rows it saw."""
 

@@ -151,7 +151,9 @@ def compare_strategies(
     table : pandas.DataFrame
         One row per strategy, best mean score first (the first scorer):
         ``<score>_mean`` and ``<score>_std`` for every scorer and for
-        ``fit_time`` (seconds). ``table.attrs['cv_results']`` holds the raw
+        ``fit_time`` (seconds). The tail's and the shot groups' scores count
+        the classes each fold's test part holds, and average over the folds
+        that hold one (a rare class is in few folds). ``table.attrs['cv_results']`` holds the raw
         :func:`~sklearn.model_selection.cross_validate` output per strategy.
     """
     pd = import_pandas("compare_strategies returns a pandas DataFrame", "compare")
@@ -198,8 +200,7 @@ def compare_strategies(
         row = {"strategy": name}
         for key in [f"test_{s}" for s in scoring_for(folds[0])] + ["fit_time"]:
             label = key.removeprefix("test_")
-            row[f"{label}_mean"] = float(np.mean(result[key]))  # NaN: a shot group is empty
-            row[f"{label}_std"] = float(np.std(result[key]))
+            row[f"{label}_mean"], row[f"{label}_std"] = _over_folds(label, result[key])
         rows.append(row)
     first = f"{next(iter(scoring))}_mean"
     table = pd.DataFrame(rows).set_index("strategy").sort_values(first, ascending=False)
@@ -207,6 +208,18 @@ def compare_strategies(
     if plot or ax is not None:
         table.attrs["ax"] = plot_strategy_comparison(table, metric=first[: -len("_mean")], ax=ax)
     return table
+
+
+def _over_folds(label: str, scores: np.ndarray) -> tuple[float, float]:
+    """Mean and std of a score over the folds. Scores of a subset of classes (the tail,
+    a shot group) are undefined (NaN) on a fold without one; theirs are over the folds
+    where they are defined, NaN where none is. Any other NaN is a failed fit (a numeric
+    ``error_score``) and stays in the mean."""
+    if label.startswith("tail_") or label.endswith(("_shot", "_shot_map")):
+        scores = scores[np.isfinite(scores)]
+        if not len(scores):
+            return np.nan, np.nan
+    return float(np.mean(scores)), float(np.std(scores))
 
 
 def _default_scoring(y, multilabel: bool, tail_fraction: float) -> dict:
@@ -219,8 +232,17 @@ def _default_scoring(y, multilabel: bool, tail_fraction: float) -> dict:
     tail = tail_labels(y, fraction=tail_fraction)
     return {
         **IMBALANCE_SCORING,
-        "tail_recall": make_scorer(recall_score, labels=tail, average="macro", zero_division=0.0),
+        "tail_recall": make_scorer(_tail_recall, tail=tail),
     }
+
+
+def _tail_recall(y_true, y_pred, *, tail) -> float:
+    """Mean recall of the ``tail`` classes that the fold's ``y_true`` holds (one it lacks
+    has no recall: counted as 0, it would lower every strategy's score alike)."""
+    present = np.intersect1d(tail, np.asarray(y_true))
+    if not len(present):
+        return np.nan
+    return float(recall_score(y_true, y_pred, labels=present, average="macro"))
 
 
 def _tail_map(y_true, y_score, *, tail) -> float:
