@@ -406,8 +406,8 @@ class BalancedImageClassifier(
         before ``precise_bn`` and any classifier stage; with a constant
         learning rate the last weights are one noisy point, the average
         smooths them (see :mod:`imbtorch.training.averaging`). ``None``: 3
-        where ``strategy='auto'`` trains its own schedule without a
-        validation split, none elsewhere; ``0``: none. With ``train_split``
+        where ``strategy='auto'`` trains its own schedule, none elsewhere;
+        ``0``: none. With ``train_split``
         the monitors score the average, early stopping keeps the best one,
         and the optimizer steps on from the trained weights.
     max_epochs : int, default=30

@@ -119,8 +119,9 @@ AUTO_MIXED_NAME = "logit_adjusted+mixup+sqrt_head"
 
 #: ... with the weights averaged along training (an exponential moving
 #: average with a time constant of ``AUTO_EMA_EPOCHS`` epochs, which the
-#: network takes when its epochs end) where no validation split is set (with
-#: one, not measured): ``docs/benchmarks.md``, section 9, "Averaging the weights".
+#: network takes when its epochs end, and a validation split's monitors score):
+#: ``docs/benchmarks.md``, section 9, "Averaging the weights" and "Averaging
+#: with a validation split".
 AUTO_EMA_EPOCHS = 3.0
 
 #: ... unless the classifier trained with the network already classifies the
@@ -177,11 +178,11 @@ def resolve_strategy(
     or two images whole again (one-shot digits; ``mixup_`` and
     ``mixup_epochs_``; a ``mixup`` you set stands as set, ``mixup_epochs``
     replaces the two thirds, 0 mixes none; no mixing with
-    ``difficulty_head``), and without a validation split its weights are
-    averaged along training (``ema_epochs_``: :data:`AUTO_EMA_EPOCHS`,
-    unless ``ema_epochs`` is set). After training, the stage gives way to the
-    classifier trained with the network where that one classifies the
-    training images with a balanced accuracy of at least
+    ``difficulty_head``), and its weights are averaged along training
+    (``ema_epochs_``: :data:`AUTO_EMA_EPOCHS`, unless ``ema_epochs`` is
+    set). After training, the stage gives way to the classifier trained
+    with the network where that one classifies the training images with a
+    balanced accuracy of at least
     :data:`AUTO_JOINT_MIN_SCORE` (decided in
     :func:`imbtorch.training.decoupled.classifier_stage`, which renames
     ``strategy_`` by :data:`AUTO_JOINT_NAMES`); where it scores less, the
@@ -249,7 +250,7 @@ def resolve_strategy(
     if settings["mixup_epochs"] == 0:
         return settings, AUTO_NAME
     settings["mixup"] = AUTO_MIXUP
-    if settings["ema_epochs"] is None and params["train_split"] is None:
+    if settings["ema_epochs"] is None:
         settings["ema_epochs"] = AUTO_EMA_EPOCHS
     return settings, AUTO_MIXED_NAME
 

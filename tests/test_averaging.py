@@ -93,7 +93,7 @@ def test_partial_fit_averages_on_over_its_calls_and_a_pickle(small_images):
         ({"strategy": None}, None),
         ({"strategy": None, "ema_epochs": 2}, 2.0),
         ({"class_weight": "balanced"}, None),  # trained as set
-        ({"train_split": ValidSplit(4, stratified=True)}, None),
+        ({"train_split": ValidSplit(4, stratified=True)}, AUTO_EMA_EPOCHS),  # scored there
     ],
 )
 def test_who_averages_the_weights(long_tailed_images, params, epochs):

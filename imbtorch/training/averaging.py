@@ -26,10 +26,10 @@ with the average early stopping chose, or the last one.
 
 ``ema_epochs`` sets the average's time constant in epochs: a step's weights
 count ``exp(-1)`` as much ``ema_epochs`` epochs later. Where
-``strategy='auto'`` trains its own schedule without a validation split it
-averages with a time constant of
-:data:`~imbtorch.strategies.AUTO_EMA_EPOCHS` epochs (``ema_epochs_``;
-``docs/benchmarks.md``, section 9, "Averaging the weights").
+``strategy='auto'`` trains its own schedule it averages with a time
+constant of :data:`~imbtorch.strategies.AUTO_EMA_EPOCHS` epochs
+(``ema_epochs_``; ``docs/benchmarks.md``, section 9, "Averaging the weights"
+and "Averaging with a validation split").
 """
 
 from __future__ import annotations
