@@ -138,8 +138,9 @@ def fit_predict(
     """Train ``method`` on the split's training part; predictions on its test part.
 
     ``common`` settings apply to every imbtorch method, under its own changes.
-    Also returns the fit's :data:`CHOICES` and the epochs it trained (``'auto'``
-    trains more where its network errs; empty for the peers).
+    Also returns the fit's :data:`CHOICES`, the epochs it trained (``'auto'``
+    trains more where its network errs) and its last ``valid_f1`` (None
+    without ``--split``); empty for the peers.
     """
     X_train, X_test, y_train, _ = split
     name, changes = parse_method(method)
@@ -148,7 +149,8 @@ def fit_predict(
         clf.set_params(**{**(common or {}), **strategy_params(name, epochs), **changes})
         pred = clf.fit(X_train, y_train).predict(X_test)
         choices = {key: getattr(clf, key, None) for key in CHOICES}
-        return pred, {**choices, "epochs_trained": len(clf.history)}
+        scored = {"last_valid_f1": clf.history[-1].get("valid_f1")}  # with --split
+        return pred, {**choices, "epochs_trained": len(clf.history), **scored}
     return _peer_predict(method, split, seed=seed, epochs=epochs, device=device), {}
 
 

@@ -65,9 +65,11 @@ def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies
         *("--dataset", "digits", "--rho", "10", "--seeds", "1", "--epochs", "1"),
         *("--out", str(tmp_path), "--tag", "t", "--compare-cost", "--compare-folds", "2"),
         *("--methods", *methods, "--set", "backbone='resnet32',module__depth=8"),
+        *("--split", "3"),
     )
     runs = pd.read_csv(tmp_path / "t_longtail.csv")
     assert set(runs["method"]) == set(methods) and set(runs["family"]) == {"imbtorch"}
+    assert set(runs["split"]) == {3} and runs["last_valid_f1"].between(0, 1).all()
     assert set(runs["settings"]) == {"backbone='resnet32',module__depth=8"}
     cost = pd.read_csv(tmp_path / "t_compare_cost.csv")
     assert cost["ratio"].iloc[0] > 1 and "compare_strategies" in out
