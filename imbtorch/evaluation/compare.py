@@ -25,7 +25,7 @@ from ..data.targets import check_multilabel_targets, is_multilabel_input
 from ..estimator import BalancedImageClassifier
 from ..strategies import DEFAULT_STRATEGIES, MULTILABEL_DEFAULT_STRATEGIES, strategy_params
 from .calibration import CALIBRATION_SCORING
-from .metrics import IMBALANCE_SCORING, import_pandas, shot_scorers, tail_labels
+from .metrics import IMBALANCE_SCORING, SHOT_GROUPS, import_pandas, shot_scorers, tail_labels
 from .multilabel import MULTILABEL_SCORING, multilabel_shot_scorers, tail_label_columns
 
 __all__ = ["compare_strategies", "plot_strategy_comparison"]
@@ -153,7 +153,8 @@ def compare_strategies(
         ``<score>_mean`` and ``<score>_std`` for every scorer and for
         ``fit_time`` (seconds). The tail's and the shot groups' scores count
         the classes each fold's test part holds, and average over the folds
-        that hold one (a rare class is in few folds). ``table.attrs['cv_results']`` holds the raw
+        that hold one (a rare class is in few folds).
+        ``table.attrs['cv_results']`` holds the raw
         :func:`~sklearn.model_selection.cross_validate` output per strategy.
     """
     pd = import_pandas("compare_strategies returns a pandas DataFrame", "compare")
@@ -210,12 +211,17 @@ def compare_strategies(
     return table
 
 
+#: Scores of a subset of the classes (labels): undefined (NaN) on a fold without one.
+_SUBSET_SCORES = frozenset(
+    ["tail_recall", "tail_map", *(f"{g}_shot{m}" for g in SHOT_GROUPS for m in ("", "_map"))]
+)
+
+
 def _over_folds(label: str, scores: np.ndarray) -> tuple[float, float]:
-    """Mean and std of a score over the folds. Scores of a subset of classes (the tail,
-    a shot group) are undefined (NaN) on a fold without one; theirs are over the folds
-    where they are defined, NaN where none is. Any other NaN is a failed fit (a numeric
-    ``error_score``) and stays in the mean."""
-    if label.startswith("tail_") or label.endswith(("_shot", "_shot_map")):
+    """Mean and std of a score over the folds; those of :data:`_SUBSET_SCORES` over the
+    folds where they are defined (NaN where none is). Any other NaN is a failed fit (a
+    numeric ``error_score``) and stays in the mean."""
+    if label in _SUBSET_SCORES:
         scores = scores[np.isfinite(scores)]
         if not len(scores):
             return np.nan, np.nan
