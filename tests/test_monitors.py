@@ -5,7 +5,7 @@ import pytest
 import torch
 from _images import three_class_images
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
-from skorch.callbacks import Checkpoint, EarlyStopping, ProgressBar
+from skorch.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit
 from skorch.history import History
 from torch.utils.data import Subset
@@ -52,8 +52,12 @@ def test_a_split_without_a_class_is_named_once_and_scored_over_the_classes_it_ho
     X, y = small_images
     labels = np.array(["a", "b", "c"])[y]
     valid_idx = np.r_[0:5, 20:25]  # no "c"
+    record = RecordPredictions(X[valid_idx])
     clf = BalancedImageClassifier(
-        train_split=_fixed_split(valid_idx), callbacks__early_stopping=None, **FAST
+        train_split=_fixed_split(valid_idx),
+        callbacks__early_stopping=None,
+        callbacks=[("record", record)],
+        **FAST,
     ).fit(X, labels)
     messages = [str(w.message) for w in recwarn if issubclass(w.category, UserWarning)]
     assert messages == [
@@ -62,10 +66,27 @@ def test_a_split_without_a_class_is_named_once_and_scored_over_the_classes_it_ho
         "long-tailed data are often too few to split: train on all the data "
         "(train_split=None) or pass a split that holds each of them."
     ]  # once, and not sklearn's "y_pred contains classes not in y_true" at every epoch
-    pred = clf.predict(X[valid_idx])
-    for name, score in [("valid_f1", f1_score), ("valid_bacc", recall_score)]:
-        expected = score(labels[valid_idx], pred, labels=["a", "b"], average="macro")
-        assert clf.history[-1, name] == pytest.approx(expected)
+    y_valid, cliffs = labels[valid_idx], 0
+    for epoch, pred in enumerate(record.predictions_):
+        for name, score in [("valid_f1", f1_score), ("valid_bacc", recall_score)]:
+            expected = score(y_valid, pred, labels=["a", "b"], average="macro")
+            assert clf.history[epoch, name] == pytest.approx(expected)
+        # where some images are predicted "c", sklearn's macro-F1 adds a class scored 0
+        cliffs += f1_score(y_valid, pred, average="macro") < clf.history[epoch, "valid_f1"]
+    assert cliffs  # an epoch where the fix changed the score
+
+
+class RecordPredictions(Callback):
+    """The predictions of ``X`` after each epoch."""
+
+    def __init__(self, X):
+        self.X = X
+
+    def on_train_begin(self, net, **kwargs):
+        self.predictions_ = []
+
+    def on_epoch_end(self, net, **kwargs):
+        self.predictions_.append(net.predict(self.X))
 
 
 @pytest.mark.parametrize("multilabel", [False, True])
