@@ -28,23 +28,30 @@ class EarlyStoppingAfter(EarlyStopping):
 
     Deferred schedules (re-weighting or re-sampling from epoch ``E``) change
     the objective at ``E``; stopping earlier would skip the stage they exist
-    for. Before ``start_epoch`` (0-based) the best score and weights are
-    still tracked, but epochs without improvement are not counted.
+    for. Before ``start_epoch`` (0-based) epochs without improvement are not
+    counted; the best score and weights are still tracked, unless
+    ``track_from_start``.
 
     Parameters
     ----------
     start_epoch : int, default=0
+    track_from_start : bool, default=False
+        Take the best score and weights from ``start_epoch`` on only, so that
+        the network restored has been through the stage.
     **kwargs
         :class:`~skorch.callbacks.EarlyStopping`'s parameters.
     """
 
-    def __init__(self, *, start_epoch: int = 0, **kwargs) -> None:
+    def __init__(self, *, start_epoch: int = 0, track_from_start: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.start_epoch = start_epoch
+        self.track_from_start = track_from_start
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) > self.start_epoch:
             return super().on_epoch_end(net, **kwargs)
+        if self.track_from_start:
+            return
         patience, self.patience = self.patience, None  # misses_ never equals None
         try:
             super().on_epoch_end(net, **kwargs)
