@@ -161,6 +161,15 @@ def test_early_stopping_after_does_not_count_epochs_before_its_start():
     assert _run(EarlyStoppingAfter(start_epoch=3, **kwargs), [0.1, 0.9, 0.2, 0.3, 0.4, 0.5]) == 5
 
 
+def test_early_stopping_can_take_its_best_from_the_start_on():
+    kwargs = {"monitor": "valid_f1", "lower_is_better": False, "patience": 2, "start_epoch": 3}
+    scores = [0.1, 0.9, 0.2, 0.3, 0.4, 0.5, 0.45, 0.42, 0.41]
+    before = EarlyStoppingAfter(**kwargs)
+    assert _run(before, scores) == 5 and before.best_epoch_ == 2  # epoch 2 is the one to beat
+    after = EarlyStoppingAfter(track_from_start=True, **kwargs)
+    assert _run(after, scores) == 8 and after.best_epoch_ == 6  # epochs 1-3 are no candidates
+
+
 def test_early_stopping_waits_for_deferred_schedules(small_images):
     X, y = small_images
     clf = BalancedImageClassifier(
