@@ -433,7 +433,7 @@ class BalancedImageClassifier(
         epoch, and the ``early_stopping`` callback stops after 10 epochs
         without a better macro-F1 (never before ``drw_epoch``/``drs_epoch``
         or the end of the mixing, ``mixup_epochs_``) and restores the best
-        weights; tune or drop it with
+        weights from that start on; tune or drop it with
         ``callbacks__early_stopping__patience=20`` or
         ``callbacks__early_stopping=None`` (see :mod:`imbtorch.training.monitors`).
     checkpoint_dir : str or path, default=None

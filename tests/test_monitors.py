@@ -156,17 +156,19 @@ def test_early_stopping_after_does_not_count_epochs_before_its_start():
     kwargs = {"monitor": "valid_f1", "lower_is_better": False, "patience": 2}
     assert _run(EarlyStoppingAfter(**kwargs), flat) == 3
     assert _run(EarlyStopping(**kwargs), flat) == 3
-    assert _run(EarlyStoppingAfter(start_epoch=5, **kwargs), flat) == 7
-    # the best before start_epoch still counts as the best to beat afterwards
-    assert _run(EarlyStoppingAfter(start_epoch=3, **kwargs), [0.1, 0.9, 0.2, 0.3, 0.4, 0.5]) == 5
+    assert _run(EarlyStoppingAfter(start_epoch=5, **kwargs), flat) == 8  # 6th: 1st candidate
+    assert _run(EarlyStoppingAfter(start_epoch=5, track_from_start=False, **kwargs), flat) == 7
+    # with track_from_start=False the best before start_epoch is the best to beat afterwards
+    early = EarlyStoppingAfter(start_epoch=3, track_from_start=False, **kwargs)
+    assert _run(early, [0.1, 0.9, 0.2, 0.3, 0.4, 0.5]) == 5
 
 
-def test_early_stopping_can_take_its_best_from_the_start_on():
+def test_early_stopping_takes_its_best_from_the_start_on():
     kwargs = {"monitor": "valid_f1", "lower_is_better": False, "patience": 2, "start_epoch": 3}
     scores = [0.1, 0.9, 0.2, 0.3, 0.4, 0.5, 0.45, 0.42, 0.41]
-    before = EarlyStoppingAfter(**kwargs)
+    before = EarlyStoppingAfter(track_from_start=False, **kwargs)
     assert _run(before, scores) == 5 and before.best_epoch_ == 2  # epoch 2 is the one to beat
-    after = EarlyStoppingAfter(track_from_start=True, **kwargs)
+    after = EarlyStoppingAfter(**kwargs)  # the default
     assert _run(after, scores) == 8 and after.best_epoch_ == 6  # epochs 1-3 are no candidates
 
 
@@ -198,34 +200,50 @@ def test_early_stopping_waits_for_the_end_of_the_mixing(small_images, mixup_epoc
 
 
 def test_checkpoint_dir_saves_the_best_state_and_the_fit_ends_as_without_it(tmp_path):
-    """The best epoch's files are saved; the fitted model, its history and its optimizer
-    are those of the same fit without ``checkpoint_dir`` (skorch's ``load_best`` would
-    cut the history at the best epoch and roll the optimizer back to it)."""
+    """The files of the epoch early stopping restores are saved; the fitted model, its
+    history and its optimizer are those of the same fit without ``checkpoint_dir``
+    (skorch's ``load_best`` would cut the history at the best epoch and roll the optimizer
+    back to it)."""
     X, y = three_class_images([60, 20, 8])
     split = ValidSplit(4, stratified=True)
-    # without averaging the best epoch is the 3rd of 7 (averaged, the last is best here;
-    # the killed-fit test in test_resume.py covers the average with checkpoint_dir)
+    # without averaging early stopping's best is the 5th of 7, though valid_f1 peaks from the
+    # 3rd, before its start (the mixing's end, the 4th); averaged, the last is best here
+    # (the killed-fit test in test_resume.py covers the average with checkpoint_dir)
     params = {**FAST, "max_epochs": 7, "lr": 3e-3, "train_split": split, "ema_epochs": 0}
     clf = BalancedImageClassifier(checkpoint_dir=tmp_path, **params).fit(X, y)
     plain = BalancedImageClassifier(**params).fit(X, y)
 
     checkpoint = dict(clf.callbacks_)["checkpoint"]
-    assert isinstance(checkpoint, Checkpoint) and checkpoint.monitor == "valid_f1_best"
+    assert isinstance(checkpoint, Checkpoint)
     assert (tmp_path / "params.pt").exists() and (tmp_path / "history.json").exists()
-    best = [row["epoch"] for row in clf.history if row["event_cp"]][-1]
-    assert best < len(clf.history) == len(plain.history) == 7  # the best is not the last
+    saved_epochs = [row["epoch"] for row in clf.history if row["event_cp"]]
+    assert saved_epochs == [dict(clf.callbacks_)["early_stopping"].best_epoch_] == [5]
+    assert [row["epoch"] for row in clf.history if row["valid_f1_best"]][-1] == 3
+    assert len(clf.history) == len(plain.history) == 7
     assert clf.history[:, "valid_f1"] == plain.history[:, "valid_f1"]
     for name, tensor in plain.module_.state_dict().items():
         assert torch.equal(clf.module_.state_dict()[name], tensor), name
     steps = [s["step"] for s in clf.optimizer_.state_dict()["state"].values()]
     assert steps == [s["step"] for s in plain.optimizer_.state_dict()["state"].values()]
 
-    # the file holds the best epoch's weights, which early stopping restored; the
-    # classifier stage that 'auto' runs after joint training then retrained the classifier
+    # the file holds the weights early stopping restored ('auto' kept its joint classifier:
+    # no stage changed them afterwards)
     saved = torch.load(tmp_path / "params.pt", weights_only=True)
-    assert clf.strategy_.endswith("sqrt_head")
+    assert clf.strategy_ == "logit_adjusted+mixup"
     for name, tensor in clf.module_.state_dict().items():
-        assert torch.equal(saved[name], tensor) != name.startswith("classifier."), name
+        assert torch.equal(saved[name], tensor), name
+
+
+def test_without_early_stopping_the_checkpoint_follows_the_best_macro_f1(tmp_path):
+    X, y = three_class_images([60, 20, 8])
+    clf = BalancedImageClassifier(
+        **{**FAST, "max_epochs": 4, "lr": 3e-3},
+        train_split=ValidSplit(4, stratified=True),
+        callbacks__early_stopping=None,
+        checkpoint_dir=tmp_path,
+    ).fit(X, y)
+    assert clf.history[:, "event_cp"] == clf.history[:, "valid_f1_best"]
+    assert (tmp_path / "params.pt").exists()
 
 
 def test_checkpoint_dir_without_a_validation_split_keeps_the_training_state(small_images, tmp_path):

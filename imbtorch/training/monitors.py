@@ -9,6 +9,7 @@ validation split.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 from sklearn.metrics import make_scorer
@@ -28,21 +29,23 @@ class EarlyStoppingAfter(EarlyStopping):
 
     Deferred schedules (re-weighting or re-sampling from epoch ``E``) change
     the objective at ``E``; stopping earlier would skip the stage they exist
-    for. Before ``start_epoch`` (0-based) epochs without improvement are not
-    counted; the best score and weights are still tracked, unless
-    ``track_from_start``.
+    for, and so would restoring the weights of an epoch before ``E``. Before
+    ``start_epoch`` (0-based) epochs are neither counted as misses nor
+    candidates for the best (``docs/benchmarks.md``, section 9, "Early
+    stopping's best, from the end of the mixing on").
 
     Parameters
     ----------
     start_epoch : int, default=0
-    track_from_start : bool, default=False
+    track_from_start : bool, default=True
         Take the best score and weights from ``start_epoch`` on only, so that
-        the network restored has been through the stage.
+        the network restored has been through the stage; ``False`` lets an
+        earlier epoch's score stand as the best to beat.
     **kwargs
         :class:`~skorch.callbacks.EarlyStopping`'s parameters.
     """
 
-    def __init__(self, *, start_epoch: int = 0, track_from_start: bool = False, **kwargs):
+    def __init__(self, *, start_epoch: int = 0, track_from_start: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.start_epoch = start_epoch
         self.track_from_start = track_from_start
@@ -116,6 +119,15 @@ def _warn_of_missing_classes(net, dataset_valid) -> None:
     )
 
 
+def _is_best_epoch(net, *, key: str) -> bool:
+    """Whether this epoch is the one early stopping would restore (from its start on),
+    or, where early stopping was dropped, the best by the history's ``key``."""
+    stopping = dict(net.callbacks_).get("early_stopping")
+    if stopping is None:
+        return bool(net.history[-1, key])
+    return stopping.best_epoch_ == net.history[-1, "epoch"]
+
+
 def validation_monitors(
     *, start_epoch: int = 0, checkpoint_dir=None, multilabel: bool = False
 ) -> list[tuple]:
@@ -129,12 +141,13 @@ def validation_monitors(
     classes; a warning names the classes the split lacks); ``held_out``
     (:class:`HeldOutSet`); ``early_stopping`` on macro-F1 (patience 10,
     restores the best weights at the end, never stops before
-    ``start_epoch``); and,
-    when ``checkpoint_dir`` is given, a ``checkpoint`` saving the best
-    macro-F1 state there (skorch's files, for ``net.load_params(checkpoint=...)``).
-    It loads nothing back: early stopping already restores the best weights,
-    and the fit keeps its whole history, so the fitted model does not depend on
-    whether states were saved.
+    ``start_epoch`` nor takes an epoch before it as the best); and,
+    when ``checkpoint_dir`` is given, a ``checkpoint`` saving there the state
+    of the epoch early stopping restores (the best macro-F1 from its start
+    on; skorch's files, for ``net.load_params(checkpoint=...)``). It loads
+    nothing back: early stopping already restores those weights, and the fit
+    keeps its whole history, so the fitted model does not depend on whether
+    states were saved.
 
     With ``multilabel``, ``valid_map`` (macro average precision over the
     labels the split holds, which needs no threshold) replaces balanced
@@ -184,7 +197,8 @@ def validation_monitors(
     ]
     if checkpoint_dir is not None:
         # load_best=True would also load the best epoch's history, optimizer and criterion
-        checkpoint = Checkpoint(monitor=f"{monitor}_best", dirname=str(checkpoint_dir))
+        best = partial(_is_best_epoch, key=f"{monitor}_best")
+        checkpoint = Checkpoint(monitor=best, dirname=str(checkpoint_dir))
         callbacks.append(("checkpoint", checkpoint))
     return callbacks
 
