@@ -101,12 +101,12 @@ class HeldOutSet(Callback):
 def _warn_of_missing_classes(net, dataset_valid) -> None:
     """Once a call: which classes (labels) the validation split holds no sample of."""
     codes = dataset_codes(dataset_valid)
+    multilabel = codes.ndim == 2
     n_classes = len(net.classes_)
-    counts = codes.sum(axis=0) if codes.ndim == 2 else np.bincount(codes, minlength=n_classes)
+    counts = codes.sum(axis=0) if multilabel else np.bincount(codes, minlength=n_classes)
     missing = np.asarray(net.classes_)[counts == 0]
     if not len(missing):
         return
-    multilabel = codes.ndim == 2
     what = "positive of label(s)" if multilabel else "sample of class(es)"
     scores = "valid_map, valid_f1" if multilabel else "valid_bacc, valid_f1"
     warnings.warn(
