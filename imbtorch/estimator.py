@@ -407,9 +407,9 @@ class BalancedImageClassifier(
         learning rate the last weights are one noisy point, the average
         smooths them (see :mod:`imbtorch.training.averaging`). ``None``: 3
         where ``strategy='auto'`` trains its own schedule, none elsewhere;
-        ``0``: none. With ``train_split``
-        the monitors score the average, early stopping keeps the best one,
-        and the optimizer steps on from the trained weights.
+        ``0``: none. With ``train_split`` the monitors score the average,
+        early stopping keeps the best one, and the optimizer steps on from
+        the trained weights.
     max_epochs : int, default=30
         Epochs of training; ``strategy='auto'`` adds ``extra_epochs`` where
         its network still errs on its training images (``extension_``).
@@ -443,8 +443,8 @@ class BalancedImageClassifier(
         :mod:`imbtorch.training.resume`), and training loaders keep no
         worker processes between epochs unless
         ``iterator_train__persistent_workers`` says so. With a validation
-        split, the state of best macro-F1 is kept too (skorch's
-        :class:`~skorch.callbacks.Checkpoint`); the fit ends as without
+        split, the state of the epoch early stopping restores is kept too
+        (skorch's :class:`~skorch.callbacks.Checkpoint`); the fit ends as without
         ``checkpoint_dir``, with early stopping's best weights and every epoch's
         history.
     resume : bool, default=False
