@@ -136,19 +136,22 @@ def test_early_stopping_restores_the_weights_of_best_macro_f1(small_images):
     assert f1_score(y[valid_idx], clf.predict(X[valid_idx]), average="macro") == best
 
 
-def _run(callback, scores):
-    """Feed ``scores`` to ``callback`` epoch by epoch; return the epochs it ran."""
-    net = SimpleNamespace(history=History(), verbose=0, module_=torch.nn.Linear(1, 1))
-    callback.initialize().on_train_begin(net)
-    for epoch, score in enumerate(scores, start=1):
+def _run(callback, scores, net=None):
+    """Feed ``scores`` to ``callback`` epoch by epoch, as one run of training of ``net`` (a
+    fresh one by default); return the epochs in its history when it ends or stops."""
+    if net is None:
+        net = SimpleNamespace(history=History(), verbose=0, module_=torch.nn.Linear(1, 1))
+        callback.initialize()
+    callback.on_train_begin(net)
+    for score in scores:
         net.history.new_epoch()
-        net.history.record("epoch", epoch)
+        net.history.record("epoch", len(net.history))
         net.history.record("valid_f1", score)
         try:
             callback.on_epoch_end(net)
         except KeyboardInterrupt:
-            return epoch
-    return len(scores)
+            break
+    return len(net.history)
 
 
 def test_early_stopping_after_does_not_count_epochs_before_its_start():
@@ -170,6 +173,28 @@ def test_early_stopping_takes_its_best_from_the_start_on():
     assert _run(before, scores) == 5 and before.best_epoch_ == 2  # epoch 2 is the one to beat
     after = EarlyStoppingAfter(**kwargs)  # the default
     assert _run(after, scores) == 8 and after.best_epoch_ == 6  # epochs 1-3 are no candidates
+
+
+@pytest.mark.parametrize("track_from_start, best", [(True, 3), (False, 5)])
+def test_early_stopping_keeps_its_best_into_an_extension_and_waits_through_its_mixing(
+    track_from_start, best
+):
+    """'auto''s added epochs: the best of the first run stands, the mixing epochs 5-6 wait
+    (with track_from_start, not even as the best), and misses count again from epoch 7."""
+    net = SimpleNamespace(history=History(), verbose=0, module_=torch.nn.Linear(1, 1))
+    stopping = EarlyStoppingAfter(
+        monitor="valid_f1",
+        lower_is_better=False,
+        patience=2,
+        start_epoch=2,
+        track_from_start=track_from_start,
+    ).initialize()
+    assert _run(stopping, [0.1, 0.2, 0.6, 0.5], net) == 4  # best 0.6 at 3, a miss at 4
+    stopping.extend(4, 6)
+    assert _run(stopping, [0.9, 0.1, 0.55, 0.58, 0.7], net) == 8  # misses at 7 and 8: stop
+    assert stopping.best_epoch_ == best and stopping.waits_ == (4, 6)
+    assert _run(stopping, [0.3], net) == 9  # a new fit forgets all of it
+    assert stopping.best_epoch_ == 9 and stopping.waits_ is None
 
 
 def test_early_stopping_waits_for_deferred_schedules(small_images):

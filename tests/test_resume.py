@@ -238,14 +238,22 @@ def test_resume_that_cannot_be_exact_is_refused(small_images, settings, message)
         BalancedImageClassifier(resume=True, **settings, **FAST).fit(X, y)
 
 
-def test_a_fit_interrupted_while_training_longer_resumes_exactly(png_images, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "split, epoch",
+    [(None, 12), (ValidSplit(4, stratified=True), 14)],
+    ids=["mixing", "split_early_stopping"],
+)
+def test_a_fit_interrupted_while_training_longer_resumes_exactly(
+    png_images, tmp_path, monkeypatch, split, epoch
+):
     """'auto' trains ``extra_epochs=4`` more after 10 where its network still errs on the
-    training images (noise); stopped in the 12th, the resumed fit finds that decision in the
-    history (not scoring the network anew) and ends as the uninterrupted fit does."""
+    training images (noise), mixing in epochs 11-12; stopped in ``epoch``, the resumed fit
+    finds that decision in the history (not scoring the network anew) and ends as the
+    uninterrupted fit does. With a split, early stopping's best and misses go on too."""
     y = png_images[1]
     X = np.random.default_rng(0).integers(0, 256, size=(len(y), 8, 8), dtype=np.uint8)  # noise
-    params = {**FAST, "max_epochs": 10, "extra_epochs": 4}
-    whole, resumed = whole_and_interrupted(tmp_path, X, y, params, 12)
+    params = {**FAST, "max_epochs": 10, "extra_epochs": 4, "train_split": split}
+    whole, resumed = whole_and_interrupted(tmp_path, X, y, params, epoch)
     score = whole.history[9, "joint_train_score"]
     assert whole.extension_ == Extension(start=10, epochs=4, train_score=score) and score < 0.99
     assert whole.ema_epochs_ == AUTO_EMA_EPOCHS  # the extension trains on from the average
@@ -260,4 +268,10 @@ def test_a_fit_interrupted_while_training_longer_resumes_exactly(png_images, tmp
     # 1 warm-up epoch at half the rate, then the rate, past max_epochs too
     assert whole.history[:, "event_lr"] == pytest.approx([2e-3] + [4e-3] * 13)
     assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]
+    if split is not None:
+        stopped = [dict(f.callbacks_)["early_stopping"] for f in (resumed, whole)]
+        assert [(s.best_epoch_, s.misses_, s.waits_) for s in stopped] == [
+            (stopped[1].best_epoch_, stopped[1].misses_, (10, 12))
+        ] * 2
+        assert resumed.history[:, "valid_f1"] == whole.history[:, "valid_f1"]
     assert_same_network(resumed, whole, X)

@@ -15,7 +15,7 @@ from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
 from imbtorch.strategies import AUTO_EMA_EPOCHS, AUTO_JOINT_MIN_SCORE, strategy_params
 from imbtorch.strategies import AUTO_MIXED_NAME as AUTO_MIXED
 from imbtorch.strategies import AUTO_NAME as AUTO
-from imbtorch.training import steps
+from imbtorch.training import loop, steps
 from imbtorch.training.longer import Extension
 
 FAST = dict(max_epochs=3, random_state=0, module__width=8)
@@ -224,7 +224,6 @@ def test_auto_trains_longer_where_its_network_still_errs_on_the_training_images(
 @pytest.mark.parametrize(
     "params",
     [
-        {"train_split": ValidSplit(0.25, stratified=True, random_state=0)},  # early stopping's
         {"lr_schedule": "cosine"},  # the learning rate has decayed to 0
         {"head_resampler": "sqrt"},  # your stage runs whatever the score
         {"mixup_epochs": 0},  # no mixing: not the schedule it was measured on
@@ -237,8 +236,51 @@ def test_auto_trains_no_longer_outside_its_own_schedule(long_tailed_noise, param
     X, y = long_tailed_noise
     clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10, **params}).fit(X, y)
     assert clf.extension_ is None and len(clf.history) == clf.max_epochs
-    if "train_split" not in params:
-        assert len(clf.head_history_) == clf.head_epochs  # a stage ran: the network errs
+    assert len(clf.head_history_) == clf.head_epochs  # a stage ran: the network errs
+
+
+def test_auto_trains_longer_with_a_validation_split_where_its_training_part_errs(
+    long_tailed_noise, monkeypatch
+):
+    """The decision scores the training part only; early stopping keeps its best from the
+    first 10 epochs, waits through the added epochs that mix (11-14) and may not take them."""
+    X, y = long_tailed_noise
+    scored, original = [], loop.joint_balanced_accuracy
+
+    def spied(net, features, codes):
+        scored.append(len(codes))
+        return original(net, features, codes)
+
+    monkeypatch.setattr(loop, "joint_balanced_accuracy", spied)
+    spy = MixedEpochs(monkeypatch)
+    split = ValidSplit(0.25, stratified=True, random_state=0)
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10}, train_split=split, callbacks=[spy])
+    clf.fit(X, y)
+    train_part, valid_part = dict(clf.callbacks_)["held_out"].parts(clf, None)
+    assert scored == [len(train_part)] and len(train_part) + len(valid_part) == len(y)
+    assert clf.extension_ == Extension(10, 6, clf.history[9, "joint_train_score"])
+    assert len(clf.history) == 16 and spy.epochs == [1, 2, 3, 4, 5, 6, 11, 12, 13, 14]
+    stopping = dict(clf.callbacks_)["early_stopping"]
+    assert stopping.waits_ == (10, 14) and stopping.best_epoch_ in (7, 8, 9, 10, 15, 16)
+    candidates = [7, 8, 9, 10, 15, 16]
+    scores = [clf.history[e - 1, "valid_f1"] for e in candidates]
+    assert clf.history[stopping.best_epoch_ - 1, "valid_f1"] == pytest.approx(max(scores))
+
+
+class Interrupt(Callback):
+    """A user's Ctrl-C in the 8th epoch: skorch ends training there."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 8:
+            raise KeyboardInterrupt
+
+
+def test_a_fit_stopped_before_max_epochs_trains_no_longer(long_tailed_noise):
+    X, y = long_tailed_noise
+    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10}, callbacks=[Interrupt()])
+    clf.fit(X, y)
+    assert clf.extension_ is None and len(clf.history) == 8
+    assert len(clf.head_history_) == clf.head_epochs  # the stage still runs
 
 
 def test_extra_epochs_sets_how_many_epochs_auto_adds_from_any_max_epochs(
@@ -260,7 +302,6 @@ def test_extra_epochs_sets_how_many_epochs_auto_adds_from_any_max_epochs(
         ({"class_weight": "balanced"}, "tail", r"strategy_='as_set'"),
         ({}, "balanced", r"strategy_='logit_adjusted'.*equal classes"),
         ({"head_resampler": "class_balanced"}, "tail", r"sets head_resampler"),
-        ({"train_split": ValidSplit(0.25, stratified=True)}, "tail", "has a validation split"),
         ({"lr_schedule": "cosine"}, "tail", r"this fit has lr_schedule='cosine'"),
         (
             {"lr_schedule": "cosine", "strategy": None},

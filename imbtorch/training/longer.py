@@ -73,7 +73,6 @@ def planned_epochs(net) -> int:
     ``extra_epochs=None`` plans two thirds of ``max_epochs`` for
     ``strategy='auto'``'s own schedule: ``strategy_`` the mixed trunk with the
     stage it decides on (no ``head_resampler`` set; not in ``partial_fit``),
-    without a validation split (early stopping decides the length there),
     with a constant learning rate (a cosine schedule has decayed to 0) and
     with ``max_epochs`` of at least :data:`MIN_EPOCHS`; elsewhere none.
     ``extra_epochs=0`` plans none, and a positive ``extra_epochs`` plans that
@@ -95,10 +94,6 @@ def planned_epochs(net) -> int:
         (
             net.head_resampler is not None,
             "sets head_resampler, whose stage runs whatever the score",
-        ),
-        (
-            net.train_split is not None,
-            "has a validation split, where early stopping decides the length",
         ),
         (
             net.lr_schedule is not None,

@@ -32,7 +32,7 @@ from .decoupled import classifier_stage, joint_balanced_accuracy
 from .finetune import fine_tuning_callbacks
 from .loaders import evaluation_loader, training_loader
 from .longer import decide_extension, decided_extension, planned_epochs
-from .monitors import progress_monitors, validation_monitors
+from .monitors import EarlyStoppingAfter, progress_monitors, validation_monitors
 from .precise_bn import recompute_batchnorm
 from .resume import TrainingCheckpoint, data_fingerprint
 from .schedule import DeferredReweighting, TrainingSchedule, WarmupCosine, default_warmup
@@ -135,23 +135,30 @@ class TrainingLoopMixin:
         """The network's epochs up to ``end_epoch``, and more where ``'auto'``'s network still
         errs on its training images (``extension_``, :mod:`imbtorch.training.longer`).
 
-        Returns the training features of the final network where the decision
-        computed them (None otherwise), for the classifier stage.
+        A fit that stopped before ``end_epoch`` (early stopping, an interrupt)
+        trains none more. With a validation split the decision scores the
+        training part, and early stopping keeps its best through the added
+        epochs, waiting through those that mix. Returns the training features
+        of the final network where the decision computed them (None
+        otherwise), for the classifier stage.
         """
-        self.extension_ = None
         planned = planned_epochs(self)  # before any epoch: its errors come first
-        self._run_epochs(dataset, fit_params, end_epoch)
-        if not planned:
-            self._finish_network(dataset)
-            return None
-        self.extension_ = decided_extension(self, end_epoch, planned)  # a resumed fit decided it
+        # a resumed fit that had decided it goes on with it (its state restored in the run)
+        self.extension_ = decided_extension(self, end_epoch, planned) if planned else None
         if self.extension_ is None:
+            self._run_epochs(dataset, fit_params, end_epoch)
             self._finish_network(dataset)
-            features = self.embed(dataset)
-            score = joint_balanced_accuracy(self, features, dataset_codes(dataset))
+            if not planned or len(self.history) < end_epoch:
+                return None
+            part = self._training_part(dataset, fit_params)
+            features = self.embed(part)
+            score = joint_balanced_accuracy(self, features, dataset_codes(part))
             self.extension_ = decide_extension(self, end_epoch, planned, score)
             if self.extension_ is None:
                 return features
+            stopping, added = dict(self.callbacks_).get("early_stopping"), self.extension_
+            if isinstance(stopping, EarlyStoppingAfter):  # its best goes on; it waits as mixing
+                stopping.extend(added.start, added.start + added.mixup_epochs)
         self.schedule_.end_epoch = self.extension_.end
         self._run_epochs(dataset, fit_params, self.extension_.end)
         self._finish_network(dataset)

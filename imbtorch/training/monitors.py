@@ -34,6 +34,10 @@ class EarlyStoppingAfter(EarlyStopping):
     candidates for the best (``docs/benchmarks.md``, section 9, "Early
     stopping's best, from the end of the mixing on").
 
+    Where ``strategy='auto'`` trains longer (:mod:`imbtorch.training.longer`),
+    :meth:`extend` carries the best into those epochs and waits again through
+    the ones that mix.
+
     Parameters
     ----------
     start_epoch : int, default=0
@@ -43,6 +47,13 @@ class EarlyStoppingAfter(EarlyStopping):
         earlier epoch's score stand as the best to beat.
     **kwargs
         :class:`~skorch.callbacks.EarlyStopping`'s parameters.
+
+    Attributes
+    ----------
+    waits_ : tuple of int or None
+        Epochs ``(after, until)`` of the history (1 for the first) in which it
+        waits again as before ``start_epoch``: ``after < epoch <= until``;
+        set by :meth:`extend`, else None.
     """
 
     def __init__(self, *, start_epoch: int = 0, track_from_start: bool = True, **kwargs):
@@ -50,8 +61,25 @@ class EarlyStoppingAfter(EarlyStopping):
         self.start_epoch = start_epoch
         self.track_from_start = track_from_start
 
+    def extend(self, after: int, until: int) -> None:
+        """Keep the best and its weights for the fit's next run, which trains epochs
+        ``after + 1`` on, and wait through those up to ``until`` as before ``start_epoch``:
+        they neither count as misses (the count starts again after them) nor, with
+        ``track_from_start``, stand as the best."""
+        self.carry_over_ = True
+        self.waits_ = (after, until)
+        self.misses_ = 0
+
+    def on_train_begin(self, net, **kwargs):
+        if getattr(self, "carry_over_", False):  # the same fit trains on: keep the best
+            self.carry_over_ = False
+            return
+        super().on_train_begin(net, **kwargs)
+        self.carry_over_ = False
+        self.waits_ = None
+
     def on_epoch_end(self, net, **kwargs):
-        if len(net.history) > self.start_epoch:
+        if not self._waiting(len(net.history)):
             return super().on_epoch_end(net, **kwargs)
         if self.track_from_start:
             return
@@ -61,6 +89,10 @@ class EarlyStoppingAfter(EarlyStopping):
         finally:
             self.patience = patience
         self.misses_ = 0
+
+    def _waiting(self, epoch: int) -> bool:
+        after, until = self.waits_ or (0, 0)
+        return epoch <= self.start_epoch or after < epoch <= until
 
 
 class HeldOutSet(Callback):
