@@ -13,6 +13,7 @@ from sklearn.svm import LinearSVC
 from imbtorch import BalancedImageClassifier, report
 from imbtorch.evaluation import expected_calibration_error, imbalance_scores, training_summary
 from imbtorch.training import Extension
+from imbtorch.training.monitors import EarlyStoppingAfter
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -77,6 +78,13 @@ def test_report_of_any_classifier_with_the_training_counts_given(small_images):
     assert len(rep.plot().figure_.axes) == 3  # confusion, recall (+ its count axis)
 
 
+def _stopped(**fitted):
+    """Early stopping as a fit with a validation split leaves it."""
+    stopping = EarlyStoppingAfter(monitor="valid_f1", lower_is_better=False, load_best=True)
+    vars(stopping).update(fitted)
+    return stopping
+
+
 @pytest.mark.parametrize(
     "fit, expected",
     [
@@ -99,6 +107,23 @@ def test_report_of_any_classifier_with_the_training_counts_given(small_images):
             "images, under 0.99); weights averaged along training (time constant 3 epochs); "
             "classifier re-trained on 'sqrt'-resampled features; predicts with the logits less "
             "0.5 x log prior.",
+        ),
+        (
+            {
+                "strategy_": "logit_adjusted+mixup",
+                "extension_": Extension(30, 20, 0.9412),
+                "callbacks_": [("early_stopping", _stopped(best_epoch_=27))],
+                "joint_train_score_": 0.995,
+            },
+            "Trained: strategy_='logit_adjusted+mixup'; 50 epochs (30 + 20 added: the "
+            "classifier trained with the network scored 0.941 balanced accuracy on its training "
+            "images, under 0.99); early stopping kept the weights of epoch 27 (best valid_f1); "
+            "the classifier trained with the network kept: it scored 0.995 balanced accuracy on "
+            "its training images, 0.99 or more.",
+        ),
+        (  # early stopping kept the last epoch's weights: nothing to say
+            {"strategy_": "as_set", "callbacks_": [("early_stopping", _stopped(best_epoch_=30))]},
+            "Trained: strategy_='as_set'; 30 epochs.",
         ),
         (
             {"strategy_": "as_set", "head_resampler_": SMOTE()},

@@ -265,6 +265,8 @@ def test_auto_trains_longer_with_a_validation_split_where_its_training_part_errs
     candidates = [7, 8, 9, 10, 15, 16]
     scores = [clf.history[e - 1, "valid_f1"] for e in candidates]
     assert clf.history[stopping.best_epoch_ - 1, "valid_f1"] == pytest.approx(max(scores))
+    kept = f"early stopping kept the weights of epoch {stopping.best_epoch_} (best valid_f1)"
+    assert (kept in training_summary(clf)) == (stopping.best_epoch_ != 16)
 
 
 class Interrupt(Callback):

@@ -136,11 +136,13 @@ def _named(value) -> str:
 
 def training_summary(estimator) -> str | None:
     """How a :class:`~imbtorch.BalancedImageClassifier` was trained, in one line: the
-    strategy it trained (what ``'auto'`` chose), its epochs and why it added any, its
-    weight average, classifier stage and decision shift. None for other estimators.
+    strategy it trained (what ``'auto'`` chose), its epochs and why it added any, the
+    epoch early stopping restored, its weight average, classifier stage and decision
+    shift. None for other estimators.
 
     Read from the fitted attributes (``strategy_``, ``extension_``, ``ema_epochs_``,
-    ``joint_train_score_``, ``head_resampler_``, ``predict_logit_adjust_``),
+    ``joint_train_score_``, ``head_resampler_``, ``predict_logit_adjust_``, early
+    stopping's ``best_epoch_``),
     of the classifier itself, a pipeline's last step or a meta-estimator's
     ``estimator_``.
     """
@@ -156,6 +158,12 @@ def training_summary(estimator) -> str | None:
             f"{len(clf.history)} epochs ({extension.start} + {extension.epochs} added: the "
             f"classifier trained with the network scored {extension.train_score:.3f} balanced "
             f"accuracy on its training images, under {AUTO_JOINT_MIN_SCORE})"
+        )
+    stopping = dict(getattr(clf, "callbacks_", None) or []).get("early_stopping")
+    restored = getattr(stopping, "best_epoch_", 0) if getattr(stopping, "load_best", 0) else 0
+    if restored and restored != len(clf.history):
+        parts.append(
+            f"early stopping kept the weights of epoch {restored} (best {stopping.monitor})"
         )
     ema_epochs = getattr(clf, "ema_epochs_", None)
     if ema_epochs:
