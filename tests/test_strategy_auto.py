@@ -239,11 +239,23 @@ def test_auto_trains_no_longer_outside_its_own_schedule(long_tailed_noise, param
     assert len(clf.head_history_) == clf.head_epochs  # a stage ran: the network errs
 
 
+class ValidationParts(Callback):
+    """The validation indices of every epoch."""
+
+    def initialize(self):
+        self.indices = []
+        return self
+
+    def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
+        self.indices.append(tuple(dataset_valid.indices))
+
+
 def test_auto_trains_longer_with_a_validation_split_where_its_training_part_errs(
     long_tailed_noise, monkeypatch
 ):
-    """The decision scores the training part only; early stopping keeps its best from the
-    first 10 epochs, waits through the added epochs that mix (11-14) and may not take them."""
+    """The decision scores the training part only; the added epochs train and score on the
+    parts the first 10 did (the split has no seed); early stopping keeps its best from those
+    10, waits through the added epochs that mix (11-14) and may not take them."""
     X, y = long_tailed_noise
     scored, original = [], loop.joint_balanced_accuracy
 
@@ -253,9 +265,12 @@ def test_auto_trains_longer_with_a_validation_split_where_its_training_part_errs
 
     monkeypatch.setattr(loop, "joint_balanced_accuracy", spied)
     spy = MixedEpochs(monkeypatch)
-    split = ValidSplit(0.25, stratified=True, random_state=0)
-    clf = BalancedImageClassifier(**{**FAST, "max_epochs": 10}, train_split=split, callbacks=[spy])
-    clf.fit(X, y)
+    parts = ValidationParts()
+    split = ValidSplit(0.25, stratified=True)
+    clf = BalancedImageClassifier(
+        **{**FAST, "max_epochs": 10}, train_split=split, callbacks=[spy, parts]
+    ).fit(X, y)
+    assert len(parts.indices) == 16 and len(set(parts.indices)) == 1
     train_part, valid_part = dict(clf.callbacks_)["held_out"].parts(clf, None)
     assert scored == [len(train_part)] and len(train_part) + len(valid_part) == len(y)
     assert clf.extension_ == Extension(10, 6, clf.history[9, "joint_train_score"])
