@@ -116,10 +116,11 @@ class BalancedImageClassifier(
         (``joint_train_score_``), it is kept as trained, with no stage and
         no shift; where it does not, the network first trains
         ``extra_epochs`` more (two thirds of ``max_epochs``), mixing the
-        first two thirds of them, and is scored again (``extension_``; not
-        with a validation split, a ``lr_schedule``, a ``head_resampler`` you
-        set or under 10 ``max_epochs``; ``extra_epochs=0`` trains
-        ``max_epochs`` exactly). Stage and
+        first two thirds of them, and is scored again (``extension_``; with
+        a validation split, on its training part, early stopping keeping its
+        best through them; not with a ``lr_schedule``, a ``head_resampler``
+        you set, under 10 ``max_epochs`` or after a fit stopped before
+        them; ``extra_epochs=0`` trains ``max_epochs`` exactly). Stage and
         mixing are left out on equal classes, with
         ``sample_weight`` and in ``partial_fit``; a ``head_resampler`` you
         set replaces the stage. The classifier stage costs an embedding pass
@@ -419,10 +420,13 @@ class BalancedImageClassifier(
         images (balanced accuracy under 0.99), mixing the first two thirds
         of them. ``None``: two thirds of ``max_epochs`` (none under 10
         ``max_epochs``), where ``'auto'`` trains its own schedule (no
-        validation split, ``lr_schedule`` or ``head_resampler``; not in
-        ``partial_fit``). ``0``: none, ``fit`` trains ``max_epochs``
-        exactly. A positive number where that schedule does not run is an
-        error that names why (see :mod:`imbtorch.training.longer`).
+        ``lr_schedule`` or ``head_resampler``; not in ``partial_fit``), and
+        the fit was not stopped before ``max_epochs``. With a validation
+        split they train and score on the same parts, and early stopping
+        keeps its best through them, waiting through those that mix.
+        ``0``: none, ``fit`` trains ``max_epochs`` exactly. A positive
+        number where that schedule does not run is an error that names why
+        (see :mod:`imbtorch.training.longer`).
     batch_size : int, default=64
     train_split : callable or None, default=None
         skorch's internal validation split, e.g.
@@ -433,7 +437,8 @@ class BalancedImageClassifier(
         epoch, and the ``early_stopping`` callback stops after 10 epochs
         without a better macro-F1 (never before ``drw_epoch``/``drs_epoch``
         or the end of the mixing, ``mixup_epochs_``) and restores the best
-        weights from that start on; tune or drop it with
+        weights from that start on (through any epochs ``'auto'`` adds:
+        ``extra_epochs``); tune or drop it with
         ``callbacks__early_stopping__patience=20`` or
         ``callbacks__early_stopping=None`` (see :mod:`imbtorch.training.monitors`).
     checkpoint_dir : str or path, default=None
