@@ -15,8 +15,8 @@ warms the rate up for 2 epochs and decays it on a cosine (skorch's ``LRScheduler
 trains on overlapping labels (bright, not dark, striped) as an indicator matrix, ``mixup``
 mixes the batches of the first 2 of the 4 epochs (``mixup_epochs=2``), ``auto``
 leaves the classes unweighted, so that ``strategy='auto'`` chooses, and ``longer`` does
-so without a validation split over 10 epochs at a rate too low to learn (``lr=1e-5``), so
-that it trains 6 more; ``ema`` averages the weights without a validation split and
+so over 10 epochs at a rate too low to learn (``lr=1e-5``), so that it trains 6 more, early
+stopping keeping its best through them; ``ema`` averages the weights without a validation split and
 ``ema_valid`` with one (``ema_epochs=2``). Every
 process writes ``OUT_DIR/case<i>_rank<r>.pt`` for the i-th case (from 0): the sample
 indices of its training batches per epoch (each image carries its index in pixel [0, 0, 0]), its
@@ -64,7 +64,7 @@ FLAGS = {
     "warmup": dict(warmup_epochs=2, lr_schedule="cosine"),
     "multilabel": {},
     "auto": dict(class_weight=None),  # strategy='auto' chooses: no re-balancing set
-    "longer": dict(class_weight=None, train_split=None, max_epochs=10, lr=1e-5),
+    "longer": dict(class_weight=None, max_epochs=10, lr=1e-5),
     # each process averages its own BatchNorm statistics; no precise pass evens them out
     "ema": dict(ema_epochs=2, train_split=None, precise_bn=False),
     "ema_valid": dict(ema_epochs=2),  # the monitors score the average on each process's shard
@@ -113,6 +113,7 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         "joint_train_score": getattr(clf, "joint_train_score_", None),
         "extension": clf.extension_,
         "epochs_trained": len(clf.history),
+        "best_epoch": getattr(dict(clf.callbacks_).get("early_stopping"), "best_epoch_", None),
     }
     if accelerator.is_main_process:  # the pickled model predicts in one process
         record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)

@@ -57,7 +57,7 @@ SAME_DRAWS = ("weighted,0,max_norm,multilabel,ema_valid", "class_balanced,0,max_
 #: the rate is warmed up and decayed per epoch alike on both processes; the first two epochs
 #: mix their batches (mixup), which every SAM pass replays alike. A second fit lets
 #: strategy='auto' choose its classifier stage or not, and a third whether to train longer
-#: (a network that has learnt nothing errs on its training images).
+#: (a network that has learnt nothing errs on its training images), scored on the split.
 SHARED_SEED = (
     "none,none,crt,compile,imbsam,sgd,las,prior,resnet,warmup,mixup",
     "none,0,auto",
@@ -98,9 +98,12 @@ def _assert_same_draws(ones, twos):
 
 
 def _assert_shared_seed(ranks, auto, longer):
-    # where its network still errs, 'auto' trains 6 more epochs alike on both processes
+    # where its network still errs, 'auto' trains 6 more epochs alike on both processes,
+    # early stopping keeping the same best (from epoch 7 on) through them
     assert longer[0]["extension"] == longer[1]["extension"] is not None
     assert longer[0]["epochs_trained"] == longer[1]["epochs_trained"] == 16
+    assert longer[0]["best_epoch"] == longer[1]["best_epoch"] >= 7
+    assert longer[0]["valid_f1"] == longer[1]["valid_f1"]
     for name, tensor in longer[0]["params"].items():
         assert torch.equal(longer[1]["params"][name], tensor), name
     np.testing.assert_array_equal(longer[0]["proba"], longer[1]["proba"])
