@@ -215,6 +215,20 @@ def test_only_the_newest_complete_state_is_kept_and_read(small_images, tmp_path)
     assert (folder / "params.pt").stat().st_size > 100
 
 
+def test_the_saved_state_holds_no_training_data(small_images, tmp_path):
+    """The validation split's parts are the data a resumed fit is given again, not training
+    state: saving them would write the whole dataset after every epoch."""
+    X, y = small_images
+    X = np.kron(X, np.ones((1, 8, 8), dtype=X.dtype))  # 64x64: 1 MB of images
+    split = ValidSplit(4, stratified=True)
+    BalancedImageClassifier(checkpoint_dir=tmp_path, train_split=split, **FAST).fit(X, y)
+    [folder] = tmp_path.glob("epoch-*")
+    state = torch.load(folder / "training.pt", weights_only=False)
+    saved = [value for callback in state["callbacks"].values() for _, value in callback.values()]
+    assert saved and not any(isinstance(value, torch.utils.data.Dataset) for value in saved)
+    assert (folder / "training.pt").stat().st_size < X.nbytes / 10
+
+
 def test_resume_on_other_data_is_refused(small_images, tmp_path):
     X, y = small_images
     BalancedImageClassifier(checkpoint_dir=tmp_path, **FAST).fit(X, y)

@@ -61,7 +61,8 @@ def _callback_states(net) -> dict:
     """Fitted attributes (``name_``) of every callback; objects with a state_dict by it.
 
     Attributes that cannot be pickled (an open progress bar) are display
-    state and start afresh.
+    state and start afresh; datasets (the validation split's parts) are the
+    data, which the resumed fit is given again.
     """
     states = {}
     for name, callback in net.callbacks_:
@@ -70,6 +71,8 @@ def _callback_states(net) -> dict:
             if not key.endswith("_") or key.startswith("_"):
                 continue
             if isinstance(value, type):  # a class the callback instantiates (a policy)
+                continue
+            if isinstance(value, torch.utils.data.Dataset):  # data the resumed fit is given
                 continue
             if hasattr(value, "state_dict") and hasattr(value, "load_state_dict"):
                 state[key] = ("state_dict", value.state_dict())
