@@ -9,7 +9,11 @@ prior over the test set's), which is the expectation of a test set drawn at
 the training frequencies without discarding images. It reports the
 top-label ECE and the log-loss with ``proba_prior=None`` (the balanced
 scores) and with ``proba_prior='train'``; balanced accuracy is measured on
-the balanced test set, and ``predict`` is the same in both. Strategies
+the balanced test set, and ``predict`` is the same in both. The balanced
+scores are also scored where they apply, on the balanced test set as it is:
+``ece_balanced`` and ``confidence_gap`` (mean top probability less accuracy;
+below 0: under-confident). A strategy may carry changed parameters, as in
+``longtail.py``: ``'auto:mixup_epochs=0,ema_epochs=0'``. Strategies
 whose prior is not known from their settings (focal, LDAM) get a stratified
 validation split to estimate it on.
 
@@ -31,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from longtail import parse_method
 from sklearn.metrics import balanced_accuracy_score, log_loss
 from skorch.dataset import ValidSplit
 
@@ -58,8 +63,9 @@ def run_one(
     name: str, split, *, seed: int, epochs: int, held_out: bool = False
 ) -> tuple[dict, BalancedImageClassifier | None]:
     X_train, X_test, y_train, y_test = split
-    params = strategy_params(name, epochs)
-    if name in HELD_OUT or held_out:
+    base, changes = parse_method(name)
+    params = {**strategy_params(base, epochs), **changes}
+    if base in HELD_OUT or held_out:
         params["train_split"] = ValidSplit(0.2, stratified=True, random_state=seed)
     clf = BalancedImageClassifier(
         max_epochs=epochs, random_state=seed, proba_prior="train", **params
@@ -85,11 +91,15 @@ def run_one(
     def nll(proba):
         return log_loss(y_test, proba, labels=clf.classes_, sample_weight=weight)
 
+    right = clf.classes_[scores.argmax(axis=1)] == y_test
     row = {
         "strategy": name,
         "seed": seed,
         "prior_from": clf.decision_prior_source_,
         "balanced_accuracy": balanced_accuracy_score(y_test, clf.predict(X_test)),
+        # the scores where they apply: the balanced test set, as it is
+        "ece_balanced": expected_calibration_error(y_test, scores, labels=clf.classes_),
+        "confidence_gap": scores.max(axis=1).mean() - right.mean(),
         "ece_before": ece(scores),
         "ece_after": ece(corrected),
         "nll_before": nll(scores),
@@ -135,6 +145,8 @@ def main() -> None:
     table = runs.groupby(["dataset", "strategy"], sort=False).agg(
         prior_from=("prior_from", "first"),
         balanced_accuracy=("balanced_accuracy", "mean"),
+        ece_balanced=("ece_balanced", "mean"),
+        confidence_gap=("confidence_gap", "mean"),
         ece_before=("ece_before", "mean"),
         ece_after=("ece_after", "mean"),
         nll_before=("nll_before", "mean"),
