@@ -12,8 +12,10 @@ scores) and with ``proba_prior='train'``; balanced accuracy is measured on
 the balanced test set, and ``predict`` is the same in both. The balanced
 scores are also scored where they apply, on the balanced test set as it is:
 ``ece_balanced`` and ``confidence_gap`` (mean top probability less accuracy;
-below 0: under-confident). A strategy may carry changed parameters, as in
-``longtail.py``: ``'auto:mixup_epochs=0,ema_epochs=0'``. Strategies
+below 0: under-confident), and ``ece_balanced_after``, with
+``proba_prior='balanced'`` (the same scores where no temperature was
+fitted). A strategy may carry changed parameters, as in ``longtail.py``:
+``'auto:mixup_epochs=0,ema_epochs=0'``. Strategies
 whose prior is not known from their settings (focal, LDAM) get a stratified
 validation split to estimate it on.
 
@@ -83,6 +85,7 @@ def run_one(
         y_test
     ]
     scores = clf.set_params(proba_prior=None).predict_proba(X_test)
+    balanced = clf.set_params(proba_prior="balanced").predict_proba(X_test)
     corrected = clf.set_params(proba_prior="train").predict_proba(X_test)
 
     def ece(proba):
@@ -100,6 +103,7 @@ def run_one(
         # the scores where they apply: the balanced test set, as it is
         "ece_balanced": expected_calibration_error(y_test, scores, labels=clf.classes_),
         "confidence_gap": scores.max(axis=1).mean() - right.mean(),
+        "ece_balanced_after": expected_calibration_error(y_test, balanced, labels=clf.classes_),
         "ece_before": ece(scores),
         "ece_after": ece(corrected),
         "nll_before": nll(scores),
@@ -147,6 +151,7 @@ def main() -> None:
         balanced_accuracy=("balanced_accuracy", "mean"),
         ece_balanced=("ece_balanced", "mean"),
         confidence_gap=("confidence_gap", "mean"),
+        ece_balanced_after=("ece_balanced_after", "mean"),
         ece_before=("ece_before", "mean"),
         ece_after=("ece_after", "mean"),
         nll_before=("nll_before", "mean"),
