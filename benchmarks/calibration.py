@@ -12,12 +12,14 @@ scores) and with ``proba_prior='train'``; balanced accuracy is measured on
 the balanced test set, and ``predict`` is the same in both. The balanced
 scores are also scored where they apply, on the balanced test set as it is:
 ``ece_balanced`` and ``confidence_gap`` (mean top probability less accuracy;
-below 0: under-confident), and ``ece_balanced_after``, with
+below 0: under-confident), ``ece_balanced_after``, with
 ``proba_prior='balanced'`` (the same scores where no temperature was
-fitted). A strategy may carry changed parameters, as in ``longtail.py``:
-``'auto:mixup_epochs=0,ema_epochs=0'``. Strategies
-whose prior is not known from their settings (focal, LDAM) get a stratified
-validation split to estimate it on.
+fitted), and ``ece_balanced_tempered``, the scores ``predict`` decides by
+divided by the fitted ``temperature`` (1 without a split). A strategy may
+carry changed parameters, as in ``longtail.py``:
+``'auto:mixup_epochs=0,ema_epochs=0'``. Strategies whose prior is not
+known from their settings (focal, LDAM) get a stratified validation split
+to estimate it on.
 
     python benchmarks/calibration.py --datasets digits mnist --rho 100 --seeds 3
 
@@ -38,6 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 from longtail import parse_method
+from scipy.special import softmax
 from sklearn.metrics import balanced_accuracy_score, log_loss
 from skorch.dataset import ValidSplit
 
@@ -104,6 +107,11 @@ def run_one(
         "ece_balanced": expected_calibration_error(y_test, scores, labels=clf.classes_),
         "confidence_gap": scores.max(axis=1).mean() - right.mean(),
         "ece_balanced_after": expected_calibration_error(y_test, balanced, labels=clf.classes_),
+        # the same scores at the temperature fitted on a split (1 without one)
+        "ece_balanced_tempered": expected_calibration_error(
+            y_test, softmax(np.log(scores) / clf.proba_temperature_, axis=1), labels=clf.classes_
+        ),
+        "temperature": clf.proba_temperature_,
         "ece_before": ece(scores),
         "ece_after": ece(corrected),
         "nll_before": nll(scores),
@@ -152,6 +160,8 @@ def main() -> None:
         ece_balanced=("ece_balanced", "mean"),
         confidence_gap=("confidence_gap", "mean"),
         ece_balanced_after=("ece_balanced_after", "mean"),
+        ece_balanced_tempered=("ece_balanced_tempered", "mean"),
+        temperature=("temperature", "mean"),
         ece_before=("ece_before", "mean"),
         ece_after=("ece_after", "mean"),
         nll_before=("nll_before", "mean"),

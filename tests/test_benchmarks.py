@@ -225,9 +225,18 @@ def test_calibration_benchmark_prints_its_table_and_saves_the_report_figure(tmp_
     )
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert runs["prior_from"].tolist() == ["strategy", "held_out", "strategy"]
-    eces = ["ece_before", "ece_after", "ece_balanced", "ece_balanced_after"]
+    eces = [
+        "ece_before",
+        "ece_after",
+        "ece_balanced",
+        "ece_balanced_after",
+        "ece_balanced_tempered",
+    ]
     assert runs[eces].stack().between(0, 1).all()
     assert runs["confidence_gap"].between(-1, 1).all()
+    # no split for 'auto': no temperature, the same scores; focal's is fitted on its split
+    assert runs["temperature"].tolist()[::2] == [1.0, 1.0] and runs["temperature"][1] != 1.0
+    assert runs["ece_balanced_tempered"][0] == pytest.approx(runs["ece_balanced"][0])
     assert "| ('digits-LT rho=10', 'auto')" in out and "ece_ratio" in out
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
 
