@@ -202,9 +202,11 @@ class BalancedImageClassifier(
         (``decision_prior_``) is exact for plain CE, class weights, the
         samplers, the logit-adjusted and balanced-softmax losses, cRT and
         ``predict_logit_adjust`` (see :mod:`imbtorch.priors`); the other
-        settings need ``train_split``: set at ``fit``, ``proba_prior`` then
-        has the prior and a temperature fitted on the validation split (the
-        temperature for the exact ones too). May be changed after ``fit``.
+        settings need ``train_split``, on whose validation part ``fit``
+        fits the prior. With a split ``fit`` also fits the scores'
+        temperature there (``proba_temperature_``), which every
+        ``proba_prior``, ``None`` included, applies. May be changed after
+        ``fit``.
     tau_normalize : float >= 0, default=None
         Post-hoc tau-normalisation (Kang et al. 2020): predict (and validate)
         with each class's classifier weights divided by their norm to the
@@ -582,8 +584,9 @@ class BalancedImageClassifier(
         Where ``decision_prior_`` comes from: the training settings, or a
         fit on the validation split.
     proba_temperature_ : float
-        The scores' temperature: fitted on the validation split when
-        ``proba_prior`` and ``train_split`` were set at ``fit``, else 1.
+        The scores' temperature, which ``predict_proba`` divides them by:
+        fitted on the validation split of a single-label fit with
+        ``train_split``, else 1.
     module_, criterion_, optimizer_, history_
         skorch's fitted components.
 

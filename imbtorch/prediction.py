@@ -3,10 +3,12 @@
 :class:`PriorCorrectionMixin` gives :class:`~imbtorch.BalancedImageClassifier`
 its ``predict_proba`` and ``predict``. Before training it sets the prior the
 scores will assume from the settings (:func:`imbtorch.priors.strategy_prior`);
-after training, with ``proba_prior`` and a validation split, it fits the
-temperature (and the prior, where the settings do not tell it) there
+after training, with a validation split, it fits the temperature (and the
+prior, where the settings do not tell it) there
 (:func:`imbtorch.priors.fit_bias_temperature`). ``predict`` decides by the
-scores; ``predict_proba`` reports them under ``proba_prior``.
+scores; ``predict_proba`` reports them under ``proba_prior``, at that
+temperature (``docs/benchmarks.md``, section 10, "The temperature wherever
+there is a split").
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ class PriorCorrectionMixin:
 
     def _fit_held_out_prior(self, dataset: ImageDataset, fit_params: dict) -> None:
         """The temperature (and ``decision_prior_`` where the settings do not tell it),
-        fitted on the validation split after training."""
-        if self.proba_prior is None or self.train_split is None or min(self.class_counts_) == 0:
+        fitted on the validation split after a single-label fit that has one."""
+        if self.train_split is None or self.multilabel_ or min(self.class_counts_) == 0:
             return
         held_out = dict(self.callbacks_)["held_out"].parts(self, dataset, **fit_params)[1]
         self.decision_prior_, self.proba_temperature_ = fit_bias_temperature(
@@ -80,8 +82,9 @@ class PriorCorrectionMixin:
 
         With ``proba_prior=None``, the softmax of the scores ``predict``
         decides by (``logits - tau * log(prior)`` with
-        ``predict_logit_adjust=tau``); with ``proba_prior`` set, the
-        posterior under that prior. A ``predict_nonlinearity`` other than
+        ``predict_logit_adjust=tau``), divided by the temperature fitted on
+        a validation split (``proba_temperature_``; 1 without one); with
+        ``proba_prior`` set, the posterior under that prior. A ``predict_nonlinearity`` other than
         ``'auto'`` is applied as skorch applies it. For a multi-label fit,
         each label's own probability (the sigmoid of its logit), as
         :class:`~sklearn.neural_network.MLPClassifier` gives; rows need not
@@ -104,8 +107,8 @@ class PriorCorrectionMixin:
             check_label_settings(self, multilabel=True)  # proba_prior etc. set after fit
             return torch.sigmoid(self._decision_scores(dataset)).numpy()
         scores = self._decision_scores(dataset)
-        if self.proba_prior is None:
-            return softmax_probabilities(scores)
+        if self.proba_prior is None:  # predict's scores, at the temperature of any split
+            return softmax_probabilities(scores / self.proba_temperature_)
         target = target_prior(self.proba_prior, self.classes_, self.class_counts_)
         if self.decision_prior_ is None:
             raise ValueError(self._unknown_prior_message())

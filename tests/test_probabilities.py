@@ -96,12 +96,13 @@ def test_settings_without_a_known_prior_need_a_validation_split(lt_digits, natur
     focal = BalancedImageClassifier(loss="focal", proba_prior="train", max_epochs=12)
     with pytest.raises(ValueError, match=r"loss='focal' leaves unknown.*train_split=ValidSplit"):
         focal.fit(X_train, y_train)
-    focal.set_params(train_split=ValidSplit(4, stratified=True), random_state=0)
-    focal.fit(X_train, y_train)
+    split = ValidSplit(4, stratified=True)
+    focal.set_params(train_split=split, random_state=0, proba_prior=None)
+    focal.fit(X_train, y_train)  # a split: the prior is fitted there, proba_prior set or not
     assert focal.decision_prior_source_ == "held_out"
     assert focal.decision_prior_.shape == (10,) and focal.proba_temperature_ > 0
     _, _, X_eval, y_eval = natural_split
-    natural = focal.predict_proba(X_eval)
+    natural = focal.set_params(proba_prior="train").predict_proba(X_eval)
     np.testing.assert_allclose(natural.sum(axis=1), 1.0)
     scores = focal.set_params(proba_prior=None).predict_proba(X_eval)
     assert expected_calibration_error(y_eval, natural) < expected_calibration_error(y_eval, scores)
@@ -112,6 +113,32 @@ def test_settings_without_a_known_prior_need_a_validation_split(lt_digits, natur
     plain = focal.set_params(train_split=None, max_epochs=1).fit(X_train, y_train)
     with pytest.raises(ValueError, match="loss='focal' leaves unknown"):
         plain.set_params(proba_prior="train").predict_proba(X_eval)
+
+
+def test_a_validation_split_fits_the_temperature_that_predict_proba_applies(
+    lt_digits, natural_split
+):
+    """With a split and proba_prior=None, predict_proba is the softmax of the scores predict
+    decides by, divided by the temperature fitted on the split; predict does not move, and
+    a multi-label fit keeps temperature 1 (no class prior, no softmax)."""
+    X_train, _, y_train, _ = lt_digits
+    split = ValidSplit(4, stratified=True)
+    clf = BalancedImageClassifier(train_split=split, max_epochs=12, random_state=0)
+    clf.fit(X_train, y_train)
+    assert clf.proba_prior is None and clf.proba_temperature_ not in (0.0, 1.0)
+    X_eval = natural_split[2]
+    untempered = copy.deepcopy(clf)
+    untempered.proba_temperature_ = 1.0
+    proba, raw = clf.predict_proba(X_eval), untempered.predict_proba(X_eval)
+    expected = np.exp(np.log(raw) / clf.proba_temperature_)
+    np.testing.assert_allclose(proba, expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
+    np.testing.assert_array_equal(clf.predict(X_eval), untempered.predict(X_eval))
+    np.testing.assert_array_equal(clf.predict(X_eval), clf.classes_[proba.argmax(axis=1)])
+    labels = np.column_stack([y_train % 2, y_train < 5, y_train % 3 == 0]).astype(int)
+    multilabel = BalancedImageClassifier(
+        train_split=ValidSplit(4, stratified=False), max_epochs=2, random_state=0
+    ).fit(X_train, labels)
+    assert multilabel.proba_temperature_ == 1.0
 
 
 TEMPERATURE = pytest.param(
