@@ -17,6 +17,7 @@ from torch.utils.data import TensorDataset
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder, TunedLabelThresholdsCV, report
 from imbtorch.datasets import load_image_table
+from imbtorch.evaluation import MULTILABEL_SCORING
 from imbtorch.multilabel_losses import DistributionBalancedLoss
 from imbtorch.samplers import ClassBalancedBatchSampler as LabelAware
 from imbtorch.strategies import MULTILABEL_STRATEGY_NAMES, strategy_params
@@ -138,6 +139,20 @@ def test_a_validation_split_follows_mean_average_precision():
     ).fit(X, Y)
     assert {"valid_map", "valid_f1"} <= set(clf.history[-1])
     assert dict(clf.callbacks_)["early_stopping"].monitor == "valid_map"
+
+
+def test_two_labels_are_scored_as_labels_not_as_a_binary_task():
+    """scikit-learn's predict_proba scorers read a classes_ of two labels as a binary task
+    and keep one column; the validation monitors and the search scorers score both."""
+    X2, Y2 = multilabel_images(160, frequencies=(0.5, 0.2))
+    clf = BalancedImageClassifier(**FAST, train_split=ValidSplit(4, stratified=False))
+    clf.fit(X2, Y2)
+    assert np.isfinite(clf.history[:, "valid_map"]).all()
+    scores = cross_validate(
+        clf.set_params(train_split=None), X2, Y2, cv=KFold(2), scoring=MULTILABEL_SCORING
+    )
+    for name in ("map_macro", "map_micro", "f1_macro"):
+        assert np.isfinite(scores[f"test_{name}"]).all(), name
 
 
 @pytest.mark.parametrize(

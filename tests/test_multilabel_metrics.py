@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 from _images import multilabel_images
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.metrics import average_precision_score, f1_score
+from sklearn.metrics import average_precision_score, f1_score, make_scorer
 
 from imbtorch import BalancedImageClassifier, compare_strategies
 from imbtorch.evaluation import (
     RecallFrequencyDisplay,
     label_scores,
     multilabel_scores,
+    multilabel_shot_scorers,
     tail_label_columns,
 )
 from imbtorch.evaluation.multilabel import MULTILABEL_SCORING, labels_f1_macro, map_macro
@@ -68,6 +69,16 @@ def test_macro_scores_leave_out_a_label_no_sample_carries():
     )
     scorer = MULTILABEL_SCORING["map_macro"]
     assert scorer(_Scores(y_score), y_score, y_true) == map_macro(y_true, y_score)
+    # two labels: every column scored, where make_scorer would pass on one
+    two_true, two_score = Y_TRUE[:, :2], Y_SCORE[:, :2]
+    two = _Scores(two_score)
+    assert scorer(two, two_score, two_true) == map_macro(two_true, two_score)
+    shots = multilabel_shot_scorers([300, 5])
+    assert shots["few_shot_map"](two, two_score, two_true) == pytest.approx(
+        average_precision_score(two_true[:, 1], two_score[:, 1])
+    )
+    with pytest.raises(IndexError):  # what the fix avoids
+        make_scorer(map_macro, response_method="predict_proba")(two, two_score, two_true)
 
 
 def test_label_table_orders_by_training_count_and_leaves_absent_labels_undefined():

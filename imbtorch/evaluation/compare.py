@@ -26,7 +26,12 @@ from ..estimator import BalancedImageClassifier
 from ..strategies import DEFAULT_STRATEGIES, MULTILABEL_DEFAULT_STRATEGIES, strategy_params
 from .calibration import CALIBRATION_SCORING
 from .metrics import IMBALANCE_SCORING, SHOT_GROUPS, import_pandas, shot_scorers, tail_labels
-from .multilabel import MULTILABEL_SCORING, multilabel_shot_scorers, tail_label_columns
+from .multilabel import (
+    MULTILABEL_SCORING,
+    LabelProbaScorer,
+    multilabel_shot_scorers,
+    tail_label_columns,
+)
 
 __all__ = ["compare_strategies", "plot_strategy_comparison"]
 
@@ -233,7 +238,7 @@ def _default_scoring(y, multilabel: bool, tail_fraction: float) -> dict:
         tail = tail_label_columns(y, fraction=tail_fraction)
         return {
             **MULTILABEL_SCORING,
-            "tail_map": make_scorer(_tail_map, tail=tail, response_method="predict_proba"),
+            "tail_map": LabelProbaScorer(_tail_map, tail=tail),
         }
     tail = tail_labels(y, fraction=tail_fraction)
     return {

@@ -21,6 +21,7 @@ from ..data.targets import check_multilabel_targets
 from .metrics import SHOT_GROUPS, import_pandas, shot_groups
 
 __all__ = [
+    "LabelProbaScorer",
     "MULTILABEL_SCORING",
     "labels_f1_macro",
     "map_macro",
@@ -29,6 +30,36 @@ __all__ = [
     "multilabel_shot_scorers",
     "tail_label_columns",
 ]
+
+
+class LabelProbaScorer:
+    """A scorer of a multi-label classifier's ``predict_proba``, every label's column.
+
+    scikit-learn's ``make_scorer(..., response_method='predict_proba')`` reads
+    a ``classes_`` of two labels as a binary task and passes on one column
+    only, so a score of two labels fails. This scorer gives ``score_func``
+    the whole ``(n_samples, n_labels)`` array. Unlike scikit-learn's scorers
+    it does not share one ``predict_proba`` with the others of a
+    ``cross_validate`` (inside a fit's validation, skorch's cache does).
+
+    Parameters
+    ----------
+    score_func : callable
+        ``score_func(y_true, y_score, **kwargs)``, greater is better.
+    **kwargs
+        Passed on to ``score_func``.
+    """
+
+    def __init__(self, score_func, **kwargs) -> None:
+        self.score_func = score_func
+        self.kwargs = kwargs
+
+    def __call__(self, estimator, X, y_true, sample_weight=None) -> float:
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return self.score_func(y_true, estimator.predict_proba(X), **self.kwargs, **weights)
+
+    def __repr__(self) -> str:
+        return f"LabelProbaScorer({self.score_func.__name__})"
 
 
 def map_macro(y_true, y_score) -> float:
@@ -60,10 +91,8 @@ def labels_f1_macro(y_true, y_pred) -> float:
 #: precision (from ``predict_proba``) and macro-F1 (:func:`labels_f1_macro`,
 #: from ``predict``), macro averages over the labels the fold holds.
 MULTILABEL_SCORING = {
-    "map_macro": make_scorer(map_macro, response_method="predict_proba"),
-    "map_micro": make_scorer(
-        average_precision_score, average="micro", response_method="predict_proba"
-    ),
+    "map_macro": LabelProbaScorer(map_macro),
+    "map_micro": LabelProbaScorer(average_precision_score, average="micro"),
     "f1_macro": make_scorer(labels_f1_macro),
 }
 
@@ -192,13 +221,11 @@ def multilabel_shot_scorers(label_counts, *, thresholds=(100, 20)) -> dict:
     -------
     scorers : dict
         ``{'many_shot_map', 'medium_shot_map', 'few_shot_map'}``, each a
-        scikit-learn scorer of ``predict_proba`` (NaN for a group without
-        labels); in one ``cross_validate`` they share one ``predict_proba``.
+        :class:`LabelProbaScorer` (NaN for a group without labels).
     """
     return {
-        f"{group}_shot_map": make_scorer(
+        f"{group}_shot_map": LabelProbaScorer(
             _shot_map,
-            response_method="predict_proba",
             label_counts=np.asarray(label_counts),
             thresholds=thresholds,
             group=group,

@@ -199,11 +199,11 @@ def validation_monitors(
     """
     # imported here: imbtorch.evaluation imports the estimator, which imports this module
     from ..evaluation.metrics import balanced_accuracy, f1_macro
-    from ..evaluation.multilabel import labels_f1_macro, map_macro
+    from ..evaluation.multilabel import LabelProbaScorer, labels_f1_macro, map_macro
 
     monitor = MULTILABEL_MONITOR if multilabel else MONITOR
     if multilabel:
-        average_precision = make_scorer(map_macro, response_method="predict_proba")
+        average_precision = LabelProbaScorer(map_macro)  # any number of labels, two too
         scores = [
             ("valid_map", EpochScoring(average_precision, name=monitor, lower_is_better=False)),
             ("valid_f1", _scoring(labels_f1_macro, "valid_f1")),
