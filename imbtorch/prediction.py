@@ -65,13 +65,20 @@ class PriorCorrectionMixin:
 
     def _fit_held_out_prior(self, dataset: ImageDataset, fit_params: dict) -> None:
         """The temperature (and ``decision_prior_`` where the settings do not tell it),
-        fitted on the validation split after a single-label fit that has one."""
+        fitted on the validation split after a single-label fit that has one. Where the
+        prior is unknown and the split lacks a class, nothing is fitted unless
+        ``proba_prior`` asks for it (then :func:`fit_bias_temperature` says why it
+        cannot)."""
         if self.train_split is None or self.multilabel_ or min(self.class_counts_) == 0:
             return
         held_out = dict(self.callbacks_)["held_out"].parts(self, dataset, **fit_params)[1]
+        codes = dataset_codes(held_out)
+        lacks_a_class = len(np.unique(codes)) < len(self.classes_)
+        if self.decision_prior_ is None and self.proba_prior is None and lacks_a_class:
+            return  # no bias for a class the split lacks, and no prior was asked for
         self.decision_prior_, self.proba_temperature_ = fit_bias_temperature(
             self._decision_scores(held_out, every_process=True).numpy(),
-            dataset_codes(held_out),
+            codes,
             len(self.classes_),
             decision_prior=self.decision_prior_,
         )

@@ -213,7 +213,9 @@ def fit_bias_temperature(
     scores : ndarray of shape (n_samples, n_classes)
         Decision scores (logits) of held-out samples.
     codes : ndarray of shape (n_samples,)
-        Their class codes; every class must occur.
+        Their class codes; every class must occur where ``decision_prior``
+        is not given (a class that does not only leaves the temperature's
+        fit).
     n_classes : int
     decision_prior : ndarray of shape (n_classes,), default=None
         The known prior: ``b = -log(decision_prior)`` stays fixed.
@@ -226,7 +228,7 @@ def fit_bias_temperature(
     """
     codes = np.asarray(codes)
     held_out = np.bincount(codes, minlength=n_classes)
-    if np.any(held_out == 0):
+    if decision_prior is None and np.any(held_out == 0):
         raise ValueError(
             f"The held-out set has no sample of class codes {np.flatnonzero(held_out == 0)}, so "
             "their bias cannot be estimated; use a stratified split with room for every class "
@@ -234,6 +236,7 @@ def fit_bias_temperature(
         )
     z = torch.as_tensor(scores, dtype=torch.float64)
     target = torch.as_tensor(codes, dtype=torch.int64)
+    # a class the held-out set lacks (known prior only) gets no probability there
     log_pi = torch.log(torch.as_tensor(held_out / held_out.sum(), dtype=torch.float64))
     log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
     if decision_prior is None:

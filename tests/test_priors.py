@@ -151,7 +151,15 @@ def test_fit_bias_temperature_recovers_the_decision_prior_and_the_temperature():
     assert temperature == pytest.approx(2.5, rel=0.05)
 
 
-def test_fit_bias_temperature_needs_every_class_held_out():
+def test_fit_bias_temperature_needs_every_class_held_out_for_its_bias_only():
     scores = np.zeros((4, 3))
     with pytest.raises(ValueError, match=r"no sample of class codes \[2\].*stratified"):
         fit_bias_temperature(scores, np.array([0, 1, 0, 1]), 3)
+    # with the prior known only the temperature is fitted: a class the split lacks leaves it
+    rng = np.random.default_rng(0)
+    rho = np.array([0.2, 0.3, 0.5])
+    scores, y = draw_held_out(rng, 20000, rho, temperature=2.5, val_prior=np.array([0.5, 0.5, 0.0]))
+    assert not np.any(y == 2)
+    prior, temperature = fit_bias_temperature(scores, y, 3, decision_prior=rho)
+    np.testing.assert_allclose(prior, rho)
+    assert temperature == pytest.approx(2.5, rel=0.05)

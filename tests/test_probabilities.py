@@ -9,6 +9,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import log_loss
 from skorch.dataset import ValidSplit
+from torch.utils.data import Subset
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.evaluation.calibration import expected_calibration_error
@@ -139,6 +140,26 @@ def test_a_validation_split_fits_the_temperature_that_predict_proba_applies(
         train_split=ValidSplit(4, stratified=False), max_epochs=2, random_state=0
     ).fit(X_train, labels)
     assert multilabel.proba_temperature_ == 1.0
+
+
+def test_a_split_without_a_class_fits_a_known_priors_temperature_only(small_images):
+    """The default's prior is known: its temperature is fitted on a split that lacks class 2.
+    Focal's is not, and no bias can be fitted for class 2: with proba_prior=None the fit
+    fits nothing (nothing asked for it); asked for, it says why it cannot."""
+    X, y = small_images
+    valid = np.r_[0:5, 20:25]  # no image of class 2
+
+    def split(dataset, y=None):
+        train = np.setdiff1d(np.arange(len(dataset)), valid)
+        return Subset(dataset, train), Subset(dataset, valid)
+
+    params = {"train_split": split, "max_epochs": 4, "module__width": 8, "random_state": 0}
+    default = BalancedImageClassifier(**params).fit(X, y)
+    assert default.proba_temperature_ not in (0.0, 1.0) and np.isfinite(default.proba_temperature_)
+    focal = BalancedImageClassifier(loss="focal", **params).fit(X, y)
+    assert focal.proba_temperature_ == 1.0 and focal.decision_prior_ is None
+    with pytest.raises(ValueError, match=r"no sample of class codes \[2\]"):
+        focal.set_params(proba_prior="train").fit(X, y)
 
 
 TEMPERATURE = pytest.param(
