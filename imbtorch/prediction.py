@@ -91,11 +91,11 @@ class PriorCorrectionMixin:
         decides by (``logits - tau * log(prior)`` with
         ``predict_logit_adjust=tau``), divided by the temperature fitted on
         a validation split (``proba_temperature_``; 1 without one); with
-        ``proba_prior`` set, the posterior under that prior. A ``predict_nonlinearity`` other than
-        ``'auto'`` is applied as skorch applies it. For a multi-label fit,
-        each label's own probability (the sigmoid of its logit), as
-        :class:`~sklearn.neural_network.MLPClassifier` gives; rows need not
-        sum to one.
+        ``proba_prior`` set, the posterior under that prior. A
+        ``predict_nonlinearity`` other than ``'auto'`` is applied as skorch
+        applies it. For a multi-label fit, each label's own probability (the
+        sigmoid of its logit), as :class:`~sklearn.neural_network.MLPClassifier`
+        gives; rows need not sum to one.
 
         Parameters
         ----------
