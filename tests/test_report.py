@@ -114,12 +114,14 @@ def _stopped(**fitted):
                 "extension_": Extension(30, 20, 0.9412),
                 "callbacks_": [("early_stopping", _stopped(best_epoch_=27))],
                 "joint_train_score_": 0.995,
+                "proba_temperature_": 0.61234,
             },
             "Trained: strategy_='logit_adjusted+mixup'; 50 epochs (30 + 20 added: the "
             "classifier trained with the network scored 0.941 balanced accuracy on its training "
             "images, under 0.99); early stopping kept the weights of epoch 27 (best valid_f1); "
             "the classifier trained with the network kept: it scored 0.995 balanced accuracy on "
-            "its training images, 0.99 or more.",
+            "its training images, 0.99 or more; probabilities at temperature 0.612, fitted on "
+            "the validation split.",
         ),
         (  # early stopping kept the last epoch's weights: nothing to say
             {"strategy_": "as_set", "callbacks_": [("early_stopping", _stopped(best_epoch_=30))]},

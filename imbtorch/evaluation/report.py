@@ -137,12 +137,12 @@ def _named(value) -> str:
 def training_summary(estimator) -> str | None:
     """How a :class:`~imbtorch.BalancedImageClassifier` was trained, in one line: the
     strategy it trained (what ``'auto'`` chose), its epochs and why it added any, the
-    epoch early stopping restored, its weight average, classifier stage and decision
-    shift. None for other estimators.
+    epoch early stopping restored, its weight average, classifier stage, decision
+    shift and the temperature of its probabilities. None for other estimators.
 
     Read from the fitted attributes (``strategy_``, ``extension_``, ``ema_epochs_``,
-    ``joint_train_score_``, ``head_resampler_``, ``predict_logit_adjust_``, early
-    stopping's ``best_epoch_``),
+    ``joint_train_score_``, ``head_resampler_``, ``predict_logit_adjust_``,
+    ``proba_temperature_``, early stopping's ``best_epoch_``),
     of the classifier itself, a pipeline's last step or a meta-estimator's
     ``estimator_``.
     """
@@ -180,6 +180,11 @@ def training_summary(estimator) -> str | None:
     shift = getattr(clf, "predict_logit_adjust_", None)
     if shift is not None:
         parts.append(f"predicts with the logits less {shift:g} x log prior")
+    temperature = getattr(clf, "proba_temperature_", 1.0)
+    if temperature != 1.0:
+        parts.append(
+            f"probabilities at temperature {temperature:.3g}, fitted on the validation split"
+        )
     return "Trained: " + "; ".join(parts) + "."
 
 
