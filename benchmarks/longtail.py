@@ -139,8 +139,8 @@ def fit_predict(
 
     ``common`` settings apply to every imbtorch method, under its own changes.
     Also returns the fit's :data:`CHOICES`, the epochs it trained (``'auto'``
-    trains more where its network errs) and its last ``valid_f1`` (None
-    without ``--split``); empty for the peers.
+    trains more where its network errs), its last ``valid_f1`` and the epoch
+    early stopping restored (None without ``--split``); empty for the peers.
     """
     X_train, X_test, y_train, _ = split
     name, changes = parse_method(method)
@@ -149,7 +149,11 @@ def fit_predict(
         clf.set_params(**{**(common or {}), **strategy_params(name, epochs), **changes})
         pred = clf.fit(X_train, y_train).predict(X_test)
         choices = {key: getattr(clf, key, None) for key in CHOICES}
-        scored = {"last_valid_f1": clf.history[-1].get("valid_f1")}  # with --split
+        stopping = dict(clf.callbacks_).get("early_stopping")  # with --split
+        scored = {
+            "last_valid_f1": clf.history[-1].get("valid_f1"),
+            "restored_epoch": getattr(stopping, "best_epoch_", None),
+        }
         return pred, {**choices, "epochs_trained": len(clf.history), **scored}
     return _peer_predict(method, split, seed=seed, epochs=epochs, device=device), {}
 

@@ -70,6 +70,7 @@ def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies
     runs = pd.read_csv(tmp_path / "t_longtail.csv")
     assert set(runs["method"]) == set(methods) and set(runs["family"]) == {"imbtorch"}
     assert set(runs["split"]) == {3} and runs["last_valid_f1"].between(0, 1).all()
+    assert runs["restored_epoch"].between(1, runs["epochs_trained"]).all()
     assert set(runs["settings"]) == {"backbone='resnet32',module__depth=8"}
     cost = pd.read_csv(tmp_path / "t_compare_cost.csv")
     assert cost["ratio"].iloc[0] > 1 and "compare_strategies" in out
