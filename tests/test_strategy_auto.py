@@ -275,9 +275,8 @@ def test_auto_trains_longer_with_a_validation_split_where_its_training_part_errs
     assert scored == [len(train_part)] and len(train_part) + len(valid_part) == len(y)
     assert clf.extension_ == Extension(10, 6, clf.history[9, "joint_train_score"])
     assert len(clf.history) == 16 and spy.epochs == [1, 2, 3, 4, 5, 6, 11, 12, 13, 14]
-    stopping = dict(clf.callbacks_)["early_stopping"]
-    assert stopping.waits_ == (10, 14) and stopping.best_epoch_ in (7, 8, 9, 10, 15, 16)
-    candidates = [7, 8, 9, 10, 15, 16]
+    stopping, candidates = dict(clf.callbacks_)["early_stopping"], [7, 8, 9, 10, 15, 16]
+    assert stopping.waits_ == (10, 14) and stopping.best_epoch_ in candidates
     scores = [clf.history[e - 1, "valid_f1"] for e in candidates]
     assert clf.history[stopping.best_epoch_ - 1, "valid_f1"] == pytest.approx(max(scores))
     kept = f"early stopping kept the weights of epoch {stopping.best_epoch_} (best valid_f1)"
