@@ -281,6 +281,9 @@ def test_auto_trains_longer_with_a_validation_split_where_its_training_part_errs
     assert clf.history[stopping.best_epoch_ - 1, "valid_f1"] == pytest.approx(max(scores))
     kept = f"early stopping kept the weights of epoch {stopping.best_epoch_} (best valid_f1)"
     assert (kept in training_summary(clf)) == (stopping.best_epoch_ != 16)
+    # what the fit kept of the split is no parameter: a clone fits (GridSearchCV, cross_validate)
+    again = clone(clf.set_params(callbacks=[])).set_params(max_epochs=1)  # the spies do not clone
+    assert again.fit(X, y).extension_ is None
 
 
 class Interrupt(Callback):

@@ -160,19 +160,20 @@ class TrainingLoopMixin:
             if isinstance(stopping, EarlyStoppingAfter):  # its best goes on; it waits as mixing
                 stopping.extend(added.start, added.start + added.mixup_epochs)
             if self.train_split is not None:  # trained and scored on the same parts as before
-                self._held_split = dict(self.callbacks_)["held_out"].parts(self, dataset)
+                # (a name ending in "_": skorch would take any other for a parameter)
+                self._held_split_ = dict(self.callbacks_)["held_out"].parts(self, dataset)
         self.schedule_.end_epoch = self.extension_.end
         try:
             self._run_epochs(dataset, fit_params, self.extension_.end)
         finally:
-            self._held_split = None
+            self._held_split_ = None
         self._finish_network(dataset)
         return None
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch's ``train_split`` of ``X``; in the epochs ``'auto'`` adds, the parts its
         first run drew (a split with no seed would draw other ones)."""
-        held = getattr(self, "_held_split", None)
+        held = getattr(self, "_held_split_", None)
         return held if held is not None else super().get_split_datasets(X, y, **fit_params)
 
     def _run_epochs(self, dataset: ImageDataset, fit_params: dict, end_epoch: int) -> None:
