@@ -161,7 +161,8 @@ class TrainingLoopMixin:
                 stopping.extend(added.start, added.start + added.mixup_epochs)
             if self.train_split is not None:  # trained and scored on the same parts as before
                 # (a name ending in "_": skorch would take any other for a parameter)
-                self._held_split_ = dict(self.callbacks_)["held_out"].parts(self, dataset)
+                held_out = dict(self.callbacks_)["held_out"]
+                self._held_split_ = held_out.parts(self, dataset, **fit_params)
         self.schedule_.end_epoch = self.extension_.end
         try:
             self._run_epochs(dataset, fit_params, self.extension_.end)
