@@ -12,10 +12,12 @@ scores) and with ``proba_prior='train'``; balanced accuracy is measured on
 the balanced test set, and ``predict`` is the same in both. The balanced
 scores are also scored where they apply, on the balanced test set as it is:
 ``ece_balanced`` and ``confidence_gap`` (mean top probability less accuracy;
-below 0: under-confident), ``ece_balanced_after``, with
+below 0: under-confident) at temperature 1, ``ece_balanced_after``, with
 ``proba_prior='balanced'`` (the same scores where no temperature was
 fitted), and ``ece_balanced_tempered``, the scores ``predict`` decides by
-divided by the fitted ``temperature`` (1 without a split). A strategy may
+divided by the ``temperature`` fitted on a split (1 without one), which is
+what ``predict_proba`` reports. (With a split, ``ece_before`` is of those
+tempered scores too.) A strategy may
 carry changed parameters, as in ``longtail.py``:
 ``'auto:mixup_epochs=0,ema_epochs=0'``. Strategies whose prior is not
 known from their settings (focal, LDAM) get a stratified validation split
@@ -97,6 +99,8 @@ def run_one(
     def nll(proba):
         return log_loss(y_test, proba, labels=clf.classes_, sample_weight=weight)
 
+    # predict_proba applies the temperature fitted on a split: the same scores at temperature 1
+    raw = softmax(np.log(scores) * clf.proba_temperature_, axis=1)
     right = clf.classes_[scores.argmax(axis=1)] == y_test
     row = {
         "strategy": name,
@@ -104,13 +108,11 @@ def run_one(
         "prior_from": clf.decision_prior_source_,
         "balanced_accuracy": balanced_accuracy_score(y_test, clf.predict(X_test)),
         # the scores where they apply: the balanced test set, as it is
-        "ece_balanced": expected_calibration_error(y_test, scores, labels=clf.classes_),
-        "confidence_gap": scores.max(axis=1).mean() - right.mean(),
+        "ece_balanced": expected_calibration_error(y_test, raw, labels=clf.classes_),
+        "confidence_gap": raw.max(axis=1).mean() - right.mean(),
         "ece_balanced_after": expected_calibration_error(y_test, balanced, labels=clf.classes_),
-        # the same scores at the temperature fitted on a split (1 without one)
-        "ece_balanced_tempered": expected_calibration_error(
-            y_test, softmax(np.log(scores) / clf.proba_temperature_, axis=1), labels=clf.classes_
-        ),
+        # at the temperature fitted on a split (1 without one), as predict_proba reports them
+        "ece_balanced_tempered": expected_calibration_error(y_test, scores, labels=clf.classes_),
         "temperature": clf.proba_temperature_,
         "ece_before": ece(scores),
         "ece_after": ece(corrected),
