@@ -87,3 +87,51 @@ def test_no_finding_is_a_row_without_labels(files):
     assert names.tolist() == ["Mass"]
     with pytest.raises(ValueError, match="no_label='No Finding' is a value of a joined"):
         load_image_table(table, no_label="No Finding")
+
+
+def test_one_column_of_class_names_gives_a_single_label_y(files):
+    """HAM10000's layout: a class name per image among other columns; y fits as it is."""
+    table = write(
+        files / "t.csv",
+        "lesion,image,dx,age\n1,images/a.png,nv,40\n2,images/b.png, mel ,55\n3,images/c.png,nv,\n",
+    )
+    paths, y, names = load_image_table(table, path_column="image", label_column="dx")
+    assert paths.tolist() == [str(files / "images" / n) for n in ("a.png", "b.png", "c.png")]
+    assert y.shape == (3,) and y.tolist() == ["nv", "mel", "nv"]
+    assert names.tolist() == ["mel", "nv"]  # sorted, as a classifier's classes_
+    _, _, names = load_image_table(
+        table, path_column="image", label_column="dx", labels=["nv", "mel", "bcc"]
+    )
+    assert names.tolist() == ["nv", "mel", "bcc"]
+    with pytest.raises(ValueError, match=r"row 2 \(line 3\): labels \['mel'\].*not among"):
+        load_image_table(table, path_column="image", label_column="dx", labels=["nv"])
+    write(table, "image,dx\nimages/a.png,nv\nimages/b.png,\n")
+    with pytest.raises(ValueError, match=r"row 2 \(line 3\): column 'dx' is empty.*labels_column"):
+        load_image_table(table, path_column="image", label_column="dx")
+    with pytest.raises(ValueError, match="label_column and labels_column describe different"):
+        load_image_table(table, path_column="image", label_column="dx", labels_column="dx")
+    with pytest.raises(ValueError, match=r"no column 'class'"):
+        load_image_table(table, path_column="image", label_column="class")
+    # read as 0/1 columns by default, a column of class names says how to read it
+    write(table, "image,dx\nimages/a.png,nv\n")
+    with pytest.raises(ValueError, match="holds 'nv'; label columns hold 0 or 1.*label_column="):
+        load_image_table(table, path_column="image")
+
+
+def test_a_single_label_table_trains_a_classifier_from_its_files(tmp_path):
+    """The paths and classes of a table of real PNG files fit and predict as they are."""
+    from PIL import Image
+
+    from imbtorch import BalancedImageClassifier
+
+    rng = np.random.default_rng(0)
+    lines = ["file,label"]
+    for i, label in enumerate(["cat"] * 6 + ["dog"] * 3):
+        pixels = rng.integers(0, 256, size=(8, 8), dtype=np.uint8)
+        Image.fromarray(pixels).save(tmp_path / f"{i}.png")
+        lines.append(f"{i}.png,{label}")
+    table = write(tmp_path / "train.csv", "\n".join(lines) + "\n")
+    paths, y, names = load_image_table(table, path_column="file", label_column="label")
+    clf = BalancedImageClassifier(max_epochs=1, random_state=0, module__width=4).fit(paths, y)
+    assert clf.classes_.tolist() == names.tolist() == ["cat", "dog"] and not clf.multilabel_
+    assert set(clf.predict(paths)) <= {"cat", "dog"}

@@ -1,9 +1,11 @@
-"""Image collections listed in a CSV table: file paths and (multi-)label targets.
+"""Image collections listed in a CSV table: file paths and their labels.
 
-Multi-label collections ship as a table of file names with either one 0/1
-column per label, or one column of labels joined by ``'|'`` (ChestX-ray14's
-``Finding Labels``). :func:`load_image_table` reads both into file paths and
-scikit-learn's label-indicator matrix.
+Single-label collections ship as a table of file names with a column of
+class names (HAM10000's ``dx``, most Kaggle ``train.csv``); multi-label ones
+with either one 0/1 column per label, or one column of labels joined by
+``'|'`` (ChestX-ray14's ``Finding Labels``). :func:`load_image_table` reads
+the first into file paths and a label per file, the others into file paths
+and scikit-learn's label-indicator matrix.
 """
 
 from __future__ import annotations
@@ -37,10 +39,39 @@ def _indicator_columns(rows, columns: list[str], csv_path) -> np.ndarray:
             if value not in ("0", "1"):
                 raise ValueError(
                     f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): label column {column!r} "
-                    f"holds {value!r}; label columns hold 0 or 1."
+                    f"holds {value!r}; label columns hold 0 or 1. A column of class names, "
+                    "one per image, is read with label_column=."
                 )
             Y[i, j] = value == "1"
     return Y
+
+
+def _check_known(found, labels, column: str, i: int, csv_path) -> None:
+    """Refuse labels of row ``i`` that ``labels`` does not list."""
+    unknown = [name for name in found if name not in set(labels)]
+    if unknown:
+        raise ValueError(
+            f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): labels {unknown!r} in "
+            f"column {column!r} are not among labels={list(labels)!r}; add them to labels "
+            "or correct the row."
+        )
+
+
+def _class_names(rows, column: str, labels, csv_path) -> tuple[np.ndarray, list[str]]:
+    """The class of each row from one column of class names, and the label names."""
+    y = [(row[column] or "").strip() for row in rows]
+    for i, value in enumerate(y):
+        if not value:
+            raise ValueError(
+                f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): column {column!r} is empty; "
+                "every row names its image's class. Remove the row, or read images with "
+                "several or no labels with labels_column=."
+            )
+    names = sorted(set(y)) if labels is None else [str(name) for name in labels]
+    if labels is not None:
+        for i, value in enumerate(y):
+            _check_known([value], names, column, i, csv_path)
+    return np.array(y, dtype=object), names
 
 
 def _joined_labels(rows, column: str, separator: str, labels, no_label, csv_path):
@@ -61,15 +92,8 @@ def _joined_labels(rows, column: str, separator: str, labels, no_label, csv_path
         names = sorted({name for found in per_row for name in found})
     else:
         names = [str(name) for name in labels]
-        known = set(names)
         for i, found in enumerate(per_row):
-            unknown = [name for name in found if name not in known]
-            if unknown:
-                raise ValueError(
-                    f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): labels {unknown!r} in "
-                    f"column {column!r} are not among labels={names!r}; add them to labels "
-                    "or correct the row."
-                )
+            _check_known(found, names, column, i, csv_path)
     index = {name: j for j, name in enumerate(names)}
     Y = np.zeros((len(rows), len(names)), dtype=np.uint8)
     for i, found in enumerate(per_row):
@@ -82,6 +106,7 @@ def load_image_table(
     root=None,
     *,
     path_column: str = "path",
+    label_column: str | None = None,
     label_columns: Sequence[str] | None = None,
     labels_column: str | None = None,
     separator: str = "|",
@@ -89,15 +114,17 @@ def load_image_table(
     no_label: str | None = None,
     check_files: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """File paths, a label-indicator matrix and the label names, from a CSV table.
+    """File paths, their labels and the label names, from a CSV table.
 
-    Two layouts are read:
+    Three layouts are read:
 
+    - one column of class names, one per image (``label_column``, as
+      HAM10000's ``dx``): a single-label ``y`` of shape (N,);
     - one 0/1 column per label (``label_columns``; by default every column
-      but ``path_column``);
+      but ``path_column``): a label-indicator matrix;
     - one column of labels joined by ``separator`` (``labels_column``), as
       ChestX-ray14's ``Finding Labels``; an empty cell is a row without
-      labels.
+      labels: a label-indicator matrix.
 
     Parameters
     ----------
@@ -107,14 +134,17 @@ def load_image_table(
         Folder that relative paths in ``path_column`` are relative to; the
         CSV's own folder by default.
     path_column : str, default='path'
-    label_columns : sequence of str, default=None
+    label_column : str, default=None
+        The column naming each image's class; an empty cell is an error
+        naming its row. Excludes ``label_columns`` and ``labels_column``.
         The 0/1 columns, in this order.
     labels_column : str, default=None
         The column of joined labels; excludes ``label_columns``.
     separator : str, default='|'
     labels : sequence of str, default=None
-        With ``labels_column``: the labels expected, in column order; a row
-        with any other label is an error. By default the labels found, sorted.
+        With ``labels_column`` or ``label_column``: the labels expected, in
+        column order; a row with any other label is an error. By default the
+        labels found, sorted.
     no_label : str, default=None
         With ``labels_column``: the value of a row without labels, such as
         ChestX-ray14's ``'No Finding'``; it becomes a row of zeros (an image
@@ -125,8 +155,9 @@ def load_image_table(
     Returns
     -------
     paths : ndarray of str (object dtype), shape (N,)
-    Y : ndarray of uint8, shape (N, n_labels)
-        ``Y[i, j] = 1`` when image ``i`` carries label ``j``.
+    Y : ndarray of uint8, shape (N, n_labels), or of str (object dtype), shape (N,)
+        ``Y[i, j] = 1`` when image ``i`` carries label ``j``; with
+        ``label_column``, ``Y[i]`` is image ``i``'s class.
     label_names : ndarray of str, shape (n_labels,)
     """
     columns, rows = _read_rows(csv_path)
@@ -135,24 +166,34 @@ def load_image_table(
             f"{str(csv_path)!r} has no column {path_column!r}; its columns are {columns!r}. "
             "Name the column of file paths with path_column=."
         )
-    if label_columns is not None and labels_column is not None:
+    layouts = {
+        "label_column": label_column,
+        "label_columns": label_columns,
+        "labels_column": labels_column,
+    }
+    given = [name for name, value in layouts.items() if value is not None]
+    if len(given) > 1:
         raise ValueError(
-            "label_columns (one 0/1 column per label) and labels_column (one column of "
-            "joined labels) describe two layouts; give one of them."
+            f"{' and '.join(given)} describe different layouts (label_column: one class "
+            "name per image; label_columns: one 0/1 column per label; labels_column: one "
+            "column of joined labels); give one of them."
         )
-    if labels is not None and labels_column is None:
+    if labels is not None and label_column is None and labels_column is None:
         raise ValueError(
-            "labels= lists the labels of a joined labels_column; with 0/1 label columns, "
-            "choose them with label_columns=."
+            "labels= lists the labels of a label_column or a joined labels_column; with "
+            "0/1 label columns, choose them with label_columns=."
         )
     if no_label is not None and labels_column is None:
         raise ValueError(
             f"no_label={no_label!r} is a value of a joined labels_column; with 0/1 label "
             "columns a row of zeros has no label."
         )
-    if labels_column is not None:
-        if labels_column not in columns:
-            raise ValueError(f"{str(csv_path)!r} has no column {labels_column!r}: {columns!r}.")
+    for column in (label_column, labels_column):
+        if column is not None and column not in columns:
+            raise ValueError(f"{str(csv_path)!r} has no column {column!r}: {columns!r}.")
+    if label_column is not None:
+        Y, names = _class_names(rows, label_column, labels, csv_path)
+    elif labels_column is not None:
         Y, names = _joined_labels(rows, labels_column, separator, labels, no_label, csv_path)
     else:
         names = (
