@@ -112,6 +112,14 @@ def test_one_column_of_class_names_gives_a_single_label_y(files):
         load_image_table(table, path_column="image", label_column="dx", labels_column="dx")
     with pytest.raises(ValueError, match=r"no column 'class'"):
         load_image_table(table, path_column="image", label_column="class")
+    # file names without their extension, as HAM10000's image_id
+    write(table, "image,dx\nimages/a,nv\nimages/b,mel\n")
+    with pytest.raises(FileNotFoundError, match=r"row 1 \(line 2\).*path_suffix= adds"):
+        load_image_table(table, path_column="image", label_column="dx")
+    paths, _, _ = load_image_table(
+        table, path_column="image", path_suffix=".png", label_column="dx"
+    )
+    assert paths.tolist() == [str(files / "images" / n) for n in ("a.png", "b.png")]
     # read as 0/1 columns by default, a column of class names says how to read it
     write(table, "image,dx\nimages/a.png,nv\n")
     with pytest.raises(ValueError, match="holds 'nv'; label columns hold 0 or 1.*label_column="):

@@ -106,6 +106,7 @@ def load_image_table(
     root=None,
     *,
     path_column: str = "path",
+    path_suffix: str = "",
     label_column: str | None = None,
     label_columns: Sequence[str] | None = None,
     labels_column: str | None = None,
@@ -134,6 +135,9 @@ def load_image_table(
         Folder that relative paths in ``path_column`` are relative to; the
         CSV's own folder by default.
     path_column : str, default='path'
+    path_suffix : str, default=''
+        Appended to every path, for tables that name files without their
+        extension (HAM10000's ``image_id``, APTOS's ``id_code``): ``'.jpg'``.
     label_column : str, default=None
         The column naming each image's class; an empty cell is an error
         naming its row. Excludes ``label_columns`` and ``labels_column``.
@@ -209,12 +213,13 @@ def load_image_table(
             )
         Y = _indicator_columns(rows, names, csv_path)
     base = Path(csv_path).parent if root is None else Path(root)
-    paths = [os.path.join(base, (row[path_column] or "").strip()) for row in rows]
+    paths = [os.path.join(base, (row[path_column] or "").strip() + path_suffix) for row in rows]
     if check_files:
         for i, path in enumerate(paths):
             if not os.path.isfile(path):
+                hint = "" if Path(path).suffix else " (path_suffix= adds an extension such as .jpg)"
                 raise FileNotFoundError(
                     f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): the file {path!r} does "
-                    "not exist; correct the row or root=, or remove the row."
+                    f"not exist; correct the row or root={hint}, or remove the row."
                 )
     return np.array(paths, dtype=object), Y, np.array(names)
