@@ -48,7 +48,8 @@ def _indicator_columns(rows, columns: list[str], csv_path) -> np.ndarray:
 
 def _check_known(found, labels, column: str, i: int, csv_path) -> None:
     """Refuse labels of row ``i`` that ``labels`` does not list."""
-    unknown = [name for name in found if name not in set(labels)]
+    known = set(labels)
+    unknown = [name for name in found if name not in known]
     if unknown:
         raise ValueError(
             f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): labels {unknown!r} in "
@@ -141,14 +142,16 @@ def load_image_table(
     label_column : str, default=None
         The column naming each image's class; an empty cell is an error
         naming its row. Excludes ``label_columns`` and ``labels_column``.
+    label_columns : sequence of str, default=None
         The 0/1 columns, in this order.
     labels_column : str, default=None
         The column of joined labels; excludes ``label_columns``.
     separator : str, default='|'
     labels : sequence of str, default=None
         With ``labels_column`` or ``label_column``: the labels expected, in
-        column order; a row with any other label is an error. By default the
-        labels found, sorted.
+        the order of ``label_names`` (and of the indicator's columns); a row
+        with any other label is an error. By default the labels found, sorted
+        (the order of a classifier's ``classes_`` whatever this one is).
     no_label : str, default=None
         With ``labels_column``: the value of a row without labels, such as
         ChestX-ray14's ``'No Finding'``; it becomes a row of zeros (an image
