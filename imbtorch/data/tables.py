@@ -46,16 +46,17 @@ def _indicator_columns(rows, columns: list[str], csv_path) -> np.ndarray:
     return Y
 
 
-def _check_known(found, labels, column: str, i: int, csv_path) -> None:
-    """Refuse labels of row ``i`` that ``labels`` does not list."""
-    known = set(labels)
-    unknown = [name for name in found if name not in known]
-    if unknown:
-        raise ValueError(
-            f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): labels {unknown!r} in "
-            f"column {column!r} are not among labels={list(labels)!r}; add them to labels "
-            "or correct the row."
-        )
+def _check_known(per_row, names: list[str], column: str, csv_path) -> None:
+    """Refuse the first row with a label that ``names`` (the ``labels=`` given) does not list."""
+    known = set(names)
+    for i, found in enumerate(per_row):
+        unknown = [name for name in found if name not in known]
+        if unknown:
+            raise ValueError(
+                f"{str(csv_path)!r}, row {i + 1} (line {i + 2}): labels {unknown!r} in "
+                f"column {column!r} are not among labels={names!r}; add them to labels "
+                "or correct the row."
+            )
 
 
 def _class_names(rows, column: str, labels, csv_path) -> tuple[np.ndarray, list[str]]:
@@ -70,8 +71,7 @@ def _class_names(rows, column: str, labels, csv_path) -> tuple[np.ndarray, list[
             )
     names = sorted(set(y)) if labels is None else [str(name) for name in labels]
     if labels is not None:
-        for i, value in enumerate(y):
-            _check_known([value], names, column, i, csv_path)
+        _check_known([[value] for value in y], names, column, csv_path)
     return np.array(y, dtype=object), names
 
 
@@ -93,8 +93,7 @@ def _joined_labels(rows, column: str, separator: str, labels, no_label, csv_path
         names = sorted({name for found in per_row for name in found})
     else:
         names = [str(name) for name in labels]
-        for i, found in enumerate(per_row):
-            _check_known(found, names, column, i, csv_path)
+        _check_known(per_row, names, column, csv_path)
     index = {name: j for j, name in enumerate(names)}
     Y = np.zeros((len(rows), len(names)), dtype=np.uint8)
     for i, found in enumerate(per_row):
