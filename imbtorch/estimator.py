@@ -265,16 +265,22 @@ class BalancedImageClassifier(
     minority_classes : 'auto' or array-like of labels, default='auto'
         The classes ``minority_augment`` transforms; ``'auto'`` takes those
         with fewer training samples than the median class.
-    mixup : None, 'mixup' or 'cutmix', default=None
+    mixup : None, 'mixup', 'cutmix' or 'unimix', default=None
         Mix every training batch (of the first ``mixup_epochs``, if set)
         with a permutation of itself (Zhang et al.
         2018, mixup: a weighted average of two images; Yun et al. 2019,
         CutMix: a box of one pasted into the other), with a share ``lam ~
         Beta(mixup_alpha, mixup_alpha)``; the loss counts each image as both
-        labels in those shares, with their class and sample weights. Works
-        with every loss and sampler (see :mod:`imbtorch.mixing`).
-    mixup_alpha : float > 0, default=1.0
-        Parameter of the Beta distribution of the mixing share.
+        labels in those shares, with their class and sample weights.
+        ``'unimix'`` (Xu et al. 2021, one label per image) averages each
+        image with a partner drawn more often from the rarer classes (in
+        proportion to ``n ** -0.5``), in a share of its own drawn around
+        ``n_partner / (n_own + n_partner)``. Works with every loss and
+        sampler (see :mod:`imbtorch.mixing`).
+    mixup_alpha : float > 0 or None, default=None
+        Parameter of the Beta distribution of the mixing share; ``None``
+        takes the papers' 1.0 for ``'mixup'`` and ``'cutmix'``, 0.8 for
+        ``'unimix'`` (at 1.0 its shares would not depend on the classes).
     mixup_epochs : int >= 0 or None, default=None
         How many epochs, from the first, mix their batches; the later ones
         train on the images as they are (0: none mixes). ``None``: every
@@ -635,7 +641,7 @@ class BalancedImageClassifier(
         minority_augment=None,
         minority_classes="auto",
         mixup=None,
-        mixup_alpha=1.0,
+        mixup_alpha=None,
         mixup_epochs=None,
         remix=False,
         sampler=None,

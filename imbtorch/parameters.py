@@ -62,7 +62,7 @@ CONSTRAINTS: dict = {
     "minority_augment": [Interval(Real, 0, 1, closed="neither"), callable, None],
     "minority_classes": [StrOptions({"auto"}), "array-like"],
     "mixup": [StrOptions(set(MIXUP_MODES)), None],
-    "mixup_alpha": [Interval(Real, 0, None, closed="neither")],
+    "mixup_alpha": [Interval(Real, 0, None, closed="neither"), None],
     "mixup_epochs": [Interval(Integral, 0, None, closed="left"), None],
     "remix": ["boolean"],
     "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
@@ -119,13 +119,13 @@ def check_settings(net) -> None:
     if net.remix and net.mixup is None:
         raise ValueError(
             "remix=True re-balances the labels of mixed images, but mixup=None mixes none; "
-            "set mixup='mixup' (or 'cutmix') or drop remix."
+            "set mixup='mixup' (or 'cutmix', 'unimix') or drop remix."
         )
     if net.mixup_epochs is not None and net.mixup is None and net.strategy is None:
         raise ValueError(
             f"mixup_epochs={net.mixup_epochs} says how many epochs mix, but mixup=None mixes "
-            "none; set mixup='mixup' (or 'cutmix'), or strategy='auto' (which mixes), or drop "
-            "mixup_epochs."
+            "none; set mixup='mixup' (or 'cutmix', 'unimix'), or strategy='auto' (which mixes), "
+            "or drop mixup_epochs."
         )
     if net.mixup is not None and net.difficulty_head is not None:
         raise ValueError(
@@ -176,6 +176,11 @@ def check_label_settings(net, *, multilabel: bool) -> None:
         raise ValueError(
             f"sampler={net.sampler!r} draws by one label per image, but {where}; use one of "
             f"{list(MULTILABEL_SAMPLERS)} ('class_balanced' is label-aware sampling)."
+        )
+    if net.mixup == "unimix":
+        raise ValueError(
+            f"mixup='unimix' draws partners and shares by each image's one class, but {where}; "
+            "use mixup='mixup' or 'cutmix'."
         )
     for name, (neutral, what) in _SINGLE_LABEL_ONLY.items():
         value = getattr(net, name)

@@ -35,6 +35,9 @@ _FIXED = {
     "vs": {"loss": "vs"},
     "mixup": {"mixup": "mixup"},
     "remix": {"mixup": "mixup", "remix": True},
+    # UniMix with the Bayes-bias-compensated loss (Xu et al. 2021), which is the
+    # logit-adjusted loss toward a balanced test set
+    "unimix": {"mixup": "unimix", "loss": "logit_adjusted"},
     "sam": {"sam_rho": 0.05},
     "imbsam": {"sam_rho": 0.05, "sam_classes": "minority"},
     "posthoc_logit_adjust": {"predict_logit_adjust": 1.0},

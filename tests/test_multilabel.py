@@ -164,6 +164,7 @@ def test_two_labels_are_scored_as_labels_not_as_a_binary_task():
         {"head_resampler": "class_balanced"},
         {"proba_prior": "train"},
         {"remix": True, "mixup": "mixup"},
+        {"mixup": "unimix"},
         {"minority_augment": 0.25},
         {"predict_logit_adjust": 1.0},
     ],

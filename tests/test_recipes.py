@@ -1,5 +1,5 @@
 """Recent long-tail recipes, each by its paper's definition: the VS loss, MaxNorm, learning-rate
-warm-up and cosine decay, mixup, CutMix and Remix."""
+warm-up and cosine decay, mixup, CutMix, UniMix and Remix."""
 
 import copy
 
@@ -12,7 +12,7 @@ from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, LogitAdjustedLoss, VSLoss
-from imbtorch.mixing import mix_batch, remix_share
+from imbtorch.mixing import mix_batch, remix_share, unimix_pairs
 from imbtorch.training.schedule import default_warmup
 
 COUNTS = torch.tensor([400.0, 100.0, 25.0, 5.0])
@@ -185,6 +185,41 @@ def test_cutmix_pastes_a_box_and_the_share_is_the_pixels_left():
             assert torch.all(pasted | (mixed.images[i] == images[i]))
 
 
+def test_unimix_draws_partners_in_proportion_to_their_class_count_to_the_minus_half():
+    """Xu et al. 2021: sample ``k`` is every sample's partner with probability
+    ``n(y_k) ** -0.5 / sum_l n(y_l) ** -0.5``; here 3 images of a class of 100, one of 1."""
+    torch.manual_seed(0)
+    counts_own = torch.tensor([100.0, 100.0, 100.0, 1.0])
+    drawn = torch.cat([unimix_pairs(counts_own, 0.8)[0] for _ in range(3000)])
+    share_of_the_one = (drawn == 3).float().mean()
+    assert float(share_of_the_one) == pytest.approx(1.0 / 1.3, abs=0.01)  # 1 / (3 * 0.1 + 1)
+
+
+def test_unimix_centres_each_share_on_the_partners_part_of_both_counts(monkeypatch):
+    """Own share ``(n_partner / (n_own + n_partner) + s) mod 1``, ``s ~ Beta(alpha, alpha)``,
+    by hand for a class of 9 and a class of 1 with the draws ``s`` fixed."""
+    spread = torch.tensor([0.0, 0.3, 0.75, 0.5, 0.2, 0.95])
+    monkeypatch.setattr(torch.distributions.Beta, "sample", lambda self, shape: spread)
+    torch.manual_seed(1)
+    images = torch.randn(6, 1, 3, 3)
+    codes = torch.tensor([0, 0, 0, 1, 1, 0])
+    mixed = mix_batch(images, codes, mode="unimix", alpha=0.8, class_counts=torch.tensor([9, 1]))
+    centre = {(0, 0): 0.5, (0, 1): 0.1, (1, 0): 0.9, (1, 1): 0.5}  # (own, partner) classes
+    expected = [
+        (centre[int(codes[i]), int(codes[j])] + float(spread[i])) % 1.0
+        for i, j in enumerate(mixed.partner.tolist())
+    ]
+    np.testing.assert_allclose(mixed.share, expected, atol=1e-6)
+    own = mixed.share.view(-1, 1, 1, 1)
+    torch.testing.assert_close(mixed.images, own * images + (1 - own) * images[mixed.partner])
+    # Remix's labels apply to the shares drawn per sample
+    remixed = mix_batch(
+        images, codes, mode="unimix", alpha=0.8, class_counts=torch.tensor([9, 1]), remix=True
+    )
+    rarer_partner = (codes == 0) & (codes[remixed.partner] == 1) & (remixed.share < 1)
+    assert torch.all(remixed.share[rarer_partner & (spread + 0.1 < 0.5)] == 0.0)
+
+
 def test_remix_gives_the_label_to_the_rarer_partner():
     """Chou et al. 2020 with kappa=3, tau=0.5: own / partner class sizes 10, 1/10, 2."""
     own, partner = torch.tensor([100.0, 10.0, 20.0]), torch.tensor([10.0, 100.0, 10.0])
@@ -218,8 +253,9 @@ def test_a_mixed_loss_weighs_both_labels_with_their_class_and_sample_weights(bat
         {"mixup": "mixup", "class_weight": "balanced"},
         {"mixup": "cutmix", "remix": True, "sampler": "weighted", "loss": "ldam"},
         {"mixup": "mixup", "remix": True, "loss": "focal", "ohem_ratio": 0.5},
+        {"mixup": "unimix", "remix": True, "sampler": "sqrt"},
     ],
-    ids=["mixup_weights", "cutmix_remix_ldam", "remix_focal_ohem"],
+    ids=["mixup_weights", "cutmix_remix_ldam", "remix_focal_ohem", "unimix_remix_sampled"],
 )
 def test_mixed_training_learns_with_every_loss_and_sampler(small_images, settings):
     X, y = small_images

@@ -24,7 +24,7 @@ from skorch.utils import to_tensor
 from ..augment import augment_minority
 from ..data.dataset import SAMPLE_WEIGHT_KEY, batch_images
 from ..heads import classifier_layer, difficulty_loss, tau_normalized
-from ..mixing import mix_batch
+from ..mixing import PAPER_ALPHA, mix_batch
 from .finetune import keep_frozen_norms_in_eval
 from .precision import as_float32
 from .sam import sam_step
@@ -64,9 +64,13 @@ class TrainingStepMixin:
             images = augment_minority(images, codes, self._minority_codes(), self.minority_augment)
         mixed = None
         if self.mixup_ is not None and self._mixes(len(self.history)):
-            counts = torch.as_tensor(self.class_counts_) if self.remix else None
             mixed = mix_batch(
-                images, codes, mode=self.mixup_, alpha=self.mixup_alpha, class_counts=counts
+                images,
+                codes,
+                mode=self.mixup_,
+                alpha=PAPER_ALPHA[self.mixup_] if self.mixup_alpha is None else self.mixup_alpha,
+                class_counts=torch.as_tensor(self.class_counts_),
+                remix=self.remix,
             )
             images = mixed.images
         with self._autocast():
