@@ -274,8 +274,9 @@ class BalancedImageClassifier(
         labels in those shares, with their class and sample weights.
         ``'unimix'`` (Xu et al. 2021, one label per image) averages each
         image with a partner drawn more often from the rarer classes (in
-        proportion to ``n ** -0.5``), in a share of its own drawn around
-        ``n_partner / (n_own + n_partner)``. Works with every loss and
+        proportion to ``n ** -0.5``), in a share of its own of
+        ``(n_partner / (n_own + n_partner) + s) mod 1``, ``s ~
+        Beta(mixup_alpha, mixup_alpha)``. Works with every loss and
         sampler (see :mod:`imbtorch.mixing`).
     mixup_alpha : float > 0 or None, default=None
         Parameter of the Beta distribution of the mixing share; ``None``

@@ -7,24 +7,28 @@
 - CutMix (Yun et al., ICCV 2019): a box of ``x_j`` is pasted into ``x_i``;
   ``lam`` becomes the share of ``x_i``'s pixels left.
 - UniMix (Xu et al., NeurIPS 2021): each sample ``i`` is mixed with a partner
-  ``j`` drawn from the batch with probability proportional to
-  ``n(y_j) ** -0.5`` (so the tail's images are drawn more often), in a share
-  of its own drawn around ``n(y_j) / (n(y_i) + n(y_j))``:
-  ``lam_i = (n(y_j) / (n(y_i) + n(y_j)) + Beta(alpha, alpha)) mod 1``, so
-  that the image of the rarer class keeps most of the pixels and the label
-  (alpha 0.8 in the paper; with alpha 1 the share is uniform whatever the
-  classes). One ``lam`` per sample.
+  ``j`` drawn from the batch, with replacement, with probability
+  proportional to ``n(y_j) ** -0.5`` (so the tail's images are drawn more
+  often), in a share of its own
+  ``lam_i = (n(y_j) / (n(y_i) + n(y_j)) + s) mod 1``, ``s ~ Beta(alpha,
+  alpha)``, one per sample, as the authors' code draws it. Beta(0.8, 0.8)
+  (the paper's alpha) puts ``s`` most often near 0 or 1, which the modulo
+  maps to the same point: the shares gather, mildly, around
+  ``n(y_j) / (n(y_i) + n(y_j))`` on a circle. Two images of equally
+  frequent classes mix near half and half; an image paired with a far
+  rarer or far more frequent class is mostly left nearly whole or nearly
+  replaced. With alpha 1 the share is uniform whatever the classes.
 - Remix (Chou et al., ECCV 2020 workshops): the images mix as above, but the
   label share moves to the rarer class: with ``kappa=3`` and ``tau=0.5``, if
   ``n(y_i) / n(y_j) >= kappa`` and ``lam < tau`` the sample counts as ``y_j``
   alone; if ``n(y_i) / n(y_j) <= 1 / kappa`` and ``1 - lam < tau``, as ``y_i``
   alone; otherwise with ``lam``.
 
-The draws come from torch's RNG (the CPU's for ``lam`` and the box, the
-device's for the permutation), which a seeded, resumed or distributed fit
-handles as it does dropout. :class:`~imbtorch.losses.WeightedLoss` takes the
-result as ``mixed_with``, so mixing works with every loss, class weights,
-sample weights and sampler.
+The draws come from torch's RNG (the CPU's for ``lam``, UniMix's ``s`` and
+the box; the device's for the permutation and UniMix's partners), which a
+seeded, resumed or distributed fit handles as it does dropout.
+:class:`~imbtorch.losses.WeightedLoss` takes the result as ``mixed_with``, so
+mixing works with every loss, class weights, sample weights and sampler.
 """
 
 from __future__ import annotations

@@ -220,6 +220,37 @@ def test_unimix_centres_each_share_on_the_partners_part_of_both_counts(monkeypat
     assert torch.all(remixed.share[rarer_partner & (spread + 0.1 < 0.5)] == 0.0)
 
 
+class RecordTrainingInputs(Callback):
+    """The network's training inputs of the first epoch, one per forward pass."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_train_begin(self, net, **kwargs):
+        def record(module, args):
+            if module.training:
+                self.seen.append(args[0].detach().clone())
+
+        self.hook_ = net.module_.register_forward_pre_hook(record)
+
+    def on_epoch_end(self, net, **kwargs):
+        self.hook_.remove()
+
+
+@pytest.mark.parametrize("mode", ["mixup", "unimix"])
+def test_both_passes_of_a_sam_step_see_the_same_mixed_batch(small_images, mode):
+    X, y = small_images
+    record = RecordTrainingInputs()
+    BalancedImageClassifier(
+        sam_rho=0.05, mixup=mode, callbacks=[record], **{**FAST, "max_epochs": 1}
+    ).fit(X, y)
+    first, second = record.seen[0::2], record.seen[1::2]
+    assert len(first) == len(second) >= 3
+    for a, b in zip(first, second, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not torch.equal(first[0], first[1])  # each step mixes anew
+
+
 def test_remix_gives_the_label_to_the_rarer_partner():
     """Chou et al. 2020 with kappa=3, tau=0.5: own / partner class sizes 10, 1/10, 2."""
     own, partner = torch.tensor([100.0, 10.0, 20.0]), torch.tensor([10.0, 100.0, 10.0])

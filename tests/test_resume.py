@@ -114,6 +114,7 @@ SCHEDULES = {
     "crt": {"head_resampler": "class_balanced"},
     "sam_minority": {"sam_rho": 0.1, "sam_classes": "minority", "minority_augment": 0.25},
     "cutmix_remix": {"mixup": "cutmix", "remix": True, "class_weight": "balanced"},
+    "unimix_sam_sampled": {"mixup": "unimix", "sam_rho": 0.05, "sampler": "sqrt"},
     "warmup_cosine": {"lr_schedule": "cosine", "warmup_epochs": 2, "max_norm": 1.0},
     "default_lr_and_warmup": {"arrays": True, "max_epochs": 10},  # 1 epoch of warm-up at 4e-3
     "sgd_weight_balancing": {
