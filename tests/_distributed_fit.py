@@ -13,7 +13,8 @@ predicts under the training prior (``proba_prior='train'``), ``resnet`` trains t
 ResNet (``backbone='resnet32'``, ``module__depth=8``: one block a stage), ``warmup``
 warms the rate up for 2 epochs and decays it on a cosine (skorch's ``LRScheduler``), ``multilabel``
 trains on overlapping labels (bright, not dark, striped) as an indicator matrix, ``mixup``
-mixes the batches of the first 2 of the 4 epochs (``mixup_epochs=2``), ``auto``
+mixes the batches of the first 2 of the 4 epochs (``mixup_epochs=2``), ``unimix`` every
+batch with UniMix (``mixup='unimix'``), ``auto``
 leaves the classes unweighted, so that ``strategy='auto'`` chooses, and ``longer`` does
 so over 10 epochs at a rate too low to learn (``lr=1e-5``), so that it trains 6 more, early
 stopping keeping its best through them; ``ema`` averages the weights without a validation split and
@@ -61,6 +62,7 @@ FLAGS = {
     "prior": dict(proba_prior="train"),
     "resnet": dict(backbone="resnet32", module__depth=8),
     "mixup": dict(mixup="mixup", mixup_epochs=2),
+    "unimix": dict(mixup="unimix"),
     "warmup": dict(warmup_epochs=2, lr_schedule="cosine"),
     "multilabel": {},
     "auto": dict(class_weight=None),  # strategy='auto' chooses: no re-balancing set

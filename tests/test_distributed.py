@@ -45,8 +45,9 @@ def _launch(out: Path, processes: int, *cases: str) -> list[list[dict]]:
 #: to its own copy; the weighted sampler on a multi-label y (each image drawn by its rarest
 #: label), and the class-balanced sampler on single labels; both with the weights averaged
 #: (every process ends with the same average, BatchNorm statistics included), the first
-#: scored on the validation split, the second without one.
-SAME_DRAWS = ("weighted,0,max_norm,multilabel,ema_valid", "class_balanced,0,max_norm,ema")
+#: scored on the validation split, the second without one and on UniMix's batches (each
+#: process draws its partners from its own slice of the batch).
+SAME_DRAWS = ("weighted,0,max_norm,multilabel,ema_valid", "class_balanced,0,max_norm,ema,unimix")
 #: Fits without random_state: each process seeds torch differently and relies on process
 #: 0's seed. Plain shuffling neither repeats nor drops; cRT, which re-trains the classifier
 #: on every process after the epochs, draws from the shared seed too. The forward passes run

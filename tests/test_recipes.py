@@ -285,8 +285,21 @@ def test_a_mixed_loss_weighs_both_labels_with_their_class_and_sample_weights(bat
         {"mixup": "cutmix", "remix": True, "sampler": "weighted", "loss": "ldam"},
         {"mixup": "mixup", "remix": True, "loss": "focal", "ohem_ratio": 0.5},
         {"mixup": "unimix", "remix": True, "sampler": "sqrt"},
+        {
+            "mixup": "unimix",
+            "sampler": "sqrt",
+            "precision": "bf16-mixed",
+            "compile": True,
+            "compile__backend": "eager",
+        },
     ],
-    ids=["mixup_weights", "cutmix_remix_ldam", "remix_focal_ohem", "unimix_remix_sampled"],
+    ids=[
+        "mixup_weights",
+        "cutmix_remix_ldam",
+        "remix_focal_ohem",
+        "unimix_remix_sampled",
+        "unimix_bf16_compiled",
+    ],
 )
 def test_mixed_training_learns_with_every_loss_and_sampler(small_images, settings):
     X, y = small_images
