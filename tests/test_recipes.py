@@ -200,24 +200,28 @@ def test_unimix_centres_each_share_on_the_partners_part_of_both_counts(monkeypat
     by hand for a class of 9 and a class of 1 with the draws ``s`` fixed."""
     spread = torch.tensor([0.0, 0.3, 0.75, 0.5, 0.2, 0.95])
     monkeypatch.setattr(torch.distributions.Beta, "sample", lambda self, shape: spread)
-    torch.manual_seed(1)
-    images = torch.randn(6, 1, 3, 3)
+    images = torch.randn(6, 1, 3, 3, generator=torch.Generator().manual_seed(0))
     codes = torch.tensor([0, 0, 0, 1, 1, 0])
-    mixed = mix_batch(images, codes, mode="unimix", alpha=0.8, class_counts=torch.tensor([9, 1]))
+    counts = torch.tensor([9, 1])
+    torch.manual_seed(0)
+    mixed = mix_batch(images, codes, mode="unimix", alpha=0.8, class_counts=counts)
+    pairs = [(int(codes[i]), int(codes[j])) for i, j in enumerate(mixed.partner.tolist())]
     centre = {(0, 0): 0.5, (0, 1): 0.1, (1, 0): 0.9, (1, 1): 0.5}  # (own, partner) classes
-    expected = [
-        (centre[int(codes[i]), int(codes[j])] + float(spread[i])) % 1.0
-        for i, j in enumerate(mixed.partner.tolist())
-    ]
+    expected = [(centre[pair] + float(s)) % 1.0 for pair, s in zip(pairs, spread, strict=True)]
     np.testing.assert_allclose(mixed.share, expected, atol=1e-6)
     own = mixed.share.view(-1, 1, 1, 1)
     torch.testing.assert_close(mixed.images, own * images + (1 - own) * images[mixed.partner])
-    # Remix's labels apply to the shares drawn per sample
-    remixed = mix_batch(
-        images, codes, mode="unimix", alpha=0.8, class_counts=torch.tensor([9, 1]), remix=True
-    )
-    rarer_partner = (codes == 0) & (codes[remixed.partner] == 1) & (remixed.share < 1)
-    assert torch.all(remixed.share[rarer_partner & (spread + 0.1 < 0.5)] == 0.0)
+    # Remix's labels on the shares drawn per sample (the same draws): a class 9 times rarer
+    # takes the whole label where its share is over one half
+    torch.manual_seed(0)
+    remixed = mix_batch(images, codes, mode="unimix", alpha=0.8, class_counts=counts, remix=True)
+    assert torch.equal(remixed.partner, mixed.partner)
+    by_remix = [
+        0.0 if pair == (0, 1) and lam < 0.5 else 1.0 if pair == (1, 0) and lam > 0.5 else lam
+        for pair, lam in zip(pairs, expected, strict=True)
+    ]
+    np.testing.assert_allclose(remixed.share, by_remix, atol=1e-6)
+    assert by_remix != expected  # the draws put at least one pair under Remix's rule
 
 
 class RecordTrainingInputs(Callback):
