@@ -69,6 +69,7 @@ group gpu_c --rho 100 --seeds "$SEEDS" --methods balanced_weights class_balanced
 group gpu_d --rho 100 --seeds "$SEEDS" --methods focal vs
 group gpu_e --rho 100 --seeds "$SEEDS" --methods mislas weight_balancing
 group gpu_f --rho 100 --seeds "$SEEDS" --methods remix sam
+group gpu_g --rho 100 --seeds "$SEEDS" --methods unimix
 group gpu_ceiling --rho 1 --seeds 1 --methods ce
 status=0
 for pid in "${pids[@]}"; do
