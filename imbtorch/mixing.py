@@ -110,13 +110,16 @@ def mix_batch(
     alpha : float > 0
         Parameter of the Beta distribution of ``lam``.
     class_counts : Tensor of shape (n_classes,), default=None
-        Training samples per class; needed by ``'unimix'`` and ``remix``.
+        Training samples per class; needed by ``'unimix'`` and ``remix``, and
+        moved to the images' device only for them.
     remix : bool, default=False
         Re-balance the label shares toward the rarer class (Remix).
     """
-    counts = None if class_counts is None else class_counts.to(images.device, torch.float32)
-    if counts is None and (remix or mode == "unimix"):
-        raise ValueError(f"mode={mode!r} with remix={remix} needs the class counts.")
+    counts = None
+    if remix or mode == "unimix":
+        if class_counts is None:
+            raise ValueError(f"mode={mode!r} with remix={remix} needs the class counts.")
+        counts = class_counts.to(images.device, torch.float32)
     codes = codes.to(images.device)
     if mode == "unimix":
         partner, lam = unimix_pairs(counts[codes], alpha)

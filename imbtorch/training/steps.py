@@ -64,13 +64,12 @@ class TrainingStepMixin:
             images = augment_minority(images, codes, self._minority_codes(), self.minority_augment)
         mixed = None
         if self.mixup_ is not None and self._mixes(len(self.history)):
-            by_class = self.remix or self.mixup_ == "unimix"
             mixed = mix_batch(
                 images,
                 codes,
                 mode=self.mixup_,
                 alpha=PAPER_ALPHA[self.mixup_] if self.mixup_alpha is None else self.mixup_alpha,
-                class_counts=torch.as_tensor(self.class_counts_) if by_class else None,
+                class_counts=torch.as_tensor(self.class_counts_),  # on the CPU, no copy
                 remix=self.remix,
             )
             images = mixed.images
