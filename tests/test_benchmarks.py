@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
+from imbtorch.datasets import load_long_tailed_digits
 from imbtorch.strategies import AUTO_EMA_EPOCHS
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -331,3 +332,43 @@ def test_decision_rules_train_the_stages_as_the_estimator_does(trunk, epochs, st
     assert scores["auto"] is scores["joint" if named.head_resampler_ is None else "sqrt-0.5"]
     expected = balanced_accuracy_score(y_test, named.predict(X_test))
     assert scores["auto"]["balanced_accuracy"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_tail_bound_nests_its_sets_around_the_long_tailed_split(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from tail_bound import DATASETS, nested_splits
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    X, y = DATASETS["digits"][0]()
+    splits, rarest = nested_splits(
+        X, y, 100, [10, 2, 0], n_test_per_class=50, class_order="random", seed=3
+    )
+    # keep_tail = 10 is the loaders' long-tailed split itself, image for image
+    reference = load_long_tailed_digits(100, class_order="random", random_state=3)
+    assert all(np.array_equal(a, b) for a, b in zip(splits[10], reference, strict=True))
+    lt_counts = np.bincount(reference[2], minlength=10)
+    assert rarest.tolist() == np.argsort(lt_counts)[:3].tolist()
+    # two rarest keep their counts, the rest reach the head's; 0 is the balanced ceiling
+    expected = np.where(np.isin(np.arange(10), rarest[:2]), lt_counts, lt_counts.max())
+    assert np.bincount(splits[2][2], minlength=10).tolist() == expected.tolist()
+    assert set(np.bincount(splits[0][2]).tolist()) == {lt_counts.max()}
+    # nested, one test set, never a test image in training (the images' indices split)
+    index = nested_splits(
+        np.arange(len(y)), y, 100, [10, 2, 0], n_test_per_class=50, class_order="random", seed=3
+    )[0]
+    train = {k: set(split[0].tolist()) for k, split in index.items()}
+    assert train[10] <= train[2] <= train[0]
+    assert all(np.array_equal(split[1], index[10][1]) for split in index.values())
+    assert not train[0] & set(index[0][1].tolist())
+
+    out = run_script(
+        "tail_bound.py",
+        *("--seeds", "1", "--epochs", "1", "--keep-tail", "10", "1", "0"),
+        *("--methods", "ce", "posthoc_logit_adjust", "--out", str(tmp_path), "--tag", "t"),
+    )
+    runs = pd.read_csv(tmp_path / "t_tail_bound.csv")
+    assert len(runs) == 3 * 2 and runs["balanced_accuracy"].between(0, 1).all()
+    assert "keep_tail=1: train counts [124, 124, 124, 124, 124, 124, 124, 124, 124, 1]" in out
+    assert "of the gap between the long-tailed set" in (tmp_path / "t_tail_bound.md").read_text()
+
