@@ -29,6 +29,7 @@ folds, ``--compare-folds``) against one fit of ``strategy='auto'``, and writes t
     python benchmarks/longtail.py --dataset photos       # ... of ten other photographs
     python benchmarks/longtail.py --dataset samples      # ... of eight packages' sample images
     python benchmarks/longtail.py --dataset patches28    # ... of all 28 images, 28 classes
+    python benchmarks/longtail.py --dataset digits-ovr mnist-ovr   # one digit against the rest
     python benchmarks/longtail.py --split 5              # validate on a fifth (early stopping)
     python benchmarks/longtail.py --device cuda --epochs 200 \
         --set "backbone='resnet32',image_size=(64,64),batch_size=128"
@@ -45,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from one_vs_rest import load_digits_ovr, load_mnist_ovr
 from peers import HandLoop, plain_skorch, prepare, smote_logistic_regression
 from skorch.dataset import ValidSplit
 from textures import (
@@ -82,7 +84,17 @@ BASELINE = "skorch CE"
 
 
 #: The sets :func:`loader` reads.
-DATASETS = ("digits", "mnist", "textures", "photos", "samples", "patches28", "cifar10-lt")
+DATASETS = (
+    "digits",
+    "mnist",
+    "textures",
+    "photos",
+    "samples",
+    "patches28",
+    "digits-ovr",
+    "mnist-ovr",
+    "cifar10-lt",
+)
 
 
 def loader(name: str, cifar_dir: str | None, class_order: str = "sorted"):
@@ -100,6 +112,9 @@ def loader(name: str, cifar_dir: str | None, class_order: str = "sorted"):
         return lambda rho, seed: load_long_tailed_photos(rho, class_order=order, random_state=seed)
     if name == "samples":
         return lambda rho, seed: load_long_tailed_samples(rho, class_order=order, random_state=seed)
+    if name in ("digits-ovr", "mnist-ovr"):  # binary: the seed picks the digit, no ranking
+        load = load_digits_ovr if name == "digits-ovr" else load_mnist_ovr
+        return lambda rho, seed: load(rho, random_state=seed)
     if name == "patches28":
         return lambda rho, seed: load_long_tailed_patches28(
             rho, class_order=order, random_state=seed
@@ -395,6 +410,9 @@ def main() -> None:
     unknown = {parse_method(m)[0] for m in args.methods} - {*STRATEGY_NAMES, *PEERS}
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {[*STRATEGY_NAMES, *PEERS]}")
+    binary = [d for d in args.dataset if d.endswith("-ovr")]
+    if binary and args.class_order == "random":
+        parser.error(f"{binary} have two classes and no ranking; drop --class-order random")
     if "cifar10-lt" in args.dataset:
         try:
             cifar10_folder(args.cifar_dir or "")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import load_digits
 from sklearn.metrics import balanced_accuracy_score
 
 from imbtorch.datasets import load_long_tailed_digits
@@ -372,3 +373,34 @@ def test_tail_bound_nests_its_sets_around_the_long_tailed_split(tmp_path):
     assert "keep_tail=1: train counts [124, 124, 124, 124, 124, 124, 124, 124, 124, 1]" in out
     assert "of the gap between the long-tailed set" in (tmp_path / "t_tail_bound.md").read_text()
 
+
+def test_one_vs_rest_sets_hold_one_rare_digit_against_the_others(tmp_path, capsys):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from one_vs_rest import one_vs_rest_split
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    digits = load_digits()
+    index = np.arange(len(digits.target))
+    train, test, y_train, y_test = one_vs_rest_split(
+        index, digits.target, 100, n_test_per_class=50, random_state=13
+    )
+    # seed 13 makes the 3 the positive digit; every other training image is a negative
+    assert set(digits.target[train[y_train == 1]]) == {3}
+    assert 3 not in set(digits.target[train[y_train == 0]])
+    assert np.bincount(y_train).tolist() == [1164, 11]  # 1797 - 183 threes - 450 tested
+    assert np.bincount(digits.target[test]).tolist() == [50] * 10
+    assert y_test.sum() == 50 and not set(train) & set(test)
+    assert len(train) + len(test) == len(index) - (sum(digits.target == 3) - 50 - 11)
+
+    run_script(
+        "longtail.py",
+        *("--dataset", "digits-ovr", "--rho", "100", "--seeds", "1", "--epochs", "1"),
+        *("--methods", "ce", "--out", str(tmp_path), "--tag", "t"),
+    )
+    runs = pd.read_csv(tmp_path / "t_longtail.csv")
+    assert runs["dataset"].tolist() == ["digits-ovr"]
+    assert runs["balanced_accuracy"].between(0, 1).all()
+    with pytest.raises(SystemExit):
+        run_script("longtail.py", "--dataset", "mnist-ovr", "--class-order", "random")
+    assert "have two classes and no ranking" in capsys.readouterr().err
