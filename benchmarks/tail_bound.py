@@ -46,12 +46,20 @@ DATASETS = {"digits": (_digits, 50), "mnist": (_mnist_images, 100)}
 
 
 def nested_splits(X, y, rho: float, keep_tail, *, n_test_per_class: int, class_order, seed: int):
-    """``{k: (X_train, X_test, y_train, y_test)}``: the long-tailed split, all but ``k`` filled.
+    """The long-tailed split with all but its ``k`` rarest classes filled, for each ``k``.
 
     The long-tailed split is :func:`~imbtorch.datasets.long_tailed_split`'s
     for ``seed`` (the loaders' split); each class outside the ``k`` rarest
     gets images it left out until it has the head's count, drawn in one
     order per class so that the sets are nested.
+
+    Returns
+    -------
+    splits : dict
+        ``{k: (X_train, X_test, y_train, y_test)}``; one test set for all.
+    rarest : ndarray
+        The three rarest classes of the long-tailed split, rarest first
+        (whose recall the script reports at every ``k``).
     """
     kept, test, y_kept, y_test = long_tailed_split(
         np.arange(len(y)),
