@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_digits
 
-from imbtorch.datasets import _mnist_images
+from imbtorch.datasets import _balanced_holdout, _mnist_images
 
 
 def one_vs_rest_split(X, y, rho: float, *, n_test_per_class: int, random_state: int):
@@ -42,10 +42,9 @@ def one_vs_rest_split(X, y, rho: float, *, n_test_per_class: int, random_state: 
         The seed: it draws the test set and the positives, and picks the positive digit.
     """
     rng = np.random.default_rng(random_state)
-    positive = np.unique(y)[random_state % len(np.unique(y))]
-    test = np.zeros(len(y), dtype=bool)
-    for digit in np.unique(y):
-        test[rng.choice(np.flatnonzero(y == digit), n_test_per_class, replace=False)] = True
+    digits = np.unique(y)
+    positive = digits[random_state % len(digits)]
+    test = _balanced_holdout(y, n_test_per_class, rng)
     negatives = np.flatnonzero(~test & (y != positive))
     n_positive = max(1, int(len(negatives) / rho))
     positives = rng.choice(np.flatnonzero(~test & (y == positive)), n_positive, replace=False)
