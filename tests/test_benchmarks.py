@@ -1,6 +1,7 @@
 """The benchmark scripts run end to end (tiny settings; numbers are not judged here)."""
 
 import contextlib
+import importlib
 import io
 import re
 import runpy
@@ -78,13 +79,13 @@ def test_longtail_changes_parameters_tags_its_files_and_times_compare_strategies
     assert cost["ratio"].iloc[0] > 1 and "compare_strategies" in out
 
 
-def _textures():
+def benchmark_module(name: str):
+    """A benchmark script imported as a module (``name`` without ``.py``), as its siblings do."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        import textures
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCHMARKS))
-    return textures
 
 
 @pytest.mark.parametrize(
@@ -96,7 +97,7 @@ def _textures():
     ],
 )
 def test_patches_follow_the_profile_and_never_overlap_the_test_set(name, counts):
-    textures = _textures()
+    textures = benchmark_module("textures")
     load = getattr(textures, f"load_long_tailed_{name}")
     photographs, stride = {
         "textures": (textures.PHOTOGRAPHS, 8),
@@ -263,11 +264,7 @@ def test_multilabel_benchmark_tables_its_runs_and_merges_csvs(tmp_path):
     assert runs[["map_macro", "tail_map", "f1_macro"]].stack().between(0, 1).all()
     assert "points over plain binary cross-entropy" in out and "lr 0.002," in out
     # --from-csv merges runs into one table: its summary, in this process (no second start)
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from multilabel import summary
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    summary = benchmark_module("multilabel").summary
     merged = summary(pd.concat([runs, runs], ignore_index=True))
     assert re.search(r"\| ce +\|.*\| +2 \|", merged)  # two runs of each method
 
@@ -308,11 +305,8 @@ DEFAULT_TRUNK = f"logit_adjusted:mixup='mixup',ema_epochs={AUTO_EMA_EPOCHS}"
 )
 def test_decision_rules_train_the_stages_as_the_estimator_does(trunk, epochs, strategy, strategy_):
     # 'ce' + 'cb' is the named strategy 'crt'; the rule 'auto' is the default's choice
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from decision_rules import fit_trunk, rule_logits, score_rules
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    rules = benchmark_module("decision_rules")
+    fit_trunk, rule_logits, score_rules = rules.fit_trunk, rules.rule_logits, rules.score_rules
     from imbtorch import BalancedImageClassifier
     from imbtorch.datasets import load_long_tailed_digits
 
@@ -336,12 +330,9 @@ def test_decision_rules_train_the_stages_as_the_estimator_does(trunk, epochs, st
 
 
 def test_tail_bound_nests_its_sets_around_the_long_tailed_split(tmp_path):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from tail_bound import DATASETS, nested_splits
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    X, y = DATASETS["digits"][0]()
+    tail_bound = benchmark_module("tail_bound")
+    nested_splits = tail_bound.nested_splits
+    X, y = tail_bound.DATASETS["digits"][0]()
     splits, rarest = nested_splits(
         X, y, 100, [10, 2, 0], n_test_per_class=50, class_order="random", seed=3
     )
@@ -375,11 +366,7 @@ def test_tail_bound_nests_its_sets_around_the_long_tailed_split(tmp_path):
 
 
 def test_one_vs_rest_sets_hold_one_rare_digit_against_the_others(tmp_path, capsys):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from one_vs_rest import one_vs_rest_split
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    one_vs_rest_split = benchmark_module("one_vs_rest").one_vs_rest_split
     digits = load_digits()
     index = np.arange(len(digits.target))
     train, test, y_train, y_test = one_vs_rest_split(
