@@ -26,3 +26,15 @@ def run_fresh(script: str, args: list[str], env: dict | None = None) -> dict:
     if out.returncode:
         raise RuntimeError(f"{script} {' '.join(args)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_image_folder(images, labels, root, *, suffix: str = ".png", **save_kwargs) -> None:
+    """Write ``images`` (uint8 arrays) as files ``root/<label>/<i><suffix>``, with Pillow."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        folder = Path(root) / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i:06d}{suffix}", **save_kwargs)

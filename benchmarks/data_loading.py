@@ -56,7 +56,7 @@ from imbtorch.datasets import load_image_folder
 from imbtorch.device import resolve_device
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _runs import rotated, run_fresh  # noqa: E402
+from _runs import rotated, run_fresh, write_image_folder  # noqa: E402
 from peers import BATCH_SIZE, LR, OPTIMIZER  # noqa: E402  the classifier's defaults
 
 SIDE = 64
@@ -80,17 +80,12 @@ def mnist_images(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def jpeg_folder(n: int, data_dir: Path) -> Path:
     """A folder of ``n`` JPEG files (root/<digit>/<i>.jpg), written once and reused."""
-    from PIL import Image
-
     root = data_dir / f"mnist64-jpeg-{n}"
     done = root / ".complete"
     if done.exists():
         return root
     images, labels = mnist_images(n)
-    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
-        folder = root / str(label)
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image).save(folder / f"{i:06d}.jpg", quality=90)
+    write_image_folder(images, labels, root, suffix=".jpg", quality=90)
     done.touch()
     return root
 

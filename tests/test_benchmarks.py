@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.metrics import balanced_accuracy_score
 
@@ -135,6 +136,22 @@ def test_auto_cost_times_both_fits():
     out = run_script("auto_cost.py", *("--dataset", "digits", "--repeats", "1", "--epochs", "1"))
     assert re.search(r"auto / plain \d+\.\d\d", out), out
     assert re.search(r"plain CE [\d.]+ s \(1 epochs\), auto [\d.]+ s \(1 epochs\)", out), out
+
+
+def test_auto_cost_fits_on_image_files():
+    out = run_script(
+        "auto_cost.py", *("--dataset", "digits", "--repeats", "1", "--epochs", "1", "--files")
+    )
+    assert "digits-LT rho=100, 304 files, 1 epochs" in out, out
+
+
+def test_auto_cost_files_hold_the_images(tmp_path):
+    as_files = benchmark_module("auto_cost").as_files
+    images = np.arange(2 * 8 * 8, dtype=np.float64).reshape(2, 8, 8) % 17
+    paths, labels = as_files(images, np.array([3, 7]), str(tmp_path))
+    assert labels.tolist() == ["3", "7"]
+    decoded = np.stack([np.asarray(Image.open(path)) for path in paths])
+    np.testing.assert_array_equal(decoded, np.round(images * 255 / 16).astype(np.uint8))
 
 
 def test_longtail_settings_reach_every_fit(tmp_path):
