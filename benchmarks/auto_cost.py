@@ -51,8 +51,9 @@ def seconds_to_fit(X, y, *, epochs: int, **params) -> tuple[float, int]:
 def as_files(X: np.ndarray, y: np.ndarray, root: str) -> tuple[np.ndarray, np.ndarray]:
     """Write the images as PNG files under ``root``; their paths and labels, as a user loads them.
 
-    The 8x8 digits (values 0 to 16) are scaled to 0-255 first; PNG is lossless, so the
-    files hold the arrays' images exactly (up to that scaling).
+    Images that are not uint8 (the 8x8 digits, values 0 to 16) are first scaled so that
+    the largest value is 255; PNG is lossless, so the files hold the arrays' images exactly
+    (up to that scaling).
     """
     if X.dtype != np.uint8:
         X = np.round(X * (255.0 / X.max())).astype(np.uint8)
