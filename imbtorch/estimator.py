@@ -36,7 +36,9 @@ from .network import build_network
 from .parameters import CONSTRAINTS, check_label_settings, check_prior_source, check_settings
 from .prediction import PriorCorrectionMixin
 from .pretrained import weights_statistics
-from .strategies import resolve_strategy
+from .strategies import TrainingFacts, plan_training
+from .strategies.constants import HEAD_EPOCHS
+from .strategies.plan import TRAINED, Plan
 from .training.compiled import CompiledForwards
 from .training.distributed import DistributedMixin
 from .training.finetune import FineTuningMixin
@@ -46,6 +48,28 @@ from .training.precision import PrecisionMixin
 from .training.steps import TrainingStepMixin
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
+
+
+def _plan(net) -> Plan:
+    plan = net.__dict__.get("plan_")
+    if plan is None:
+        raise AttributeError(f"{type(net).__name__} is not fitted yet; call fit(X, y) first.")
+    return plan
+
+
+def _trained(name: str) -> property:
+    """``<name>_``: what the fit's plan trained for the parameter ``name``."""
+    return property(lambda net: _plan(net).trained(name), doc=f"``plan_``'s ``{name}``.")
+
+
+def _joint_train_score(net) -> float:
+    score = _plan(net).joint_train_score
+    if score is None:
+        raise AttributeError(
+            "joint_train_score_ is set where strategy='auto' decided its classifier stage; "
+            "this fit did not (see plan_)."
+        )
+    return score
 
 
 class BalancedImageClassifier(
@@ -637,7 +661,7 @@ class BalancedImageClassifier(
         logit_scale=False,
         difficulty_head=None,
         head_resampler=None,
-        head_epochs=30,
+        head_epochs=HEAD_EPOCHS,
         head_smoothing=None,
         minority_augment=None,
         minority_classes="auto",
@@ -749,6 +773,18 @@ class BalancedImageClassifier(
         for name in _INHERITED_UNUSED:
             vars(self).pop(name, None)
 
+    # -- what the plan of the fit trained and decided (read from ``plan_``) --------------
+    strategy_ = property(lambda net: _plan(net).strategy_name, doc="``plan_`` in one word.")
+    extension_ = property(lambda net: _plan(net).extension, doc="``plan_``'s extension.")
+    joint_train_score_ = property(_joint_train_score, doc="``plan_``'s evidence.")
+    loss_, sampler_, mixup_, mixup_epochs_ = map(_trained, TRAINED[:4])
+    ema_epochs_, head_resampler_, predict_logit_adjust_ = map(_trained, TRAINED[4:])
+
+    def __setstate__(self, state):
+        if "plan_" not in state and "strategy_" in state:  # pickled by imbtorch 0.1
+            state["plan_"] = Plan.from_fitted_attributes(state)
+        super().__setstate__(state)
+
     # -- parameters -----------------------------------------------------------------
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -778,17 +814,15 @@ class BalancedImageClassifier(
                 if self.multilabel_
                 else np.bincount(codes, minlength=len(self.classes_))
             )
-            settings, self.strategy_ = resolve_strategy(
-                self.strategy,
-                self.get_params(deep=False),
-                self.get_params_for("criterion"),
-                class_counts=self.class_counts_,
+            facts = TrainingFacts(
+                self.class_counts_,
                 multilabel=self.multilabel_,
                 sample_weighted=sample_weight is not None,
                 incremental=incremental,
+                validation=self.train_split is not None,
             )
-            for name, value in settings.items():  # loss_, sampler_, head_resampler_, ...
-                setattr(self, f"{name}_", value)
+            params = self.get_params(deep=False)
+            self.plan_ = plan_training(params, self.get_params_for("criterion"), facts)
             self.class_weight_ = loss_class_weight(
                 self.class_weight,
                 self.get_params_for("criterion").get("weight"),

@@ -28,7 +28,7 @@ from .priors import (
     target_prior,
     unknown_prior_reason,
 )
-from .strategies import TRAINED
+from .strategies.plan import TRAINED
 
 __all__ = ["PriorCorrectionMixin"]
 

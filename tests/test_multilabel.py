@@ -118,8 +118,12 @@ def test_strategy_auto_trains_distribution_balanced_loss_with_label_aware_sampli
     assert isinstance(clf.criterion_, DistributionBalancedLoss)
     dataset = clf._fit_dataset(X, Y, None, reset=False)
     assert isinstance(clf.get_iterator(dataset, training=True).batch_sampler, LabelAware)
-    summary = "Trained: strategy_='distribution_balanced+label_aware'; 2 epochs."
-    assert str(report(clf, X, Y)).splitlines()[1] == summary  # the report says so
+    summary = [  # the report says so
+        "Trained 2 epochs. strategy='auto' trained 'distribution_balanced+label_aware': a "
+        "multi-label y, no re-balancing parameter set",
+        "- loss 'distribution_balanced', sampler 'class_balanced'",
+    ]
+    assert str(report(clf, X, Y)).splitlines()[1:3] == summary
     own = BalancedImageClassifier(**FAST, loss="logit_adjusted").fit(X, Y)
     assert (own.strategy_, own.sampler_) == ("as_set", None)
     odds = Y.mean(axis=0) / (1 - Y.mean(axis=0))  # each label's log-odds

@@ -9,10 +9,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
+from skorch.dataset import ValidSplit
+from skorch.history import History
 
 from imbtorch import BalancedImageClassifier, report
 from imbtorch.evaluation import expected_calibration_error, imbalance_scores, training_summary
-from imbtorch.training import Extension
+from imbtorch.strategies import TrainingFacts, plan_training
 from imbtorch.training.monitors import EarlyStoppingAfter
 
 matplotlib = pytest.importorskip("matplotlib")
@@ -47,12 +49,14 @@ def test_report_of_a_balanced_image_classifier(fitted, tmp_path):
     assert set(table["shot"]) <= {"many", "medium", "few"}
     text = str(rep)
     assert "balanced_accuracy" in text and "few_shot" in text and "train_count" in text
-    # how it was trained, under the title: what 'auto' chose, from the fitted attributes
-    assert rep.training.startswith(f"Trained: strategy_={clf.strategy_!r}; 8 epochs; ")
-    assert text.splitlines()[1] == rep.training
+    # how it was trained, under the title: what 'auto' chose, its plan
+    assert rep.training.startswith(f"Trained 8 epochs. strategy='auto' trained {clf.strategy_!r}")
+    lines = rep.training.splitlines()
+    assert lines[1:] == [f"- {line}" for line in clf.plan_.lines()[1:]]
+    assert text.splitlines()[1 : 1 + len(lines)] == lines
     page = rep._repr_html_()
     assert "<table" in page and 'src="data:image/png;base64,' in page
-    assert f"<p>{html.escape(rep.training)}</p>" in page
+    assert f"<p>{'<br>'.join(map(html.escape, lines))}</p>" in page
     rep.savefig(tmp_path / "report.png")
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(rep.figure_.axes) >= 3  # confusion, recall by frequency (+ count axis), reliability
@@ -85,59 +89,81 @@ def _stopped(**fitted):
     return stopping
 
 
+def _history(epochs):
+    history = History()
+    for _ in range(epochs):
+        history.new_epoch()
+    return history
+
+
+AUTO = "strategy='auto' trained {!r}: no re-balancing parameter set; classes of 300 to 5 images"
+MIXED = "- loss 'logit_adjusted'\n- mixup batches in epochs 1-20 of 30\n- weights averaged along "
+MIXED += "training (time constant 3 epochs)\n"
+
+
 @pytest.mark.parametrize(
-    "fit, expected",
+    "params, scores, fitted, expected",
     [
-        (
-            {"strategy_": "logit_adjusted+mixup", "joint_train_score_": 0.998},
-            "Trained: strategy_='logit_adjusted+mixup'; 30 epochs; the classifier trained with the "
-            "network kept: it scored 0.998 balanced accuracy on its training images, 0.99 or more.",
+        (  # no training error after 30 epochs: no extension, the joint classifier kept
+            {},
+            (0.998, None),
+            {},
+            f"Trained 30 epochs. {AUTO.format('logit_adjusted+mixup')}\n{MIXED}"
+            "- training balanced accuracy 0.998 >= 0.99: no more epochs\n"
+            "- classifier trained with the network kept: training balanced accuracy 0.998 >= 0.99",
         ),
-        (
-            {
-                "strategy_": "logit_adjusted+mixup+sqrt_head",
-                "extension_": Extension(30, 20, 0.9412),
-                "ema_epochs_": 3.0,
-                "joint_train_score_": 0.97,
-                "head_resampler_": "sqrt",
-                "predict_logit_adjust_": 0.5,
-            },
-            "Trained: strategy_='logit_adjusted+mixup+sqrt_head'; 50 epochs (30 + 20 added: the "
-            "classifier trained with the network scored 0.941 balanced accuracy on its training "
-            "images, under 0.99); weights averaged along training (time constant 3 epochs); "
-            "classifier re-trained on 'sqrt'-resampled features; predicts with the logits less "
-            "0.5 x log prior.",
+        (  # errs: 20 more epochs, then the stage
+            {},
+            (0.9412, 0.97),
+            {},
+            f"Trained 50 epochs. {AUTO.format('logit_adjusted+mixup+sqrt_head')}\n{MIXED}"
+            "- trained longer: training balanced accuracy 0.941 < 0.99 after 30 epochs: trained "
+            "20 more (mixing the first 13)\n- classifier re-trained on 'sqrt'-resampled "
+            "features: training balanced accuracy 0.970 < 0.99\n- predicts with the logits less "
+            "0.5 x log prior",
         ),
-        (
+        (  # ... with a validation split: early stopping and the temperature
+            {"train_split": ValidSplit(5)},
+            (0.9412, 0.995),
             {
-                "strategy_": "logit_adjusted+mixup",
-                "extension_": Extension(30, 20, 0.9412),
                 "callbacks_": [("early_stopping", _stopped(best_epoch_=27))],
-                "joint_train_score_": 0.995,
                 "proba_temperature_": 0.61234,
             },
-            "Trained: strategy_='logit_adjusted+mixup'; 50 epochs (30 + 20 added: the "
-            "classifier trained with the network scored 0.941 balanced accuracy on its training "
-            "images, under 0.99); early stopping kept the weights of epoch 27 (best valid_f1); "
-            "the classifier trained with the network kept: it scored 0.995 balanced accuracy on "
-            "its training images, 0.99 or more; probabilities at temperature 0.612, fitted on "
-            "the validation split.",
+            f"Trained 50 epochs. {AUTO.format('logit_adjusted+mixup')}\n{MIXED}"
+            "- early stopping waits for the end of the mixing (epoch 20)\n"
+            "- trained longer: training balanced accuracy 0.941 < 0.99 after 30 epochs: trained "
+            "20 more (mixing the first 13)\n- classifier trained with the network kept: "
+            "training balanced accuracy 0.995 >= 0.99\n- early stopping kept the weights of "
+            "epoch 27 (best valid_f1)\n- probabilities at temperature 0.612, fitted on the "
+            "validation split",
         ),
         (  # early stopping kept the last epoch's weights: nothing to say
-            {"strategy_": "as_set", "callbacks_": [("early_stopping", _stopped(best_epoch_=30))]},
-            "Trained: strategy_='as_set'; 30 epochs.",
+            {"class_weight": "balanced"},
+            None,
+            {"callbacks_": [("early_stopping", _stopped(best_epoch_=30))]},
+            "Trained 30 epochs. strategy='auto' trained the parameters as set: "
+            "class_weight='balanced' re-balances the classes, and the logit-adjusted loss on top "
+            "would correct the prior twice\n- loss 'ce'",
         ),
         (
-            {"strategy_": "as_set", "head_resampler_": SMOTE()},
-            "Trained: strategy_='as_set'; 30 epochs; classifier re-trained on SMOTE-resampled "
-            "features.",
+            {"strategy": None, "head_resampler": SMOTE()},
+            None,
+            {},
+            "Trained 30 epochs. strategy=None: the parameters as set\n- loss 'ce'\n"
+            "- classifier re-trained on SMOTE-resampled features",
         ),
     ],
 )
-def test_training_summary_says_what_the_fit_chose_and_why(fit, expected):
-    clf = BalancedImageClassifier()
-    clf.history = [{}] * (50 if "extension_" in fit else 30)
-    vars(clf).update({"extension_": None, "head_resampler_": None, **fit})
+def test_training_summary_says_what_the_fit_chose_and_why(params, scores, fitted, expected):
+    clf = BalancedImageClassifier(**params)
+    facts = TrainingFacts(np.array([300, 50, 5]), validation="train_split" in params)
+    plan = plan_training(clf.get_params(deep=False), {}, facts)
+    clf.history = _history(30)
+    if scores is not None:  # the decisions, as the training loop hands them their evidence
+        if plan.decide_extension(clf.history, 30, scores[0]) is not None:
+            clf.history = _history(50)
+        plan.decide_stage(scores[0] if scores[1] is None else scores[1])
+    vars(clf).update(plan_=plan, **fitted)
     assert training_summary(clf) == expected
     assert training_summary(make_pipeline(FunctionTransformer(flatten), clf)) == expected
     assert training_summary(LogisticRegression()) is None

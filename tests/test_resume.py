@@ -19,7 +19,7 @@ from torchvision.transforms import v2
 from imbtorch import BalancedImageClassifier
 from imbtorch.strategies import AUTO_EMA_EPOCHS
 from imbtorch.training import loop
-from imbtorch.training.longer import Extension
+from imbtorch.strategies import Extension
 
 SCRIPT = Path(__file__).with_name("_resumable_fit.py")
 FAST = {"max_epochs": 4, "batch_size": 16, "module__width": 8, "random_state": 0}
@@ -273,11 +273,15 @@ def test_a_fit_interrupted_while_training_longer_resumes_exactly(
     assert whole.extension_ == Extension(start=10, epochs=4, train_score=score) and score < 0.99
     assert whole.ema_epochs_ == AUTO_EMA_EPOCHS  # the extension trains on from the average
 
-    def scored_anew(*args):
-        raise AssertionError("the resumed fit scored its network again")
+    scored, original = [], loop.joint_balanced_accuracy
 
-    monkeypatch.setattr(loop, "joint_balanced_accuracy", scored_anew)
+    def spied(net, *args):
+        scored.append(len(net.history))
+        return original(net, *args)
+
+    monkeypatch.setattr(loop, "joint_balanced_accuracy", spied)
     resumed.fit(X, y)
+    assert scored == [14]  # only for the stage after the extension: the decision is read back
     assert resumed.extension_ == whole.extension_ and len(resumed.history) == 14
     assert resumed.history[:, "train_loss"] == whole.history[:, "train_loss"]
     # 1 warm-up epoch at half the rate, then the rate, past max_epochs too

@@ -16,7 +16,7 @@ from imbtorch.strategies import AUTO_EMA_EPOCHS, AUTO_JOINT_MIN_SCORE, strategy_
 from imbtorch.strategies import AUTO_MIXED_NAME as AUTO_MIXED
 from imbtorch.strategies import AUTO_NAME as AUTO
 from imbtorch.training import loop, steps
-from imbtorch.training.longer import Extension
+from imbtorch.strategies import Extension
 
 FAST = dict(max_epochs=3, random_state=0, module__width=8)
 
@@ -218,7 +218,13 @@ def test_auto_trains_longer_where_its_network_still_errs_on_the_training_images(
     assert clf.strategy_ == AUTO_MIXED and len(clf.head_history_) == clf.head_epochs
     assert clf.joint_train_score_ < AUTO_JOINT_MIN_SCORE  # scored again after the 16 epochs
     assert clf.max_epochs == 10  # the parameter is left as given
-    assert training_summary(clf).startswith(f"Trained: strategy_={AUTO_MIXED!r}; 16 epochs (10 + 6")
+    summary = training_summary(clf)  # the report shows the plan and its evidence
+    assert summary.startswith(f"Trained 16 epochs. strategy='auto' trained {AUTO_MIXED!r}: ")
+    assert (
+        f"\n- trained longer: training balanced accuracy {score:.3f} < 0.99 after 10 epochs: "
+        "trained 6 more (mixing the first 4)\n- classifier re-trained on 'sqrt'-resampled "
+        f"features: training balanced accuracy {clf.joint_train_score_:.3f} < 0.99\n"
+    ) in summary
 
 
 @pytest.mark.parametrize(
@@ -272,7 +278,8 @@ def test_auto_trains_longer_with_a_validation_split_where_its_training_part_errs
     ).fit(X, y)
     assert len(parts.indices) == 16 and len(set(parts.indices)) == 1
     train_part, valid_part = dict(clf.callbacks_)["held_out"].parts(clf, None)
-    assert scored == [len(train_part)] and len(train_part) + len(valid_part) == len(y)
+    # scored on the training part: for the extension, then for the stage after it
+    assert scored == [len(train_part)] * 2 and len(train_part) + len(valid_part) == len(y)
     assert clf.extension_ == Extension(10, 6, clf.history[9, "joint_train_score"])
     assert len(clf.history) == 16 and spy.epochs == [1, 2, 3, 4, 5, 6, 11, 12, 13, 14]
     stopping, candidates = dict(clf.callbacks_)["early_stopping"], [7, 8, 9, 10, 15, 16]
@@ -300,6 +307,7 @@ def test_a_fit_stopped_before_max_epochs_trains_no_longer(long_tailed_noise):
     clf.fit(X, y)
     assert clf.extension_ is None and len(clf.history) == 8
     assert len(clf.head_history_) == clf.head_epochs  # the stage still runs
+    assert "- stopped after 8 of 10 epochs: no extension decided\n" in str(clf.plan_)
 
 
 def test_extra_epochs_sets_how_many_epochs_auto_adds_from_any_max_epochs(
@@ -336,14 +344,14 @@ def test_extra_epochs_where_auto_cannot_add_them_is_an_error_before_any_epoch(
     clf = BalancedImageClassifier(extra_epochs=2, **{**FAST, **params})
     with pytest.raises(ValueError, match=message):
         clf.fit(X, y)
-    assert len(clf.history) == 0  # refused before training
+    assert not clf.initialized_  # refused when fit planned, before the network was built
 
 
 def test_extra_epochs_in_partial_fit_is_an_error_that_says_why(long_tailed_images):
     clf = BalancedImageClassifier(extra_epochs=2, **FAST)
     with pytest.raises(ValueError, match="extra_epochs=2.*partial_fit leave it out"):
         clf.partial_fit(*long_tailed_images)
-    assert len(clf.history) == 0
+    assert not clf.initialized_
 
 
 def test_mixup_epochs_without_mixing_is_an_error_that_names_the_fix(long_tailed_images):
@@ -429,3 +437,41 @@ def test_precise_bn_keeps_frozen_layers_in_eval_mode_and_their_statistics(small_
     finally:
         hook.remove()
     torch.testing.assert_close(after.running_mean, torch.cat(seen).mean(dim=(0, 2, 3)))
+
+
+def test_the_plan_of_a_fit_says_what_it_trained_what_it_decided_and_why(long_tailed_images):
+    X, y = long_tailed_images
+    with pytest.raises(AttributeError, match=r"not fitted yet; call fit\(X, y\) first"):
+        BalancedImageClassifier().strategy_  # noqa: B018
+    clf = BalancedImageClassifier(**FAST).fit(X, y)  # 3 epochs
+    text = str(clf.plan_)
+    assert repr(clf.plan_) == text  # a terminal shows it as it is
+    assert text.splitlines() == [
+        f"strategy='auto' trained {AUTO_MIXED!r}: no re-balancing parameter set; classes of 20 "
+        "to 3 images",
+        "- loss 'logit_adjusted'",
+        "- mixup batches in epochs 1-2 of 3",
+        "- weights averaged along training (time constant 3 epochs)",
+        "- 3 epochs, fewer than 10: no extension",
+        "- classifier re-trained on 'sqrt'-resampled features: training balanced accuracy "
+        f"{clf.joint_train_score_:.3f} < 0.99",
+        "- predicts with the logits less 0.5 x log prior",
+    ]
+    page = clf.plan_._repr_html_()  # a notebook, as HTML
+    assert page.startswith("<div><p>strategy=&#x27;auto&#x27; trained ") and page.count("<li>") == 6
+    # what it leaves out of the default, and why
+    weighted = BalancedImageClassifier(**FAST).fit(X, y, sample_weight=np.ones(len(y)))
+    assert str(weighted.plan_).splitlines()[-1] == (
+        "- sample_weight (the stage draws by class, not by weight): no classifier stage, no "
+        "mixing, no weight averaging"
+    )
+    cut = BalancedImageClassifier(**{**FAST, "max_epochs": 2}, mixup="cutmix").fit(X, y)
+    assert (
+        "- cutmix batches in every epoch\n- mixup set: it mixes as set; no weight averaging, "
+        "no extension (measured with 'auto''s own)\n"
+    ) in str(cut.plan_)
+    own = BalancedImageClassifier(**FAST, class_weight={0: 1.0, 1: 2.0, 2: 4.0}).fit(X, y)
+    assert str(own.plan_).startswith(
+        "strategy='auto' trained the parameters as set: class_weight={0: 1.0, 1: 2.0, 2: 4.0} "
+        "re-balances the classes"
+    )

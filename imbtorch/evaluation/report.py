@@ -22,7 +22,6 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.targets import is_multilabel_input
-from ..strategies import AUTO_JOINT_MIN_SCORE
 from .calibration import ReliabilityDisplay, expected_calibration_error, reliability_curve
 from .metrics import (
     RecallFrequencyDisplay,
@@ -125,67 +124,36 @@ def _trained_classifier(estimator):
         estimator[-1] if hasattr(estimator, "steps") else None,
         getattr(estimator, "estimator_", None),
     ):
-        if hasattr(candidate, "strategy_") and hasattr(candidate, "history"):
+        if hasattr(candidate, "plan_") and hasattr(candidate, "history"):
             return candidate
     return None
 
 
-def _named(value) -> str:
-    return repr(value) if isinstance(value, str) else type(value).__name__
-
-
 def training_summary(estimator) -> str | None:
-    """How a :class:`~imbtorch.BalancedImageClassifier` was trained, in one line: the
-    strategy it trained (what ``'auto'`` chose), its epochs and why it added any, the
-    epoch early stopping restored, its weight average, classifier stage, decision
-    shift and the temperature of its probabilities. None for other estimators.
+    """How a :class:`~imbtorch.BalancedImageClassifier` was trained: its epochs and its plan
+    (``plan_``: what ``strategy='auto'`` chose, the decisions it took in training and their
+    evidence), the epoch early stopping restored and the temperature of its probabilities,
+    one statement a line. None for other estimators.
 
-    Read from the fitted attributes (``strategy_``, ``extension_``, ``ema_epochs_``,
-    ``joint_train_score_``, ``head_resampler_``, ``predict_logit_adjust_``,
-    ``proba_temperature_``, early stopping's ``best_epoch_``),
-    of the classifier itself, a pipeline's last step or a meta-estimator's
+    Read from the classifier itself, a pipeline's last step or a meta-estimator's
     ``estimator_``.
     """
     clf = _trained_classifier(estimator)
     if clf is None:
         return None
-    parts = [f"strategy_={clf.strategy_!r}"]
-    extension = getattr(clf, "extension_", None)
-    if extension is None:
-        parts.append(f"{len(clf.history)} epochs")
-    else:
-        parts.append(
-            f"{len(clf.history)} epochs ({extension.start} + {extension.epochs} added: the "
-            f"classifier trained with the network scored {extension.train_score:.3f} balanced "
-            f"accuracy on its training images, under {AUTO_JOINT_MIN_SCORE})"
-        )
+    first, *lines = clf.plan_.lines()
     stopping = dict(getattr(clf, "callbacks_", None) or []).get("early_stopping")
     restored = getattr(stopping, "best_epoch_", 0) if getattr(stopping, "load_best", 0) else 0
     if restored and restored != len(clf.history):
-        parts.append(
+        lines.append(
             f"early stopping kept the weights of epoch {restored} (best {stopping.monitor})"
         )
-    ema_epochs = getattr(clf, "ema_epochs_", None)
-    if ema_epochs:
-        parts.append(f"weights averaged along training (time constant {ema_epochs:g} epochs)")
-    score = getattr(clf, "joint_train_score_", None)
-    head = getattr(clf, "head_resampler_", None)
-    if head is not None:
-        parts.append(f"classifier re-trained on {_named(head)}-resampled features")
-    elif score is not None:
-        parts.append(
-            f"the classifier trained with the network kept: it scored {score:.3f} balanced "
-            f"accuracy on its training images, {AUTO_JOINT_MIN_SCORE} or more"
-        )
-    shift = getattr(clf, "predict_logit_adjust_", None)
-    if shift is not None:
-        parts.append(f"predicts with the logits less {shift:g} x log prior")
     temperature = getattr(clf, "proba_temperature_", 1.0)
     if temperature != 1.0:
-        parts.append(
+        lines.append(
             f"probabilities at temperature {temperature:.3g}, fitted on the validation split"
         )
-    return "Trained: " + "; ".join(parts) + "."
+    return "\n".join([f"Trained {len(clf.history)} epochs. {first}", *(f"- {x}" for x in lines)])
 
 
 class ImbalanceReport:
@@ -293,7 +261,9 @@ class ImbalanceReport:
         png = io.BytesIO()
         self.plot().figure_.savefig(png, format="png", dpi=80, bbox_inches="tight")
         image = base64.b64encode(png.getvalue()).decode("ascii")
-        training = f"<p>{html.escape(self.training)}</p>" if self.training else ""
+        training = ""
+        if self.training:
+            training = "<p>" + "<br>".join(map(html.escape, self.training.splitlines())) + "</p>"
         return (
             f"<div><h4>{html.escape(self._title())}</h4>{training}"
             f"<table><tr><th>score</th><th>value</th></tr>{rows}</table>"

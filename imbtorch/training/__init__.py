@@ -24,11 +24,12 @@
   resumed fits.
 - :mod:`~imbtorch.training.monitors`: validation scores and early stopping.
 - :mod:`~imbtorch.training.decoupled`: cRT, the classifier re-trained alone.
-- :mod:`~imbtorch.training.longer`: the epochs ``strategy='auto'`` adds where its
-  network still errs on the training images (:class:`Extension`).
+
+What ``strategy='auto'`` trains and decides is :mod:`imbtorch.strategies`'.
 """
 
-from .longer import Extension
+from .._moved import moved_module
 from .schedule import DeferredReweighting, TrainingSchedule, WarmupCosine
 
-__all__ = ["DeferredReweighting", "Extension", "TrainingSchedule", "WarmupCosine"]
+__all__ = ["DeferredReweighting", "TrainingSchedule", "WarmupCosine"]
+__getattr__ = moved_module(__name__, "imbtorch.strategies.plan", names=("Extension",))

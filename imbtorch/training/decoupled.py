@@ -30,7 +30,6 @@ from ..data.dataset import dataset_codes
 from ..heads import classifier_layer
 from ..resampling import cap_neighbors
 from ..samplers import make_batch_sampler
-from ..strategies import AUTO_JOINT_MIN_SCORE, AUTO_JOINT_NAMES
 from .constraints import project_max_norm
 
 
@@ -163,29 +162,6 @@ def retrain_classifier(
             epoch_losses.append(loss.item())
         losses.append(float(np.mean(epoch_losses)))
     return losses
-
-
-def classifier_stage(net, dataset, features: np.ndarray | None = None) -> None:
-    """Stage two of a :class:`~imbtorch.BalancedImageClassifier` fit, in place.
-
-    Re-trains the classifier (:func:`retrain_head`, ``head_history_``). The
-    stage ``strategy='auto'`` added (no ``head_resampler`` set) first scores
-    the classifier trained with the network on the training features
-    (``joint_train_score_``, balanced accuracy); from
-    :data:`~imbtorch.strategies.AUTO_JOINT_MIN_SCORE` up it keeps that
-    classifier as trained: ``head_resampler_`` and ``predict_logit_adjust_``
-    become ``None`` and ``strategy_`` names the joint fit. ``features``: the
-    training features of the trained network, when already computed.
-    """
-    if features is None:
-        features = net.embed(dataset)
-    if net.head_resampler is None and net.strategy_ in AUTO_JOINT_NAMES:
-        net.joint_train_score_ = joint_balanced_accuracy(net, features, dataset_codes(dataset))
-        if net.joint_train_score_ >= AUTO_JOINT_MIN_SCORE:
-            net.head_resampler_ = net.predict_logit_adjust_ = None
-            net.strategy_ = AUTO_JOINT_NAMES[net.strategy_]
-            return
-    net.head_history_ = retrain_head(net, dataset, features)
 
 
 def joint_balanced_accuracy(net, features: np.ndarray, codes: np.ndarray) -> float:

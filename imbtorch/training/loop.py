@@ -28,10 +28,9 @@ from ..data.dataset import ImageDataset, dataset_codes
 from ..samplers import MAX_SEED
 from .averaging import WeightAveraging
 from .constraints import MaxNorm
-from .decoupled import classifier_stage, joint_balanced_accuracy
+from .decoupled import joint_balanced_accuracy, retrain_head
 from .finetune import fine_tuning_callbacks
 from .loaders import evaluation_loader, training_loader
-from .longer import decide_extension, decided_extension, planned_epochs
 from .monitors import EarlyStoppingAfter, progress_monitors, validation_monitors
 from .precise_bn import recompute_batchnorm
 from .resume import TrainingCheckpoint, data_fingerprint
@@ -57,8 +56,10 @@ class TrainingLoopMixin:
             callbacks.append(("deferred_reweighting", DeferredReweighting(self.drw_epoch)))
         if self.max_norm is not None:
             callbacks.append(("max_norm", MaxNorm(self.max_norm)))
-        if getattr(self, "ema_epochs_", None):  # after max_norm: it averages projected weights
-            callbacks.append(("weight_averaging", WeightAveraging(self.ema_epochs_)))
+        plan = getattr(self, "plan_", None)  # get_params(deep=True) builds these before fit
+        ema_epochs = plan.trained("ema_epochs") if plan is not None else None
+        if ema_epochs:  # after max_norm: it averages projected weights
+            callbacks.append(("weight_averaging", WeightAveraging(ema_epochs)))
         warmup = self.warmup_epochs
         if warmup is None:
             warmup = default_warmup(self.max_epochs, pretrained=self._pretrained)
@@ -66,7 +67,7 @@ class TrainingLoopMixin:
             factor = WarmupCosine(warmup, self.max_epochs, self.lr_schedule == "cosine")
             callbacks.append(("lr_schedule", LRScheduler(LambdaLR, lr_lambda=factor)))
         if self.train_split is not None:  # no early stop before a deferred stage (or mixing's end)
-            plain = getattr(self, "mixup_epochs_", None) if getattr(self, "mixup_", None) else None
+            plain = plan.mixing_end if plan is not None else None
             starts = [e for e in (self.drw_epoch, self.drs_epoch, plain) if e is not None]
             callbacks += validation_monitors(
                 start_epoch=max(starts, default=0),
@@ -120,52 +121,70 @@ class TrainingLoopMixin:
                 checkpoint.restore(self)
         self._checkpoint_ = checkpoint
         try:
-            features = self._train_network(dataset, fit_params, end_epoch)
+            scored = self._train_network(dataset, fit_params, end_epoch)
         finally:
             self._checkpoint_ = None
         vars(self).pop("head_history_", None)  # from an earlier fit
-        vars(self).pop("joint_train_score_", None)
-        if self.head_resampler_ is not None:  # decoupled stage two (cRT)
-            classifier_stage(self, self._training_part(dataset, fit_params), features)
-            if self.head_resampler_ is None:  # 'auto' kept the joint classifier
-                self._set_strategy_prior(dataset)
+        if self.plan_.trained("head_resampler") is not None:  # decoupled stage two (cRT)
+            self._classifier_stage(dataset, self._training_part(dataset, fit_params), scored)
         self._fit_held_out_prior(dataset, fit_params)
 
+    def _classifier_stage(self, dataset: ImageDataset, part, scored) -> None:
+        """Re-train the classifier on ``part``'s features (``dataset`` less its validation
+        split), unless the plan keeps the one trained with the network (``'auto'``'s stage,
+        where training makes no error).
+
+        ``scored``: the training features of the final network and its classifier's
+        training score, where the extension's decision computed them (else None).
+        """
+        features, score = scored if scored is not None else (self.embed(part), None)
+        if self.plan_.stage_decided:
+            if score is None:
+                score = joint_balanced_accuracy(self, features, dataset_codes(part))
+            if not self.plan_.decide_stage(score):  # kept: the prior is the joint fit's
+                self._set_strategy_prior(dataset)
+                return
+        self.head_history_ = retrain_head(self, part, features)
+
     def _train_network(self, dataset: ImageDataset, fit_params: dict, end_epoch: int):
-        """The network's epochs up to ``end_epoch``, and more where ``'auto'``'s network still
-        errs on its training images (``extension_``, :mod:`imbtorch.training.longer`).
+        """The network's epochs up to ``end_epoch``, and those the plan adds where its network
+        still errs on its training images (``extension_``).
 
         A fit that stopped before ``end_epoch`` (early stopping, an interrupt)
         trains none more. With a validation split the decision scores the
         training part, and early stopping keeps its best through the added
         epochs, waiting through those that mix. Returns the training features
-        of the final network where the decision computed them (None
-        otherwise), for the classifier stage.
+        of the final network and its classifier's training score where the
+        decision computed them (None otherwise), for the classifier stage.
         """
-        planned = planned_epochs(self)  # before any epoch: its errors come first
+        plan = self.plan_
+        plan.begin()
         # a resumed fit that had decided it goes on with it (its state restored in the run)
-        self.extension_ = decided_extension(self, end_epoch, planned) if planned else None
-        if self.extension_ is None:
+        extension = plan.resume_extension(self.history, end_epoch)
+        if extension is None:
             self._run_epochs(dataset, fit_params, end_epoch)
             self._finish_network(dataset)
-            if not planned or len(self.history) < end_epoch:
+            if not plan.extra_epochs:
+                return None
+            if len(self.history) < end_epoch:
+                plan.skip_extension(len(self.history), end_epoch)
                 return None
             part = self._training_part(dataset, fit_params)
             features = self.embed(part)
             score = joint_balanced_accuracy(self, features, dataset_codes(part))
-            self.extension_ = decide_extension(self, end_epoch, planned, score)
-            if self.extension_ is None:
-                return features
-            stopping, added = dict(self.callbacks_).get("early_stopping"), self.extension_
+            extension = plan.decide_extension(self.history, end_epoch, score)
+            if extension is None:
+                return features, score
+            stopping = dict(self.callbacks_).get("early_stopping")
             if isinstance(stopping, EarlyStoppingAfter):  # its best goes on; it waits as mixing
-                stopping.extend(added.start, added.start + added.mixup_epochs)
+                stopping.extend(extension.start, extension.start + extension.mixup_epochs)
             if self.train_split is not None:  # trained and scored on the same parts as before
                 # (a name ending in "_": skorch would take any other for a parameter)
                 held_out = dict(self.callbacks_)["held_out"]
                 self._held_split_ = held_out.parts(self, dataset, **fit_params)
-        self.schedule_.end_epoch = self.extension_.end
+        self.schedule_.end_epoch = extension.end
         try:
-            self._run_epochs(dataset, fit_params, self.extension_.end)
+            self._run_epochs(dataset, fit_params, extension.end)
         finally:
             self._held_split_ = None
         self._finish_network(dataset)

@@ -63,7 +63,7 @@ class TrainingStepMixin:
         if self.minority_augment is not None:
             images = augment_minority(images, codes, self._minority_codes(), self.minority_augment)
         mixed = None
-        if self.mixup_ is not None and self._mixes(len(self.history)):
+        if self.plan_.mixes(len(self.history)):  # the history holds the epoch running
             mixed = mix_batch(
                 images,
                 codes,
@@ -78,14 +78,6 @@ class TrainingStepMixin:
         loss = self.get_loss(y_pred, yi, X=Xi, training=True, mixed=mixed)
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred}
-
-    def _mixes(self, epoch: int) -> bool:
-        """Whether ``epoch`` (1 for the first; the history holds the epoch running) mixes:
-        the first ``mixup_epochs_`` (all: None), and those of ``'auto'``'s ``extension_``."""
-        epochs, extension = self.mixup_epochs_, getattr(self, "extension_", None)
-        if epochs is None or epoch <= epochs:
-            return True
-        return extension is not None and extension.mixes(epoch)
 
     def infer(self, x, **fit_params):
         """The network's output for a batch as the loader gives it (raw images, or a dict)."""
