@@ -17,9 +17,8 @@ from skorch.dataset import ValidSplit
 from torchvision.transforms import v2
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.strategies import AUTO_EMA_EPOCHS
+from imbtorch.strategies import AUTO_EMA_EPOCHS, Extension
 from imbtorch.training import loop
-from imbtorch.strategies import Extension
 
 SCRIPT = Path(__file__).with_name("_resumable_fit.py")
 FAST = {"max_epochs": 4, "batch_size": 16, "module__width": 8, "random_state": 0}

@@ -12,11 +12,10 @@ from skorch.dataset import ValidSplit
 from imbtorch import BalancedImageClassifier
 from imbtorch.evaluation import training_summary
 from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
-from imbtorch.strategies import AUTO_EMA_EPOCHS, AUTO_JOINT_MIN_SCORE, strategy_params
+from imbtorch.strategies import AUTO_EMA_EPOCHS, AUTO_JOINT_MIN_SCORE, Extension, strategy_params
 from imbtorch.strategies import AUTO_MIXED_NAME as AUTO_MIXED
 from imbtorch.strategies import AUTO_NAME as AUTO
 from imbtorch.training import loop, steps
-from imbtorch.strategies import Extension
 
 FAST = dict(max_epochs=3, random_state=0, module__width=8)
 
