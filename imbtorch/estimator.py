@@ -422,8 +422,7 @@ class BalancedImageClassifier(
         none when fine-tuning ``backbone_weights`` (see
         :func:`~imbtorch.training.schedule.default_warmup`).
     precise_bn : 'auto' or bool, default='auto'
-        When a fit of a trained network ends (not with ``max_epochs=0`` on a
-        fresh one), re-estimate the
+        When a fit ends, re-estimate the
         BatchNorm layers' running statistics in one pass over the training
         set with the final weights (:mod:`imbtorch.training.precise_bn`),
         before cRT's re-training. Layers frozen for fine-tuning keep

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import (  # private; pinned in pyproject.toml
     HasMethods,
@@ -24,7 +25,7 @@ from .criteria import LOSS_NAMES, MULTILABEL_LOSSES, SINGLE_LABEL_LOSSES
 from .data.inputs import INPUT_CONSTRAINTS
 from .device import check_device
 from .mixing import MIXUP_MODES
-from .priors import unknown_prior_reason
+from .priors import target_prior, unknown_prior_reason
 from .samplers import MULTILABEL_SAMPLERS, SAMPLER_NAMES
 from .training.distributed import check_accelerator
 from .training.optimizers import OPTIMIZERS
@@ -78,7 +79,7 @@ CONSTRAINTS: dict = {
     "sam_rho": [Interval(Real, 0, None, closed="neither"), None],
     "sam_classes": [StrOptions({"all", "minority"})],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left"), None],
-    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "extra_epochs": [Interval(Integral, 0, None, closed="left"), None],
     "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
     "train_split": [callable, None],
@@ -192,8 +193,11 @@ def check_label_settings(net, *, multilabel: bool) -> None:
 
 
 def check_prior_source(net) -> None:
-    """Refuse ``proba_prior`` where the settings leave the scores' prior unknown and no
-    validation split can estimate it (checked once ``y`` is known to be single-label)."""
+    """Refuse a ``proba_prior`` that does not fit ``classes_``, or where the settings leave
+    the scores' prior unknown and no validation split can estimate it (checked once ``y`` is
+    known to be single-label)."""
+    if net.proba_prior is not None:  # raises naming the fix ('train' fits any counts)
+        target_prior(net.proba_prior, net.classes_, np.ones(len(net.classes_)))
     if net.proba_prior is not None and net.train_split is None:
         reason = unknown_prior_reason(net.get_params(deep=False), net.get_params_for("criterion"))
         if reason is not None:

@@ -188,3 +188,31 @@ def test_y_of_other_length_than_a_dataset(data):
 def test_initialize_without_data_says_to_fit():
     with pytest.raises(AttributeError, match=r"call fit\(X, y\) rather than initialize"):
         BalancedImageClassifier().initialize()
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"max_epochs": 0}, r"'max_epochs' parameter .* must be an int in the range \[1, inf\)"),
+        ({"proba_prior": [0.5, 0.5]}, r"proba_prior needs 3 positive finite frequencies"),
+        ({"proba_prior": [0.5, 0.5, -1.0]}, r"proba_prior needs 3 positive"),
+        ({"proba_prior": {"a": 1, "x": 2}}, r"missing \['b', 'c'\], unknown \['x'\]"),
+        (
+            {"class_weight": {"a": 1.0, "b": 0.0, "c": 0.0}},
+            r"class_weight=\{'a': 1.0, 'b': 0.0, 'c': 0.0\} gives every class with training "
+            r"images but \['a'\] a weight of 0.*give at least two classes a positive weight",
+        ),
+        ({"criterion__weight": [0.0, 0.0, 0.0]}, r"criterion__weight gives .* but \[\] a weight"),
+    ],
+)
+def test_settings_that_cannot_train_fail_before_the_network_is_built(data, params, match):
+    """proba_prior against classes_, max_epochs, class weights that leave one class: each
+    refused when fit starts, not after the training (or silently)."""
+    X, y = data
+    clf = BalancedImageClassifier(**{**FAST, **params})
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    assert not clf.initialized_
+    # the same classes weighed 0 leave two that count: that trains
+    fine = BalancedImageClassifier(**FAST, class_weight={"a": 1.0, "b": 0.0, "c": 2.0})
+    assert fine.fit(X, y).class_weight_.tolist() == [1.0, 0.0, 2.0]

@@ -5,6 +5,7 @@ import urllib.error
 import numpy as np
 import pytest
 import torch
+from _steps import first_network
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.backbones import SimpleCNN
@@ -35,8 +36,7 @@ def _same(module: torch.nn.Module, state: dict, prefix: str) -> bool:
 def test_weights_file_loads_everything_but_the_head(mnist_lt, cnn_file):
     X_train, _, y_train, _ = mnist_lt
     path, state = cnn_file
-    clf = BalancedImageClassifier(backbone_weights=str(path), **{**FAST, "max_epochs": 0})
-    clf.fit(X_train, y_train)
+    clf = first_network(X_train, y_train, backbone_weights=str(path), **FAST)
     assert _same(clf.module_, state, "features.")
     assert clf.module_.classifier.weight.shape == (5, 16)  # rebuilt: one output per class
     # no pretrained statistics are known for the built-in CNN: the data's are used

@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from _steps import one_step_settings
+from _steps import first_network, one_step_settings
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss, counting_classes
@@ -46,7 +46,7 @@ def test_an_imbsam_step_perturbs_the_tail_loss_only(small_images):
     params = one_step_settings(
         len(y), optimizer=torch.optim.SGD, lr=lr, strategy=None, minority_classes=[2]
     )
-    start = BalancedImageClassifier(max_epochs=0, **params).fit(X, y)
+    start = first_network(X, y, **params)
     imbsam = BalancedImageClassifier(max_epochs=1, sam_rho=rho, sam_classes="minority", **params)
     imbsam.fit(X, y)
     assert imbsam.minority_classes_.tolist() == [2]

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _steps import first_network
 
-from imbtorch import BalancedImageClassifier
 from imbtorch.losses import (
     BalancedSoftmaxLoss,
     CrossEntropyLoss,
@@ -213,8 +213,7 @@ def test_prior_losses_refuse_bad_counts():
 # -- criterion__* parameters win over the named ones, for every loss ----------------------
 def _criterion(small_images, **params):
     X, y = small_images
-    clf = BalancedImageClassifier(max_epochs=0, random_state=0, module__width=4, **params)
-    return clf.fit(X, y)
+    return first_network(X, y, random_state=0, module__width=4, **params)
 
 
 @pytest.mark.parametrize(

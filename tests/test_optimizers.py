@@ -4,7 +4,7 @@ import copy
 
 import pytest
 import torch
-from _steps import one_step_settings
+from _steps import first_network, one_step_settings
 from sklearn.base import clone
 
 from imbtorch import BalancedImageClassifier
@@ -75,7 +75,7 @@ def test_the_learning_rate_a_fit_takes_and_lr_none_on_a_fitted_net(small_images)
 
 def _one_step(X, y, **params):
     params = one_step_settings(len(y), strategy=None, **params)
-    start = BalancedImageClassifier(max_epochs=0, **params).fit(X, y)
+    start = first_network(X, y, **params)
     stepped = BalancedImageClassifier(max_epochs=1, **params).fit(X, y)
     network = copy.deepcopy(start.module_).train()
     loss = start.criterion_(network(torch.as_tensor(X)[:, None]), torch.as_tensor(y))

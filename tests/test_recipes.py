@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from _steps import one_step_settings
+from _steps import first_network, one_step_settings
 from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier
@@ -333,7 +333,7 @@ def test_a_sam_step_applies_the_gradient_at_the_perturbed_weights(small_images):
     X, y = small_images
     rho, lr = 0.5, 0.1
     params = one_step_settings(len(y), optimizer=torch.optim.SGD, lr=lr)
-    start = BalancedImageClassifier(max_epochs=0, **params).fit(X, y)  # the same first weights
+    start = first_network(X, y, **params)  # the same first weights
     sam = BalancedImageClassifier(max_epochs=1, sam_rho=rho, **params).fit(X, y)
 
     network = copy.deepcopy(start.module_).train()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _steps import first_network
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
@@ -422,7 +423,7 @@ def test_precise_bn_sets_the_statistics_of_the_training_set_under_the_final_weig
 
 def test_precise_bn_keeps_frozen_layers_in_eval_mode_and_their_statistics(small_images):
     X, y = small_images
-    start = BalancedImageClassifier(freeze=1, **{**FAST, "max_epochs": 0}).fit(X, y)
+    start = first_network(X, y, freeze=1, **FAST)
     clf = BalancedImageClassifier(freeze=1, **FAST).fit(X, y)
     norms = [m for m in clf.module_.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     frozen, after = norms[0], norms[1]
