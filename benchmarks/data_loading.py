@@ -50,10 +50,10 @@ import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.backbones import SimpleCNN
 from imbtorch.data.loader import available_cpus
 from imbtorch.datasets import load_image_folder
 from imbtorch.device import resolve_device
+from imbtorch.networks.backbones import SimpleCNN
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _runs import rotated, run_fresh, write_image_folder  # noqa: E402

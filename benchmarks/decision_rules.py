@@ -45,10 +45,10 @@ import torch
 from longtail import DATASETS, loader, markdown, parse_method
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.backbones import NormedLinear
 from imbtorch.device import check_device, resolve_device
 from imbtorch.evaluation.metrics import imbalance_scores, tail_labels
-from imbtorch.heads import classifier_layer
+from imbtorch.networks.heads import classifier_layer
+from imbtorch.networks.layers import NormedLinear
 from imbtorch.strategies import AUTO_JOINT_MIN_SCORE, STRATEGY_NAMES, strategy_params
 from imbtorch.training.decoupled import (
     joint_balanced_accuracy,

@@ -33,7 +33,7 @@ from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder
 from imbtorch.datasets import load_long_tailed_digits, load_long_tailed_mnist
-from imbtorch.resampling import CappedNeighbors, SmallClassWarning
+from imbtorch.samplers.resampling import CappedNeighbors, SmallClassWarning
 
 CNN_FITS = []  # ADASYN is left out: on well-separated embeddings it finds no
 # neighbours of other classes and stops ("ADASYN is not suited for this dataset")

@@ -58,11 +58,11 @@ from textures import (
 
 from imbtorch import BalancedImageClassifier, compare_strategies
 from imbtorch.datasets import (
-    cifar10_folder,
     load_long_tailed_cifar10,
     load_long_tailed_digits,
     load_long_tailed_mnist,
 )
+from imbtorch.datasets.cifar import cifar10_folder
 from imbtorch.device import check_device, resolve_device
 from imbtorch.evaluation.metrics import imbalance_scores, tail_labels
 from imbtorch.strategies import STRATEGY_NAMES, strategy_params

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_digits
 
-from imbtorch.datasets import _balanced_holdout, _mnist_images
+from imbtorch.datasets.long_tailed import _balanced_holdout, _mnist_images
 
 
 def one_vs_rest_split(X, y, rho: float, *, n_test_per_class: int, random_state: int):

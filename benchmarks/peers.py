@@ -21,8 +21,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.backbones import SimpleCNN
 from imbtorch.data.arrays import array_channel_stats, as_nchw
+from imbtorch.networks.backbones import SimpleCNN
 from imbtorch.training.optimizers import default_lr, optimizer_settings
 
 # the classifier's own defaults, so that a change there moves the peers with it

@@ -31,7 +31,8 @@ from longtail import fit_predict, markdown, parse_method
 from sklearn.datasets import load_digits
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
-from imbtorch.datasets import _mnist_images, long_tailed_split
+from imbtorch.datasets import long_tailed_split
+from imbtorch.datasets.long_tailed import _mnist_images
 from imbtorch.device import check_device, resolve_device
 from imbtorch.strategies import STRATEGY_NAMES
 

@@ -53,7 +53,8 @@ import numpy as np
 from PIL import Image
 from sklearn.utils import check_random_state
 
-from imbtorch.datasets import _balanced_holdout, make_long_tailed  # the project's own draw
+from imbtorch.datasets import make_long_tailed  # the project's own draw
+from imbtorch.datasets.long_tailed import _balanced_holdout
 
 #: The photographs, one class each, in label order (0 = astronaut, ...).
 PHOTOGRAPHS = (

@@ -3,7 +3,7 @@
 from .embeddings import ImageEmbedder
 from .estimator import BalancedImageClassifier
 from .evaluation import compare_strategies, report
-from .thresholds import TunedLabelThresholdsCV
+from .evaluation.thresholds import TunedLabelThresholdsCV
 
 __all__ = [
     "BalancedImageClassifier",

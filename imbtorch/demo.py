@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
 
-from .datasets import load_long_tailed_digits
+from .datasets.long_tailed import load_long_tailed_digits
 from .estimator import BalancedImageClassifier
 
 STRATEGIES = {

@@ -28,12 +28,13 @@ from skorch.helper import SliceDataset
 from skorch.utils import is_dataset
 from torch import nn
 
-from .backbones import build_backbone
 from .data.inputs import INPUT_CONSTRAINTS, ImageInputMixin
 from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
-from .heads import ImbalanceNetwork, classifier_layer, embed, split_classifier
-from .pretrained import load_weights_file, weights_statistics
+from .networks.backbones import build_backbone, weights_statistics
+from .networks.heads import ImbalanceNetwork, classifier_layer, embed
+from .networks.layers import split_classifier
+from .networks.pretrained import load_weights_file
 from .training.loaders import evaluation_loader
 from .training.precision import PRECISION_CONSTRAINTS, autocast, check_precision
 

@@ -3,8 +3,8 @@
 The estimator is the conductor of a fit: it reads its parameters and asks the
 pieces that own the training state. The data path turns ``X`` into a dataset
 (:mod:`imbtorch.data`); the network is built from ``backbone`` and the heads
-(:mod:`imbtorch.backbones`, :mod:`imbtorch.heads`); the loss from ``loss`` and
-the class weights (:mod:`imbtorch.criteria`). During training,
+(:mod:`imbtorch.networks.backbones`, :mod:`imbtorch.networks.heads`); the loss from ``loss`` and
+the class weights (:mod:`imbtorch.losses.factory`). During training,
 :class:`~imbtorch.training.schedule.TrainingSchedule` owns the seed of the
 draws and the fit's span, the loaders follow from it
 (:mod:`imbtorch.training.loaders`), callbacks own the schedules of the loss,
@@ -24,21 +24,21 @@ import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 
-from .augment import minority_codes
-from .criteria import loss_class_weight, make_criterion
 from .data.dataset import ImageDataset, is_prepared
 from .data.inputs import ImageInputMixin
 from .device import seeded_torch
-from .heads import ImbalanceNetwork, classifier_layer, embed
 from .labels import check_class_sample_weight, encode_labels, fit_classes
+from .losses.factory import loss_class_weight, make_criterion
 from .net_params import NetParamsMixin
-from .network import build_network
+from .networks.backbones import weights_statistics
+from .networks.build import build_network
+from .networks.heads import ImbalanceNetwork, classifier_layer, embed
 from .parameters import CONSTRAINTS, check_label_settings, check_prior_source, check_settings
 from .prediction import PriorCorrectionMixin
-from .pretrained import weights_statistics
 from .strategies import TrainingFacts, plan_training
 from .strategies.constants import HEAD_EPOCHS
 from .strategies.plan import TRAINED, Plan
+from .training.augment import minority_codes
 from .training.compiled import CompiledForwards
 from .training.distributed import DistributedMixin
 from .training.finetune import FineTuningMixin
@@ -97,9 +97,9 @@ class BalancedImageClassifier(
     Parameters
     ----------
     backbone : str, torch.nn.Module class or instance, default='simple_cnn'
-        The network. ``'simple_cnn'`` is :class:`~imbtorch.backbones.SimpleCNN`;
+        The network. ``'simple_cnn'`` is :class:`~imbtorch.networks.backbones.SimpleCNN`;
         ``'resnet32'`` the CIFAR ResNet-32 of the long-tail papers
-        (:class:`~imbtorch.backbones.CifarResNet`, ``module__depth`` for
+        (:class:`~imbtorch.networks.backbones.CifarResNet`, ``module__depth`` for
         ResNet-20/44/56/110); a torchvision model name (e.g. ``'resnet18'``,
         needs torchvision) builds that model untrained; a module class gets
         ``num_classes`` and ``in_channels`` from the data when its signature
@@ -113,7 +113,7 @@ class BalancedImageClassifier(
         from the Hugging Face cache or downloaded); or, for any backbone, the
         path of a state_dict file or a checkpoint holding one. The head is
         rebuilt with one output per class; keys that do not fit are listed in
-        the error (see :mod:`imbtorch.pretrained`).
+        the error (see :mod:`imbtorch.networks.pretrained`).
     freeze : None, 'backbone' or int, default=None
         Freeze the whole backbone (train the head only) or its first ``k``
         stages (see :mod:`imbtorch.training.finetune`), with skorch's ``Freezer``.
@@ -176,7 +176,7 @@ class BalancedImageClassifier(
         turns the default ``'ce'`` into ``'logit_adjusted'``. All combine
         with ``class_weight``, ``sample_weight`` and ``ohem_ratio``.
         ``'ldam'`` gives the built-in backbones their cosine classifier, as
-        in the paper. For a multi-label ``y`` (see :mod:`imbtorch.multilabel_losses`):
+        in the paper. For a multi-label ``y`` (see :mod:`imbtorch.losses.multilabel`):
         ``'ce'`` (binary cross-entropy per label), ``'focal'`` (sigmoid),
         ``'logit_adjusted'`` (by each label's log-odds), ``'asl'`` (asymmetric
         loss; ``criterion__gamma_neg=4``, ``criterion__gamma_pos=0``,
@@ -267,7 +267,7 @@ class BalancedImageClassifier(
         resampled by an imbalanced-learn
         sampler (SMOTE, ADASYN, ... are meaningful on features; ``k`` is
         capped to the smallest class with a warning, see
-        :mod:`imbtorch.resampling`). Stage one can use any strategy.
+        :mod:`imbtorch.samplers.resampling`). Stage one can use any strategy.
     head_epochs : int, default=30
         Epochs of the classifier re-training (AdamW, ``lr``, ``batch_size``).
     head_smoothing : None or (float, float), default=None
@@ -279,7 +279,7 @@ class BalancedImageClassifier(
     minority_augment : float in (0, 1) or callable, default=None
         Minority-targeted augmentation: transform the training images of the
         ``minority_classes`` only, afresh in every batch. A float is the
-        largest shift of :func:`~imbtorch.augment.random_shift` as a fraction
+        largest shift of :func:`~imbtorch.training.augment.random_shift` as a fraction
         of the image size (``0.125``: CIFAR's pad-4-and-crop); a callable
         (e.g. a ``torchvision.transforms.v2`` transform) is applied to each
         tail image as a ``(C, H, W)`` tensor, after standardisation (and
@@ -301,7 +301,7 @@ class BalancedImageClassifier(
         proportion to ``n ** -0.5``), in a share of its own of
         ``(n_partner / (n_own + n_partner) + s) mod 1``, ``s ~
         Beta(mixup_alpha, mixup_alpha)``. Works with every loss and
-        sampler (see :mod:`imbtorch.mixing`).
+        sampler (see :mod:`imbtorch.training.mixing`).
     mixup_alpha : float > 0 or None, default=None
         Parameter of the Beta distribution of the mixing share; ``None``
         takes the papers' 1.0 for ``'mixup'`` and ``'cutmix'``, 0.8 for
@@ -458,7 +458,7 @@ class BalancedImageClassifier(
         keeps its best through them, waiting through those that mix.
         ``0``: none, ``fit`` trains ``max_epochs`` exactly. A positive
         number where that schedule does not run is an error that names why
-        (see :mod:`imbtorch.training.longer`).
+        (see :mod:`imbtorch.strategies.plan`).
     batch_size : int, default=64
     train_split : callable or None, default=None
         skorch's internal validation split, e.g.
@@ -604,7 +604,7 @@ class BalancedImageClassifier(
         the classifier trained with the network still erred on the training
         images (its ``start``, ``epochs`` and the ``train_score`` that decided
         it, also in the history as ``joint_train_score``); ``None`` where it
-        trained none (see :mod:`imbtorch.training.longer`).
+        trained none (see :mod:`imbtorch.strategies.plan`).
     decision_prior_ : ndarray of shape (n_classes,) or None
         The class prior under which ``softmax`` of the scores ``predict``
         decides by is the posterior (with the fit's ``predict_logit_adjust_``;

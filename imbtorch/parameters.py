@@ -21,13 +21,13 @@ from sklearn.utils._param_validation import (  # private; pinned in pyproject.to
     validate_parameter_constraints,
 )
 
-from .criteria import LOSS_NAMES, MULTILABEL_LOSSES, SINGLE_LABEL_LOSSES
 from .data.inputs import INPUT_CONSTRAINTS
 from .device import check_device
-from .mixing import MIXUP_MODES
+from .losses.factory import LOSS_NAMES, MULTILABEL_LOSSES, SINGLE_LABEL_LOSSES
 from .priors import target_prior, unknown_prior_reason
 from .samplers import MULTILABEL_SAMPLERS, SAMPLER_NAMES
 from .training.distributed import check_accelerator
+from .training.mixing import MIXUP_MODES
 from .training.optimizers import OPTIMIZERS
 from .training.precision import PRECISION_CONSTRAINTS, check_precision
 from .training.resume import check_resumable

@@ -18,8 +18,8 @@ import torch
 from skorch.dataset import unpack_data
 
 from .data.dataset import ImageDataset, dataset_codes, is_prepared
-from .heads import softmax_probabilities, stacked_logits
-from .losses import log_prior
+from .losses.single_label import log_prior
+from .networks.heads import softmax_probabilities, stacked_logits
 from .parameters import check_label_settings, check_proba_prior
 from .priors import (
     fit_bias_temperature,

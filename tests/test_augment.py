@@ -20,7 +20,7 @@ from sklearn.metrics import balanced_accuracy_score
 from torch.nn import functional as F
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.augment import augment_minority, minority_codes, random_shift
+from imbtorch.training.augment import augment_minority, minority_codes, random_shift
 
 FAST = {"max_epochs": 3, "batch_size": 16, "random_state": 0, "module__width": 8}
 

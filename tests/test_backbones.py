@@ -5,7 +5,12 @@ import pytest
 import torch
 from torch import nn
 
-from imbtorch.backbones import CifarResNet, SimpleCNN, build_backbone, check_backbone_output
+from imbtorch.networks.backbones import (
+    CifarResNet,
+    SimpleCNN,
+    build_backbone,
+    check_backbone_output,
+)
 
 
 @pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32), (1, 1, 5), (1, 1, 1)])
@@ -159,8 +164,8 @@ def test_output_check_keeps_training_mode():
 
 def test_estimator_trains_resnet32_with_the_ldam_head_and_frozen_stages(small_images):
     from imbtorch import BalancedImageClassifier
-    from imbtorch.backbones import NormedLinear
-    from imbtorch.training.finetune import backbone_stages
+    from imbtorch.networks.layers import NormedLinear
+    from imbtorch.networks.stages import backbone_stages
 
     X, y = small_images
     clf = BalancedImageClassifier(

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.utils.class_weight import compute_class_weight
 
-from imbtorch.class_weights import (
+from imbtorch.losses.class_weights import (
     compute_imbalance_weights,
     effective_number_weights,
     weights_from_mapping,

@@ -257,7 +257,7 @@ def test_embedder_on_files_matches_the_arrays(mnist_lt, png_folder):
 
 
 def test_embedder_backbone_reads_files(png_folder, tmp_path):
-    from imbtorch.backbones import SimpleCNN
+    from imbtorch.networks.backbones import SimpleCNN
 
     _, paths, labels = png_folder
     weights = tmp_path / "cnn.pt"

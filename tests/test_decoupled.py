@@ -24,7 +24,7 @@ from skorch.dataset import ValidSplit
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.data.dataset import dataset_codes
-from imbtorch.resampling import SmallClassWarning
+from imbtorch.samplers.resampling import SmallClassWarning
 from imbtorch.training.decoupled import retrain_classifier
 
 FAST = {"max_epochs": 6, "batch_size": 16, "random_state": 0, "module__width": 8}

@@ -15,8 +15,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder
-from imbtorch.backbones import SimpleCNN
-from imbtorch.resampling import CappedNeighbors, SmallClassWarning, cap_neighbors
+from imbtorch.networks.backbones import SimpleCNN
+from imbtorch.samplers.resampling import CappedNeighbors, SmallClassWarning, cap_neighbors
 
 CNN = {"max_epochs": 10, "random_state": 0}
 FITS = []

@@ -8,10 +8,10 @@ import torch
 from _steps import first_network
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.backbones import SimpleCNN
-from imbtorch.pretrained import IMAGENET_MEAN, IMAGENET_STD
+from imbtorch.networks.backbones import SimpleCNN
+from imbtorch.networks.pretrained import IMAGENET_MEAN, IMAGENET_STD
+from imbtorch.networks.stages import backbone_stages
 from imbtorch.training import decoupled
-from imbtorch.training.finetune import backbone_stages
 
 FAST = dict(max_epochs=2, random_state=0, module__width=8, batch_size=32)
 RESNET = dict(max_epochs=1, random_state=0, batch_size=32)

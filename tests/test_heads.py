@@ -20,14 +20,9 @@ from sklearn.metrics import recall_score
 from torch import nn
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.backbones import NormedLinear, SimpleCNN
-from imbtorch.heads import (
-    ImbalanceNetwork,
-    LearnableLogitScale,
-    find_classifier,
-    split_classifier,
-    tau_normalized,
-)
+from imbtorch.networks.backbones import SimpleCNN
+from imbtorch.networks.heads import ImbalanceNetwork, LearnableLogitScale, tau_normalized
+from imbtorch.networks.layers import NormedLinear, find_classifier, split_classifier
 
 FAST = {"max_epochs": 8, "batch_size": 16, "random_state": 0, "module__width": 8}
 TAIL = [7, 8, 9]

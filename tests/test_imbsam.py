@@ -8,7 +8,8 @@ import torch
 from _steps import first_network, one_step_settings
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss, counting_classes
+from imbtorch.losses import CrossEntropyLoss, FocalLoss, LogitAdjustedLoss
+from imbtorch.losses.single_label import counting_classes
 
 FAST = {"max_epochs": 4, "batch_size": 16, "module__width": 8, "random_state": 0}
 

@@ -7,8 +7,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier
-from imbtorch.backbones import NormedLinear
 from imbtorch.losses import BalancedSoftmaxLoss, LDAMLoss, LogitAdjustedLoss
+from imbtorch.networks.layers import NormedLinear
 from imbtorch.samplers import DeferredBatchSampler, ProgressiveSampler, make_batch_sampler
 
 FAST = dict(max_epochs=6, lr=1e-2, batch_size=16, random_state=0)

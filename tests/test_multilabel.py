@@ -18,7 +18,7 @@ from torch.utils.data import TensorDataset
 from imbtorch import BalancedImageClassifier, ImageEmbedder, TunedLabelThresholdsCV, report
 from imbtorch.datasets import load_image_table
 from imbtorch.evaluation import MULTILABEL_SCORING
-from imbtorch.multilabel_losses import DistributionBalancedLoss
+from imbtorch.losses.multilabel import DistributionBalancedLoss
 from imbtorch.samplers import ClassBalancedBatchSampler as LabelAware
 from imbtorch.strategies import MULTILABEL_STRATEGY_NAMES, strategy_params
 

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import sigmoid_focal_loss
 
-from imbtorch.class_weights import label_pos_weights
-from imbtorch.multilabel_losses import (
+from imbtorch.losses.class_weights import label_pos_weights
+from imbtorch.losses.multilabel import (
     AsymmetricLoss,
     BinaryCrossEntropyLoss,
     DistributionBalancedLoss,

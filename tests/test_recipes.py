@@ -12,7 +12,7 @@ from skorch.callbacks import Callback
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.losses import CrossEntropyLoss, LogitAdjustedLoss, VSLoss
-from imbtorch.mixing import mix_batch, remix_share, unimix_pairs
+from imbtorch.training.mixing import mix_batch, remix_share, unimix_pairs
 from imbtorch.training.schedule import default_warmup
 
 COUNTS = torch.tensor([400.0, 100.0, 25.0, 5.0])

@@ -7,6 +7,7 @@ from .calibration import (
     reliability_curve,
 )
 from .compare import compare_strategies, plot_strategy_comparison
+from .imbalance_report import ImbalanceReport
 from .metrics import (
     IMBALANCE_SCORING,
     RecallFrequencyDisplay,
@@ -25,7 +26,7 @@ from .multilabel import (
     tail_label_columns,
 )
 from .multilabel_report import MultiLabelReport
-from .report import ImbalanceReport, report, training_summary
+from .report import report, training_summary
 
 __all__ = [
     "CALIBRATION_SCORING",

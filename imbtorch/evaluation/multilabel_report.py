@@ -10,10 +10,10 @@ import numpy as np
 from sklearn.calibration import CalibrationDisplay
 
 from ..data.targets import check_multilabel_targets
-from ..thresholds import label_probabilities
+from .imbalance_report import ImbalanceReport
 from .metrics import RecallFrequencyDisplay, import_pandas
 from .multilabel import label_scores, multilabel_scores
-from .report import ImbalanceReport, training_summary
+from .thresholds import label_probabilities
 
 __all__ = ["MultiLabelReport"]
 
@@ -75,9 +75,10 @@ class MultiLabelReport(ImbalanceReport):
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, y, *, label_counts, label_names, shot_thresholds, n_bins
+        cls, estimator, X, y, *, label_counts, label_names, shot_thresholds, n_bins, training
     ) -> MultiLabelReport:
-        """Evaluate a fitted multi-label classifier with ``predict_proba`` on ``(X, y)``."""
+        """Evaluate a fitted multi-label classifier with ``predict_proba`` on ``(X, y)``;
+        ``training`` says how it was trained (``report``'s ``training_summary``)."""
         if not hasattr(estimator, "predict_proba"):
             raise ValueError(
                 f"A multi-label report ranks each label's images by probability (average "
@@ -98,7 +99,7 @@ class MultiLabelReport(ImbalanceReport):
             shot_thresholds=shot_thresholds,
             n_bins=n_bins,
             name=type(estimator).__name__,
-            training=training_summary(estimator),
+            training=training,
         )
 
     def plot(self, *, figsize: tuple[float, float] | None = None):

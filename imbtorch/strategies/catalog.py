@@ -70,7 +70,7 @@ _MULTILABEL_ONLY = {
 STRATEGY_NAMES: tuple[str, ...] = (*_FIXED, *_DEFERRED, "auto")
 
 #: The strategies defined for a multi-label indicator ``y``: the losses of
-#: :mod:`imbtorch.multilabel_losses`, positive weights per label
+#: :mod:`imbtorch.losses.multilabel`, positive weights per label
 #: (``'balanced_weights'``: ``n_neg / n_pos``), samplers by each image's
 #: rarest label, label-aware sampling (``'class_balanced_sampler'``).
 MULTILABEL_STRATEGY_NAMES: tuple[str, ...] = (

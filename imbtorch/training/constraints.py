@@ -14,7 +14,7 @@ import torch
 from skorch.callbacks import Callback
 from torch import nn
 
-from ..heads import classifier_layer
+from ..networks.heads import classifier_layer
 
 
 def project_max_norm(classifier: nn.Module, max_norm: float) -> None:

@@ -25,11 +25,11 @@ from sklearn.metrics import balanced_accuracy_score
 from torch import nn
 from torch.nn import functional as F
 
-from ..backbones import NormedLinear
 from ..data.dataset import dataset_codes
-from ..heads import classifier_layer
-from ..resampling import cap_neighbors
+from ..networks.heads import classifier_layer
+from ..networks.layers import NormedLinear
 from ..samplers import make_batch_sampler
+from ..samplers.resampling import cap_neighbors
 from .constraints import project_max_norm
 
 
@@ -104,7 +104,7 @@ def retrain_classifier(
         replacement, class ``c`` drawn in proportion to ``sqrt(n_c)``
         (:func:`~imbtorch.samplers.make_batch_sampler`). A sampler (SMOTE,
         ADASYN, RandomOverSampler, ...) resamples the features once, ``k``
-        capped to the smallest class (:func:`~imbtorch.resampling.cap_neighbors`);
+        capped to the smallest class (:func:`~imbtorch.samplers.resampling.cap_neighbors`);
         epochs shuffle the result.
     epochs, batch_size, lr : training of the layer (AdamW, cross-entropy).
     seed : int

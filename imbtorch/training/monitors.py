@@ -34,7 +34,7 @@ class EarlyStoppingAfter(EarlyStopping):
     candidates for the best (``docs/benchmarks.md``, section 9, "Early
     stopping's best, from the end of the mixing on").
 
-    Where ``strategy='auto'`` trains longer (:mod:`imbtorch.training.longer`),
+    Where ``strategy='auto'`` trains longer (:mod:`imbtorch.strategies.plan`),
     :meth:`extend` carries the best into those epochs and waits again through
     the ones that mix.
 

@@ -31,7 +31,7 @@ import torch
 from skorch.utils import TeeGenerator
 from torch import nn
 
-from ..losses import counting_classes
+from ..losses.single_label import counting_classes
 from .finetune import BATCH_NORM_TYPES
 
 

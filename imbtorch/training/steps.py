@@ -21,11 +21,11 @@ import torch
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from ..augment import augment_minority
 from ..data.dataset import SAMPLE_WEIGHT_KEY, batch_images
-from ..heads import classifier_layer, difficulty_loss, tau_normalized
-from ..mixing import PAPER_ALPHA, mix_batch
+from ..networks.heads import classifier_layer, difficulty_loss, tau_normalized
+from .augment import augment_minority
 from .finetune import keep_frozen_norms_in_eval
+from .mixing import PAPER_ALPHA, mix_batch
 from .precision import as_float32
 from .sam import sam_step
 
@@ -97,7 +97,7 @@ class TrainingStepMixin:
 
     def get_loss(self, y_pred, y_true, X=None, training=False, mixed=None):
         """skorch's loss with sample weights from the batch; ``mixed`` (a
-        :class:`~imbtorch.mixing.MixedBatch`) counts each sample as two labels."""
+        :class:`~imbtorch.training.mixing.MixedBatch`) counts each sample as two labels."""
         sample_weight = X.get(SAMPLE_WEIGHT_KEY) if isinstance(X, Mapping) else None
         if sample_weight is not None:
             sample_weight = to_tensor(sample_weight, device=self.device)

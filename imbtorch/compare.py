@@ -1,0 +1,6 @@
+"""Deprecated: moved to :mod:`imbtorch.evaluation.compare`;
+this name warns until imbtorch 0.3."""
+
+from ._moved import moved_module
+
+__getattr__ = moved_module(__name__, "imbtorch.evaluation.compare")
