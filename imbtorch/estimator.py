@@ -1,19 +1,22 @@
 """BalancedImageClassifier: a skorch CNN classifier with imbalance strategies as parameters.
 
-The estimator is the conductor of a fit: it reads its parameters and asks the
-pieces that own the training state. The data path turns ``X`` into a dataset
-(:mod:`imbtorch.data`); the network is built from ``backbone`` and the heads
-(:mod:`imbtorch.networks.backbones`, :mod:`imbtorch.networks.heads`); the loss from ``loss`` and
-the class weights (:mod:`imbtorch.losses.factory`). During training,
+The estimator is the conductor of a fit: it reads its parameters, holds the
+pieces that own the training state, and asks them. The data path turns ``X``
+into a dataset (:mod:`imbtorch.data`, through :class:`ImageInputMixin`); the
+fit's plan says what it trains and decides (:mod:`imbtorch.strategies`); the
+network is built from ``backbone`` (:mod:`imbtorch.networks`), the loss from
+``loss`` and the class weights (:mod:`imbtorch.losses`). Training runs in
+:class:`~imbtorch.training.loop.TrainingRun`:
 :class:`~imbtorch.training.schedule.TrainingSchedule` owns the seed of the
 draws and the fit's span, the loaders follow from it
 (:mod:`imbtorch.training.loaders`), callbacks own the schedules of the loss,
-freezing and monitors, :class:`~imbtorch.training.resume.TrainingCheckpoint`
-saves and restores it all, and the mixins stand alone around skorch's loop:
-the epochs (:mod:`imbtorch.training.loop`), the training step and forward
-passes (:mod:`imbtorch.training.steps`), mixed
-precision's gradient scaler, fine-tuning's parameter groups, the
-processes of an ``accelerator``, parameter plumbing and image input.
+freezing, the weight average and the monitors,
+:class:`~imbtorch.training.precision.Precision` autocast and the gradient
+scaler, :class:`~imbtorch.training.distributed.Processes` the processes of an
+``accelerator``, and :class:`~imbtorch.training.resume.TrainingCheckpoint`
+saves and restores it all. skorch's hooks (``train_step``, ``infer``,
+``get_loss``, ``get_iterator``, ...) are this class's methods, each handing
+the work to its owner (:mod:`imbtorch.training.steps`, ...).
 """
 
 from __future__ import annotations
@@ -34,18 +37,18 @@ from .networks.backbones import weights_statistics
 from .networks.build import build_network
 from .networks.heads import ImbalanceNetwork, classifier_layer, embed
 from .parameters import CONSTRAINTS, check_label_settings, check_prior_source, check_settings
-from .prediction import PriorCorrectionMixin
+from .prediction import predict, predict_proba
 from .strategies import TrainingFacts, plan_training
 from .strategies.constants import HEAD_EPOCHS
 from .strategies.plan import TRAINED, Plan
+from .training import steps
 from .training.augment import minority_codes
 from .training.compiled import CompiledForwards
-from .training.distributed import DistributedMixin
-from .training.finetune import FineTuningMixin
-from .training.loop import TrainingLoopMixin
-from .training.optimizers import OptimizerMixin
-from .training.precision import PrecisionMixin
-from .training.steps import TrainingStepMixin
+from .training.distributed import Processes, silent
+from .training.loaders import net_loader, whole_set_loader
+from .training.loop import TrainingRun, default_callbacks
+from .training.optimizers import build_optimizer, learning_rate
+from .training.precision import Precision
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
@@ -72,18 +75,7 @@ def _joint_train_score(net) -> float:
     return score
 
 
-class BalancedImageClassifier(
-    NetParamsMixin,
-    ImageInputMixin,
-    PriorCorrectionMixin,
-    FineTuningMixin,
-    TrainingLoopMixin,
-    TrainingStepMixin,
-    PrecisionMixin,
-    DistributedMixin,
-    OptimizerMixin,
-    NeuralNetClassifier,
-):
+class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifier):
     """CNN image classifier whose answers to class imbalance are hyperparameters.
 
     A subclass of skorch's :class:`~skorch.NeuralNetClassifier` rather than a
@@ -780,9 +772,15 @@ class BalancedImageClassifier(
     ema_epochs_, head_resampler_, predict_logit_adjust_ = map(_trained, TRAINED[4:])
 
     def __setstate__(self, state):
-        if "plan_" not in state and "strategy_" in state:  # pickled by imbtorch 0.1
+        fitted_by_0_1 = "plan_" not in state and "strategy_" in state
+        if fitted_by_0_1:  # its plan and owners were attributes of the estimator then
             state["plan_"] = Plan.from_fitted_attributes(state)
+            scaler, compiled = state.pop("grad_scaler_", None), state.pop("_compiled_", None)
         super().__setstate__(state)
+        if fitted_by_0_1:
+            self.precision_ = Precision(self.precision, self.device)
+            self.precision_.scaler = scaler
+            self.compiled_forwards_ = compiled
 
     # -- parameters -----------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -806,6 +804,11 @@ class BalancedImageClassifier(
         check_prior_source(self)  # after the label checks: a multi-label y is named first
         codes = encode_labels(y, self.classes_, multilabel=self.multilabel_)
         sample_weight = check_class_sample_weight(sample_weight, codes)
+        if self.head_resampler is not None and sample_weight is not None:
+            raise ValueError(
+                "head_resampler re-trains the classifier on re-balanced features, which carry "
+                "no sample weights; drop sample_weight or head_resampler."
+            )
         if reset:
             self.n_samples_fit_ = len(codes)
             self.class_counts_ = (
@@ -882,7 +885,7 @@ class BalancedImageClassifier(
         dataset = self._fit_dataset(X, y, sample_weight, reset=True)
         with seeded_torch(self.random_state, self.device):
             self.initialize()
-            self._train(dataset, fit_params, end_epoch=self.max_epochs, resume=self.resume)
+            self._run(dataset, fit_params, end_epoch=self.max_epochs, resume=self.resume)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
@@ -909,7 +912,7 @@ class BalancedImageClassifier(
         with seeded_torch(self.random_state, self.device, offset=epochs_done):
             if first_call:
                 self.initialize()
-            self._train(dataset, fit_params, end_epoch=epochs_done + self.max_epochs)
+            self._run(dataset, fit_params, end_epoch=epochs_done + self.max_epochs)
         return self
 
     def check_data(self, X, y):
@@ -936,7 +939,7 @@ class BalancedImageClassifier(
             max_norm=self.max_norm,
             channels_last=self.channels_last,
         )
-        self._compiled_ = CompiledForwards(self.get_params_for("compile"))
+        self.compiled_forwards_ = CompiledForwards(self.get_params_for("compile"))
         return self
 
     def torch_compile(self, module, name):
@@ -1011,8 +1014,162 @@ class BalancedImageClassifier(
         """
         return embed(
             self.module_,
-            self._whole_set_loader(self._prediction_input(X)),
-            prepare=partial(self._network_input, device=self.device),
-            autocast=self._autocast,
+            whole_set_loader(self, self._prediction_input(X)),
+            prepare=partial(steps.network_input, self),
+            autocast=self.precision_.autocast,
             layer=classifier_layer(self.module_, len(self.classes_)),
         )
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in ``classes_`` order.
+
+        With ``proba_prior=None``, the softmax of the scores ``predict``
+        decides by (``logits - tau * log(prior)`` with
+        ``predict_logit_adjust=tau``), divided by the temperature fitted on
+        a validation split (``proba_temperature_``; 1 without one); with
+        ``proba_prior`` set, the posterior under that prior. A
+        ``predict_nonlinearity`` other than ``'auto'`` is applied as skorch
+        applies it. For a multi-label fit, each label's own probability (the
+        sigmoid of its logit), as :class:`~sklearn.neural_network.MLPClassifier`
+        gives; rows need not sum to one.
+
+        Parameters
+        ----------
+        X : images, as in :meth:`fit`
+
+        Returns
+        -------
+        proba : ndarray of shape (N, n_classes)
+        """
+        return predict_proba(self, self._prediction_input(X))
+
+    def predict(self, X):
+        """Predicted labels (elements of ``classes_``).
+
+        Parameters
+        ----------
+        X : images, as in :meth:`fit`
+            imbtorch's own prepared dataset (what skorch's scoring callbacks
+            pass inside the training loop) gets class codes instead of
+            labels, to match the codes such datasets hold as targets.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (N,), or (N, n_classes) for a multi-label fit
+            A multi-label fit predicts the 0/1 indicator of every label whose
+            probability is 0.5 or more (:class:`~imbtorch.TunedLabelThresholdsCV`
+            tunes a threshold per label).
+        """
+        return predict(self, X, self._prediction_input(X))
+
+    def learning_rate(self) -> float:
+        """The learning rate the optimizer is built with: ``optimizer__lr``, ``lr``, or the
+        default ``lr=None`` takes (see :mod:`imbtorch.training.optimizers`)."""
+        return learning_rate(self)
+
+    # -- the owners of the training state, and skorch's hooks handed to them ----------
+    @property
+    def processes(self) -> Processes:
+        """The processes of this estimator's fits (one, or its ``accelerator``'s)."""
+        accelerator = self.__dict__.get("accelerator")
+        processes = self.__dict__.get("processes_")
+        if processes is None or processes.accelerator is not accelerator:
+            processes = self.__dict__["processes_"] = Processes(accelerator)
+        return processes
+
+    def _run(self, dataset: ImageDataset, fit_params: dict, *, end_epoch: int, resume=False):
+        self.run_ = TrainingRun(self, dataset, fit_params, end_epoch)
+        try:
+            self.run_.run(resume=resume)
+        finally:
+            vars(self).pop("run_")
+
+    @property
+    def _default_callbacks(self):
+        return default_callbacks(self, super()._default_callbacks)
+
+    def initialize_callbacks(self, *args, **kwargs):
+        if not self.processes.is_main:  # one epoch log, not one per process (as skorch's)
+            self.callbacks__print_log__sink = silent
+        return super().initialize_callbacks(*args, **kwargs)
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """Build ``optimizer_`` (see :mod:`imbtorch.training.optimizers`) and ``precision_``,
+        the owner of autocast and the gradient scaler."""
+        self.optimizer_ = build_optimizer(self)
+        self.precision_ = Precision(self.precision, self.device)
+        return self
+
+    @property
+    def grad_scaler_(self):
+        """The gradient scaler of ``precision='16-mixed'`` (``precision_``'s), else None."""
+        return self.precision_.scaler
+
+    def get_iterator(self, dataset, training=False):
+        """The loader of training epochs (from ``schedule_``) or of evaluation, in order."""
+        return net_loader(self, dataset, training=training)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's ``train_split`` of ``X``; in the epochs ``'auto'`` adds, the parts its
+        first run drew (a split with no seed would draw other ones)."""
+        held = self.run_.split() if getattr(self, "run_", None) is not None else None
+        return held if held is not None else super().get_split_datasets(X, y, **fit_params)
+
+    def notify(self, method_name, **cb_kwargs):
+        super().notify(method_name, **cb_kwargs)
+        if getattr(self, "run_", None) is not None:  # after every callback
+            self.run_.after(method_name)
+
+    def train_step(self, batch, **fit_params):
+        return steps.train_step(self, batch, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        return steps.train_step_single(self, batch, **fit_params)
+
+    def infer(self, x, **fit_params):
+        return steps.infer(self, x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False, mixed=None):
+        return steps.get_loss(self, y_pred, y_true, X=X, training=training, mixed=mixed)
+
+    def validation_step(self, batch, **fit_params):
+        """skorch's step; with several processes, on the batch gathered from all of them."""
+        if self.processes.world_size == 1:
+            return super().validation_step(batch, **fit_params)
+        return self.processes.validation_step(self, batch, **fit_params)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch; with several processes, validation batches are recorded and scored
+        over all of them, and after a training epoch every process takes the buffers
+        (BatchNorm's running statistics) of process 0, so that all validate and predict
+        with the same network."""
+        processes = self.processes
+        if processes.world_size == 1 or iterator is None:
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if training:
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+            processes.share_buffers(self.module_)
+            return None
+        return processes.validation_epoch(self, iterator, prefix, step_fn, **fit_params)
+
+    def evaluation_step(self, batch, training=False):
+        return self.processes.gather(super().evaluation_step(batch, training=training))
+
+    def set_params(self, **kwargs):
+        """skorch's ``set_params``; ``lr=None`` on an initialised net sets the default rate."""
+        resets = "lr" in kwargs and kwargs["lr"] is None
+        if not resets or not getattr(self, "initialized_", False):
+            return super().set_params(**kwargs)
+        super().set_params(**{key: value for key, value in kwargs.items() if key != "lr"})
+        self.lr = None
+        rate = self.learning_rate()
+        for group in self.optimizer_.param_groups:  # as skorch sets ``lr``: every group
+            group["lr"] = rate
+        return self
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("run_", None)
+        if state.get("accelerator") is not None:
+            state["accelerator"] = None  # a process group does not travel; the model does
+        return state

@@ -1,20 +1,21 @@
 """Prediction under a stated class prior: the owner of ``decision_prior_`` and its temperature.
 
-:class:`PriorCorrectionMixin` gives :class:`~imbtorch.BalancedImageClassifier`
-its ``predict_proba`` and ``predict``. Before training it sets the prior the
-scores will assume from the settings (:func:`imbtorch.priors.strategy_prior`);
-after training, with a validation split, it fits the temperature (and the
-prior, where the settings do not tell it) there
-(:func:`imbtorch.priors.fit_bias_temperature`). ``predict`` decides by the
-scores; ``predict_proba`` reports them under ``proba_prior``, at that
-temperature (``docs/benchmarks.md``, section 10, "The temperature wherever
-there is a split").
+These functions give :class:`~imbtorch.BalancedImageClassifier` its
+``predict_proba`` and ``predict``. Before training :func:`set_strategy_prior`
+sets the prior the scores will assume from the settings
+(:func:`imbtorch.priors.strategy_prior`); after training, with a validation
+split, :func:`fit_held_out_prior` fits the temperature (and the prior, where
+the settings do not tell it) there (:func:`imbtorch.priors.fit_bias_temperature`).
+``predict`` decides by the scores; ``predict_proba`` reports them under
+``proba_prior``, at that temperature (``docs/benchmarks.md``, section 10,
+"The temperature wherever there is a split").
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
 
 from .data.dataset import ImageDataset, dataset_codes, is_prepared
@@ -29,181 +30,184 @@ from .priors import (
     unknown_prior_reason,
 )
 from .strategies.plan import TRAINED
+from .training.loaders import whole_set_loader
 
-__all__ = ["PriorCorrectionMixin"]
+__all__ = ["fit_held_out_prior", "predict", "predict_proba", "set_strategy_prior"]
 
 
-class PriorCorrectionMixin:
-    """``predict_proba`` under ``proba_prior`` and ``predict`` by the scores; see the module."""
+def _prior_settings(net) -> tuple[dict, dict]:
+    """The parameters (with the loss and sampler trained) and ``criterion__*`` parameters that
+    :mod:`imbtorch.priors` reads."""
+    trained = {name: getattr(net, f"{name}_") for name in TRAINED}
+    return {**net.get_params(deep=False), **trained}, net.get_params_for("criterion")
 
-    def _prior_settings(self) -> tuple[dict, dict]:
-        """The parameters (with the loss and sampler trained) and ``criterion__*`` parameters that
-        :mod:`imbtorch.priors` reads."""
-        trained = {name: getattr(self, f"{name}_") for name in TRAINED}
-        return {**self.get_params(deep=False), **trained}, self.get_params_for("criterion")
 
-    def _set_strategy_prior(self, dataset: ImageDataset) -> None:
-        """``decision_prior_`` from the settings, when they tell; called before training."""
-        self.decision_prior_, self.decision_prior_source_, self.proba_temperature_ = None, None, 1.0
-        if self.multilabel_:  # independent labels: no class prior to state
-            return
-        params, criterion_params = self._prior_settings()
-        prior = None
-        known = unknown_prior_reason(params, criterion_params) is None
-        if known and min(self.class_counts_) > 0:  # a class without samples has no prior
-            prior = strategy_prior(
-                params,
-                criterion_params,
-                class_counts=self.class_counts_,
-                class_weight=self.class_weight_,
-                codes=dataset.codes,
-                sample_weight=dataset.sample_weight,
-            )
-        self.decision_prior_ = prior
-        self.decision_prior_source_ = None if prior is None else "strategy"
-        self.proba_temperature_ = 1.0
-
-    def _fit_held_out_prior(self, dataset: ImageDataset, fit_params: dict) -> None:
-        """The temperature (and ``decision_prior_`` where the settings do not tell it),
-        fitted on the validation split after a single-label fit that has one. Where the
-        prior is unknown and the split lacks a class, nothing is fitted unless
-        ``proba_prior`` asks for it (then :func:`fit_bias_temperature` says why it
-        cannot)."""
-        if self.train_split is None or self.multilabel_ or min(self.class_counts_) == 0:
-            return
-        held_out = dict(self.callbacks_)["held_out"].parts(self, dataset, **fit_params)[1]
-        codes = dataset_codes(held_out)
-        lacks_a_class = len(np.unique(codes)) < len(self.classes_)
-        if self.decision_prior_ is None and self.proba_prior is None and lacks_a_class:
-            return  # no bias for a class the split lacks, and no prior was asked for
-        self.decision_prior_, self.proba_temperature_ = fit_bias_temperature(
-            self._decision_scores(held_out, every_process=True).numpy(),
-            codes,
-            len(self.classes_),
-            decision_prior=self.decision_prior_,
+def set_strategy_prior(net, dataset: ImageDataset) -> None:
+    """``decision_prior_`` from the settings, when they tell; called before training."""
+    net.decision_prior_, net.decision_prior_source_, net.proba_temperature_ = None, None, 1.0
+    if net.multilabel_:  # independent labels: no class prior to state
+        return
+    params, criterion_params = _prior_settings(net)
+    prior = None
+    known = unknown_prior_reason(params, criterion_params) is None
+    if known and min(net.class_counts_) > 0:  # a class without samples has no prior
+        prior = strategy_prior(
+            params,
+            criterion_params,
+            class_counts=net.class_counts_,
+            class_weight=net.class_weight_,
+            codes=dataset.codes,
+            sample_weight=dataset.sample_weight,
         )
-        self.decision_prior_source_ = self.decision_prior_source_ or "held_out"
+    net.decision_prior_ = prior
+    net.decision_prior_source_ = None if prior is None else "strategy"
+    net.proba_temperature_ = 1.0
 
-    def predict_proba(self, X):
-        """Class probabilities, columns in ``classes_`` order.
 
-        With ``proba_prior=None``, the softmax of the scores ``predict``
-        decides by (``logits - tau * log(prior)`` with
-        ``predict_logit_adjust=tau``), divided by the temperature fitted on
-        a validation split (``proba_temperature_``; 1 without one); with
-        ``proba_prior`` set, the posterior under that prior. A
-        ``predict_nonlinearity`` other than ``'auto'`` is applied as skorch
-        applies it. For a multi-label fit, each label's own probability (the
-        sigmoid of its logit), as :class:`~sklearn.neural_network.MLPClassifier`
-        gives; rows need not sum to one.
+def fit_held_out_prior(net, dataset: ImageDataset, fit_params: dict) -> None:
+    """The temperature (and ``decision_prior_`` where the settings do not tell it),
+    fitted on the validation split after a single-label fit that has one. Where the
+    prior is unknown and the split lacks a class, nothing is fitted unless
+    ``proba_prior`` asks for it (then :func:`fit_bias_temperature` says why it
+    cannot)."""
+    if net.train_split is None or net.multilabel_ or min(net.class_counts_) == 0:
+        return
+    held_out = dict(net.callbacks_)["held_out"].parts(net, dataset, **fit_params)[1]
+    codes = dataset_codes(held_out)
+    lacks_a_class = len(np.unique(codes)) < len(net.classes_)
+    if net.decision_prior_ is None and net.proba_prior is None and lacks_a_class:
+        return  # no bias for a class the split lacks, and no prior was asked for
+    net.decision_prior_, net.proba_temperature_ = fit_bias_temperature(
+        _decision_scores(net, held_out, every_process=True).numpy(),
+        codes,
+        len(net.classes_),
+        decision_prior=net.decision_prior_,
+    )
+    net.decision_prior_source_ = net.decision_prior_source_ or "held_out"
 
-        Parameters
-        ----------
-        X : images, as in :meth:`fit`
 
-        Returns
-        -------
-        proba : ndarray of shape (N, n_classes)
-        """
-        dataset = self._prediction_input(X)
-        nonlinearity = self.predict_nonlinearity
-        if not (isinstance(nonlinearity, str) and nonlinearity == "auto"):
-            check_proba_prior(self)
-            return super().predict_proba(dataset)
-        if getattr(self, "multilabel_", False):
-            check_label_settings(self, multilabel=True)  # proba_prior etc. set after fit
-            return torch.sigmoid(self._decision_scores(dataset)).numpy()
-        scores = self._decision_scores(dataset)
-        if self.proba_prior is None:  # predict's scores, at the temperature of any split
-            return softmax_probabilities(scores / self.proba_temperature_)
-        target = target_prior(self.proba_prior, self.classes_, self.class_counts_)
-        if self.decision_prior_ is None:
-            raise ValueError(self._unknown_prior_message())
-        return probabilities_under(
-            scores.numpy(), self._scores_prior(), target, self.proba_temperature_
-        )
+def predict_proba(net, dataset):
+    """Class probabilities, columns in ``classes_`` order.
 
-    def _scores_prior(self) -> np.ndarray:
-        """The prior that ``_decision_scores`` assume: ``decision_prior_``, moved by a
-        ``predict_logit_adjust`` set after ``fit``.
+    With ``proba_prior=None``, the softmax of the scores ``predict``
+    decides by (``logits - tau * log(prior)`` with
+    ``predict_logit_adjust=tau``), divided by the temperature fitted on
+    a validation split (``proba_temperature_``; 1 without one); with
+    ``proba_prior`` set, the posterior under that prior. A
+    ``predict_nonlinearity`` other than ``'auto'`` is applied as skorch
+    applies it. For a multi-label fit, each label's own probability (the
+    sigmoid of its logit), as :class:`~sklearn.neural_network.MLPClassifier`
+    gives; rows need not sum to one.
 
-        Shifting the scores by another ``-delta * log(p_train)`` than the fit's
-        divides what they assume by ``p_train ** (delta / T)`` (``T`` the
-        temperature, which divides the scores): the probabilities under a
-        stated prior stay the same, only the decisions move.
-        """
-        delta = self._decision_shift() - (self.predict_logit_adjust_ or 0.0)
-        if delta == 0.0:
-            return self.decision_prior_
-        log_train = log_prior(self.class_counts_).double().numpy()
-        moved = np.log(self.decision_prior_) - delta / self.proba_temperature_ * log_train
-        moved = np.exp(moved - moved.max())
-        return moved / moved.sum()
+    Parameters
+    ----------
+    X : images, as in :meth:`fit`
 
-    def _decision_shift(self) -> float:
-        """The ``tau`` of ``logits - tau * log(p_train)`` that ``predict`` decides by:
-        ``predict_logit_adjust`` when set, else the fit's (``predict_logit_adjust_``,
-        which ``strategy='auto'`` may have set)."""
-        shift = self.predict_logit_adjust
-        if shift is None:
-            shift = self.predict_logit_adjust_
-        return 0.0 if shift is None else float(shift)
+    Returns
+    -------
+    proba : ndarray of shape (N, n_classes)
+    """
+    nonlinearity = net.predict_nonlinearity
+    if not (isinstance(nonlinearity, str) and nonlinearity == "auto"):
+        check_proba_prior(net)
+        return NeuralNetClassifier.predict_proba(net, dataset)
+    if getattr(net, "multilabel_", False):
+        check_label_settings(net, multilabel=True)  # proba_prior etc. set after fit
+        return torch.sigmoid(_decision_scores(net, dataset)).numpy()
+    scores = _decision_scores(net, dataset)
+    if net.proba_prior is None:  # predict's scores, at the temperature of any split
+        return softmax_probabilities(scores / net.proba_temperature_)
+    target = target_prior(net.proba_prior, net.classes_, net.class_counts_)
+    if net.decision_prior_ is None:
+        raise ValueError(_unknown_prior_message(net))
+    return probabilities_under(scores.numpy(), _scores_prior(net), target, net.proba_temperature_)
 
-    def _unknown_prior_message(self) -> str:
-        reason = unknown_prior_reason(*self._prior_settings())
-        if reason is None:
-            reason = f"a class without training samples ({self.class_counts_.tolist()})"
-        return (
-            f"proba_prior={self.proba_prior!r} converts the scores from the class prior they "
-            f"assume, which {reason} leaves unknown without held-out data; fit with "
-            "proba_prior set and train_split=ValidSplit(0.2, stratified=True) so that fit "
-            "estimates it there, or leave proba_prior=None and calibrate with sklearn's "
-            "CalibratedClassifierCV."
-        )
 
-    def _decision_scores(self, dataset, *, every_process: bool = False) -> torch.Tensor:
-        """The scores ``predict`` decides by: logits less ``predict_logit_adjust``'s shift.
+def _scores_prior(net) -> np.ndarray:
+    """The prior that ``_decision_scores`` assume: ``decision_prior_``, moved by a
+    ``predict_logit_adjust`` set after ``fit``.
 
-        ``predict_logit_adjust`` set after ``fit`` replaces the shift the fit
-        decided by (``predict_logit_adjust_``, which ``strategy='auto'`` may
-        have set).
+    Shifting the scores by another ``-delta * log(p_train)`` than the fit's
+    divides what they assume by ``p_train ** (delta / T)`` (``T`` the
+    temperature, which divides the scores): the probabilities under a
+    stated prior stay the same, only the decisions move.
+    """
+    delta = _decision_shift(net) - (net.predict_logit_adjust_ or 0.0)
+    if delta == 0.0:
+        return net.decision_prior_
+    log_train = log_prior(net.class_counts_).double().numpy()
+    moved = np.log(net.decision_prior_) - delta / net.proba_temperature_ * log_train
+    moved = np.exp(moved - moved.max())
+    return moved / moved.sum()
 
-        ``every_process`` reads the whole set on each process of a distributed
-        fit (rather than this process's share).
-        """
-        if every_process:  # not evaluation_step, which gathers the processes' batches
-            self.module_.eval()
-            with torch.no_grad():
-                batches = self._whole_set_loader(dataset)
-                scores = stacked_logits(self.infer(unpack_data(b)[0]) for b in batches)
-        else:
-            scores = stacked_logits(self.forward_iter(dataset))
-        shift = self._decision_shift()
-        if shift != 0.0:  # every class seen (else no prior)
-            scores = scores - shift * log_prior(self.class_counts_).double()
-        return scores
 
-    def predict(self, X):
-        """Predicted labels (elements of ``classes_``).
+def _decision_shift(net) -> float:
+    """The ``tau`` of ``logits - tau * log(p_train)`` that ``predict`` decides by:
+    ``predict_logit_adjust`` when set, else the fit's (``predict_logit_adjust_``,
+    which ``strategy='auto'`` may have set)."""
+    shift = net.predict_logit_adjust
+    if shift is None:
+        shift = net.predict_logit_adjust_
+    return 0.0 if shift is None else float(shift)
 
-        Parameters
-        ----------
-        X : images, as in :meth:`fit`
-            imbtorch's own prepared dataset (what skorch's scoring callbacks
-            pass inside the training loop) gets class codes instead of
-            labels, to match the codes such datasets hold as targets.
 
-        Returns
-        -------
-        y_pred : ndarray of shape (N,), or (N, n_classes) for a multi-label fit
-            A multi-label fit predicts the 0/1 indicator of every label whose
-            probability is 0.5 or more (:class:`~imbtorch.TunedLabelThresholdsCV`
-            tunes a threshold per label).
-        """
-        if getattr(self, "multilabel_", False):
-            return (self.predict_proba(X) >= 0.5).astype(np.int64)
-        if self.proba_prior is None:  # predict_proba's own scores (and nonlinearity)
-            codes = np.argmax(self.predict_proba(X), axis=1)
-        else:  # the decision stays the one the scores make
-            codes = self._decision_scores(self._prediction_input(X)).argmax(dim=1).numpy()
-        return codes if is_prepared(X) else self.classes_[codes]
+def _unknown_prior_message(net) -> str:
+    reason = unknown_prior_reason(*_prior_settings(net))
+    if reason is None:
+        reason = f"a class without training samples ({net.class_counts_.tolist()})"
+    return (
+        f"proba_prior={net.proba_prior!r} converts the scores from the class prior they "
+        f"assume, which {reason} leaves unknown without held-out data; fit with "
+        "proba_prior set and train_split=ValidSplit(0.2, stratified=True) so that fit "
+        "estimates it there, or leave proba_prior=None and calibrate with sklearn's "
+        "CalibratedClassifierCV."
+    )
+
+
+def _decision_scores(net, dataset, *, every_process: bool = False) -> torch.Tensor:
+    """The scores ``predict`` decides by: logits less ``predict_logit_adjust``'s shift.
+
+    ``predict_logit_adjust`` set after ``fit`` replaces the shift the fit
+    decided by (``predict_logit_adjust_``, which ``strategy='auto'`` may
+    have set).
+
+    ``every_process`` reads the whole set on each process of a distributed
+    fit (rather than this process's share).
+    """
+    if every_process:  # not evaluation_step, which gathers the processes' batches
+        net.module_.eval()
+        with torch.no_grad():
+            batches = whole_set_loader(net, dataset)
+            scores = stacked_logits(net.infer(unpack_data(b)[0]) for b in batches)
+    else:
+        scores = stacked_logits(net.forward_iter(dataset))
+    shift = _decision_shift(net)
+    if shift != 0.0:  # every class seen (else no prior)
+        scores = scores - shift * log_prior(net.class_counts_).double()
+    return scores
+
+
+def predict(net, X, dataset):
+    """Predicted labels (elements of ``classes_``).
+
+    Parameters
+    ----------
+    X : images, as in :meth:`fit`
+        imbtorch's own prepared dataset (what skorch's scoring callbacks
+        pass inside the training loop) gets class codes instead of
+        labels, to match the codes such datasets hold as targets.
+
+    Returns
+    -------
+    y_pred : ndarray of shape (N,), or (N, n_classes) for a multi-label fit
+        A multi-label fit predicts the 0/1 indicator of every label whose
+        probability is 0.5 or more (:class:`~imbtorch.TunedLabelThresholdsCV`
+        tunes a threshold per label).
+    """
+    if getattr(net, "multilabel_", False):
+        return (predict_proba(net, dataset) >= 0.5).astype(np.int64)
+    if net.proba_prior is None:  # predict_proba's own scores (and nonlinearity)
+        codes = np.argmax(predict_proba(net, dataset), axis=1)
+    else:  # the decision stays the one the scores make
+        codes = _decision_scores(net, dataset).argmax(dim=1).numpy()
+    return codes if is_prepared(X) else net.classes_[codes]

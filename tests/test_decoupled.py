@@ -174,7 +174,7 @@ def test_crt_refuses_sample_weight(small_images):
     clf = BalancedImageClassifier(head_resampler="class_balanced", **FAST)
     with pytest.raises(ValueError, match="carry no sample weights"):
         clf.fit(X, y, sample_weight=np.ones(len(y)))
-    assert len(clf.history) == 0  # refused before training
+    assert not clf.initialized_  # refused before the network was built
     clf.fit(X, y)
     assert hasattr(clf, "head_history_")
     assert not hasattr(clf.set_params(head_resampler=None).fit(X, y), "head_history_")

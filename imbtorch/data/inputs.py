@@ -20,7 +20,7 @@ from .arrays import DATA_FORMATS
 from .dataset import ImageDataset
 from .files import COLOR_MODES
 from .loader import decoding_workers
-from .normalize import channel_stats, standardize_batch, to_memory_format
+from .normalize import channel_stats, network_batch
 from .sources import ImageSource, make_source
 from .targets import check_multilabel_targets, is_multilabel_input
 
@@ -142,5 +142,5 @@ class ImageInputMixin:
         Grey images are repeated to the three channels of RGB statistics; with
         ``channels_last`` the batch is laid out so.
         """
-        images = standardize_batch(images, self.channel_mean_, self.channel_std_, device)
-        return to_memory_format(images, getattr(self, "channels_last", False))
+        channels_last = getattr(self, "channels_last", False)
+        return network_batch(images, self.channel_mean_, self.channel_std_, device, channels_last)

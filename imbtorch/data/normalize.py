@@ -81,3 +81,12 @@ def to_memory_format(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
     if channels_last and images.ndim == 4:
         return images.contiguous(memory_format=torch.channels_last)
     return images
+
+
+def network_batch(
+    images: torch.Tensor, mean: np.ndarray, std: np.ndarray, device, channels_last: bool = False
+) -> torch.Tensor:
+    """A batch of raw images as a network takes it: on ``device``, float32, standardised by
+    ``mean`` and ``std`` (grey images repeated to RGB statistics' three channels), in
+    ``channels_last`` memory order when asked."""
+    return to_memory_format(standardize_batch(images, mean, std, device), channels_last)

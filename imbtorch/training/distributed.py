@@ -112,117 +112,104 @@ def check_accelerator(accelerator) -> None:
         )
 
 
-def _silent(*args, **kwargs) -> None:
+def silent(*args, **kwargs) -> None:
     """The print sink of processes other than the main one."""
 
 
-class DistributedMixin:
-    """The ``accelerator`` parameter of :class:`~imbtorch.BalancedImageClassifier`.
+class Processes:
+    """The processes of a fit: one, or those of an ``accelerate.Accelerator``.
 
+    The estimator holds one (``processes``) and asks it for the process's
+    shard of every batch, the seed process 0 drew, the network a training
+    step runs (``module_``, or its ``DistributedDataParallel`` wrapper from
+    ``accelerator.prepare_model``, rebuilt when the set of trainable
+    parameters changes: an unfrozen backbone), equal buffers after every
+    training epoch, and outputs gathered from all processes in order.
     ``module_`` stays the plain network (callbacks, freezing and pickles see
-    it as in one process); training steps run through a
-    ``DistributedDataParallel`` wrapper of it from ``accelerator.prepare_model``,
-    rebuilt when the set of trainable parameters changes (an unfrozen backbone).
+    it as in one process). With one process every method is the identity.
+
+    Parameters
+    ----------
+    accelerator : accelerate.Accelerator or None
     """
 
-    @property
-    def _world_size(self) -> int:
-        # getattr: fit validates the setting; until then it may be anything
-        return getattr(self.__dict__.get("accelerator"), "num_processes", 1)
+    def __init__(self, accelerator=None) -> None:
+        self.accelerator = accelerator
+        self._wrapped = None  # (module, trainable flags, DDP wrapper)
 
     @property
-    def _shard(self) -> tuple[int, int] | None:
+    def world_size(self) -> int:
+        # getattr: fit validates the setting; until then it may be anything
+        return getattr(self.accelerator, "num_processes", 1)
+
+    @property
+    def shard(self) -> tuple[int, int] | None:
         """``(rank, world_size)`` of this process in a fit over several, else None."""
-        if self._world_size == 1:
+        if self.world_size == 1:
             return None
         state = self.accelerator.state
         return state.process_index, state.num_processes
 
-    def _shared_seed(self, seed: int) -> int:
+    @property
+    def is_main(self) -> bool:
+        return getattr(self.accelerator, "is_main_process", True)
+
+    def shared_seed(self, seed: int) -> int:
         """``seed`` as process 0 drew it (processes without ``random_state`` draw apart)."""
-        if self._world_size == 1:
+        if self.world_size == 1:
             return seed
         from accelerate.utils import broadcast_object_list
 
         return int(broadcast_object_list([seed], from_process=0)[0])
 
-    def _training_network(self) -> torch.nn.Module:
-        """``module_``, or its DDP wrapper for training steps with several processes."""
-        if self._world_size == 1 or not self.module_.training:
-            return self.module_
-        trainable = tuple(p.requires_grad for p in self.module_.parameters())
-        wrapped = self.__dict__.get("_ddp_module_")
-        if wrapped is None or wrapped[0] is not self.module_ or wrapped[1] != trainable:
-            model = self.accelerator.prepare_model(self.module_, device_placement=False)
-            self._ddp_module_ = (self.module_, trainable, model)
-        return self._ddp_module_[2]
+    def training_network(self, module: torch.nn.Module) -> torch.nn.Module:
+        """``module``, or its DDP wrapper for training steps with several processes."""
+        if self.world_size == 1 or not module.training:
+            return module
+        trainable = tuple(p.requires_grad for p in module.parameters())
+        if self._wrapped is None or self._wrapped[0] is not module or self._wrapped[1] != trainable:
+            model = self.accelerator.prepare_model(module, device_placement=False)
+            self._wrapped = (module, trainable, model)
+        return self._wrapped[2]
 
-    @property
-    def _is_main_process(self) -> bool:
-        return getattr(self.__dict__.get("accelerator"), "is_main_process", True)
-
-    def initialize_callbacks(self, *args, **kwargs):
-        if not self._is_main_process:  # one epoch log, not one per process (as skorch's mixin)
-            self.callbacks__print_log__sink = _silent
-        return super().initialize_callbacks(*args, **kwargs)
-
-    def validation_step(self, batch, **fit_params):
-        """skorch's step; with several processes, on the batch gathered from all of them.
-
-        The step then also returns that batch, ``(None, y)``, under ``'batch'``.
-        """
-        if self._world_size == 1:
-            return super().validation_step(batch, **fit_params)
-        self.module_.eval()
-        self.criterion_.eval()
-        Xi, yi = unpack_data(batch)
-        with torch.no_grad():
-            y_pred = gather_output(self.accelerator, self.infer(Xi, **fit_params))
-            y_true = gather_in_order(self.accelerator, to_tensor(yi, device=self.device))
-            loss = self.get_loss(y_pred, y_true, X=None, training=False)
-        return {"loss": loss, "y_pred": y_pred, "batch": (None, y_true.cpu())}
-
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        """skorch's epoch; validation batches are recorded and scored over all processes.
-
-        After a training epoch every process takes the buffers (BatchNorm's
-        running statistics) of process 0, which DDP would hand out at the next
-        forward pass anyway, so that all processes validate and predict with
-        the same network.
-        """
-        if self._world_size == 1 or iterator is None:
-            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-        if training:
-            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-            self._share_buffers()
-            return None
-        batch_count = 0
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            whole = step.pop("batch")
-            self.history.record_batch(prefix + "_loss", step["loss"].item())
-            self.history.record_batch(prefix + "_batch_size", len(whole[1]))
-            self.notify("on_batch_end", batch=whole, training=training, **step)
-            batch_count += 1
-        self.history.record(prefix + "_batch_count", batch_count)
-
-    def _share_buffers(self) -> None:
-        """Give every process ``module_``'s buffers of process 0 (nothing with one process)."""
-        if self._world_size == 1:
+    def share_buffers(self, module: torch.nn.Module) -> None:
+        """Give every process ``module``'s buffers of process 0 (nothing with one process)."""
+        if self.world_size == 1:
             return
-        for buffer in self.module_.buffers():
+        for buffer in module.buffers():
             torch.distributed.broadcast(buffer, src=0)
 
-    def evaluation_step(self, batch, training=False):
-        output = super().evaluation_step(batch, training=training)
-        if self._world_size == 1:
+    def gather(self, output):
+        """A network output (a tensor, or a tuple of them) of every process, in rank order."""
+        if self.world_size == 1:
             return output
         return gather_output(self.accelerator, output)
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_ddp_module_", None)
-        if state.get("accelerator") is not None:
-            state["accelerator"] = None  # a process group does not travel; the model does
-        return state
+    def validation_step(self, net, batch, **fit_params) -> dict:
+        """skorch's validation step on the batch gathered from all processes, which it also
+        returns, ``(None, y)``, under ``'batch'``."""
+        net.module_.eval()
+        net.criterion_.eval()
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            y_pred = self.gather(net.infer(Xi, **fit_params))
+            y_true = gather_in_order(self.accelerator, to_tensor(yi, device=net.device))
+            loss = net.get_loss(y_pred, y_true, X=None, training=False)
+        return {"loss": loss, "y_pred": y_pred, "batch": (None, y_true.cpu())}
+
+    def validation_epoch(self, net, iterator, prefix: str, step_fn, **fit_params) -> None:
+        """skorch's validation epoch, its batches recorded and scored over all processes."""
+        batch_count = 0
+        for batch in iterator:
+            net.notify("on_batch_begin", batch=batch, training=False)
+            step = step_fn(batch, **fit_params)
+            whole = step.pop("batch")
+            net.history.record_batch(prefix + "_loss", step["loss"].item())
+            net.history.record_batch(prefix + "_batch_size", len(whole[1]))
+            net.notify("on_batch_end", batch=whole, training=False, **step)
+            batch_count += 1
+        net.history.record(prefix + "_batch_count", batch_count)
+
+    def __getstate__(self) -> dict:
+        # a process group does not travel; the model does
+        return {"accelerator": None, "_wrapped": None}

@@ -107,15 +107,3 @@ def backbone_parameter_ids(module: nn.Module, num_classes: int) -> set[int]:
     """``id`` of every backbone parameter of ``module``."""
     names = {name for stage in backbone_stages(module, num_classes) for name in stage}
     return {id(p) for n, p in module.named_parameters() if n in names}
-
-
-class FineTuningMixin:
-    """A skorch net's ``backbone_lr`` (the estimator's parameter) at work: the backbone's
-    parameters get ``backbone_lr`` in their own optimizer parameter group."""
-
-    def get_params_for_optimizer(self, prefix, named_parameters):
-        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
-        if prefix != "optimizer" or self.backbone_lr is None:
-            return args, kwargs
-        backbone = backbone_parameter_ids(self.module_, len(self.classes_))
-        return (split_backbone_groups(args[0], backbone, self.backbone_lr), *args[1:]), kwargs

@@ -174,3 +174,42 @@ def evaluation_loader(
         kwargs.pop(key, None)
     batches = BatchSampler(SequentialSampler(range(len(dataset))), batch_size, False)
     return loader_class(dataset, batch_sampler=_sharded(batches, shard), **kwargs)
+
+
+def net_loader(net, dataset, *, training: bool) -> DataLoader:
+    """The loader skorch asks ``net`` for (``get_iterator``): a training epoch's, drawn from
+    the seed and span of ``net.schedule_``, or the evaluation loader of this process."""
+    common = {"shard": net.processes.shard, "device": net.device, "batch_size": net.batch_size}
+    if not training:
+        return evaluation_loader(
+            dataset,
+            overrides=net.get_params_for("iterator_valid"),
+            loader_class=net.iterator_valid,
+            **common,
+        )
+    return training_loader(
+        dataset,
+        sampler=net.plan_.trained("sampler"),
+        classes=net.classes_,
+        seed=net.schedule_.seed,
+        first_epoch=len(net.history),
+        end_epoch=net.schedule_.end_epoch,
+        drs_epoch=net.drs_epoch,
+        transform=net.train_transform,
+        overrides=net.get_params_for("iterator_train"),
+        fresh_workers=net.checkpoint_dir is not None,
+        loader_class=net.iterator_train,
+        **common,
+    )
+
+
+def whole_set_loader(net, dataset) -> DataLoader:
+    """Every batch of ``dataset`` in order, on every process of ``net``'s fit (embeddings,
+    precise BatchNorm statistics, scores on a validation part)."""
+    return evaluation_loader(
+        dataset,
+        batch_size=net.batch_size,
+        device=net.device,
+        overrides=net.get_params_for("iterator_valid"),
+        loader_class=net.iterator_valid,
+    )

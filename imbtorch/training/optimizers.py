@@ -28,6 +28,8 @@ import inspect
 
 import torch
 
+from .finetune import backbone_parameter_ids, split_backbone_groups
+
 #: Optimizers by name, with the settings they get unless ``optimizer__*`` says otherwise.
 OPTIMIZERS: dict[str, tuple[type, dict]] = {
     "adamw": (torch.optim.AdamW, {"weight_decay": 0.01}),
@@ -41,51 +43,29 @@ DEFAULT_LR: dict[str, dict[bool, float]] = {
 }
 
 
-class OptimizerMixin:
-    """A skorch net's ``optimizer`` (a name or a class) and ``weight_decay`` at work.
+def build_optimizer(net) -> torch.optim.Optimizer:
+    """``net``'s optimizer: ``optimizer``, ``lr``, ``weight_decay``, ``optimizer__*``, and the
+    backbone's own parameter group with ``backbone_lr``."""
+    named_parameters = net.get_all_learnable_params()
+    args, kwargs = net.get_params_for_optimizer("optimizer", named_parameters)
+    if net.backbone_lr is not None:
+        backbone = backbone_parameter_ids(net.module_, len(net.classes_))
+        args = (split_backbone_groups(args[0], backbone, net.backbone_lr), *args[1:])
+    optimizer_class, defaults = optimizer_settings(net.optimizer, net.weight_decay)
+    kwargs["lr"] = learning_rate(net)  # skorch's is ``lr``, None here by default
+    return optimizer_class(*args, **{**defaults, **kwargs})
 
-    Replaces skorch's ``initialize_optimizer``; mixins before it in the
-    method order (mixed precision's gradient scaler) extend it through
-    ``super()``.
+
+def learning_rate(net) -> float:
+    """The learning rate ``net``'s optimizer is built with: ``optimizer__lr``, ``lr``, or the
+    default that ``lr=None`` takes (:data:`DEFAULT_LR`, or the optimizer class's own).
+
+    The warm-up and ``lr_schedule`` scale it epoch by epoch (history key ``event_lr``).
     """
-
-    def initialize_optimizer(self, triggered_directly=None):
-        """Build ``optimizer_``: ``optimizer``, ``lr``, ``weight_decay``, ``optimizer__*``."""
-        named_parameters = self.get_all_learnable_params()
-        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
-        optimizer_class, defaults = optimizer_settings(self.optimizer, self.weight_decay)
-        kwargs["lr"] = self.learning_rate()  # skorch's is ``lr``, None here by default
-        self.optimizer_ = optimizer_class(*args, **{**defaults, **kwargs})
-        return self
-
-    def learning_rate(self) -> float:
-        """The learning rate the optimizer is built with: ``optimizer__lr``, ``lr``, or the
-        default that ``lr=None`` takes (:data:`DEFAULT_LR`, or the optimizer class's own).
-
-        The warm-up and ``lr_schedule`` scale it epoch by epoch (history key ``event_lr``).
-        """
-        rate = self.get_params_for("optimizer").get("lr", self.lr)
-        if rate is not None:
-            return rate
-        return default_lr(self.optimizer, pretrained=self._pretrained)
-
-    @property
-    def _pretrained(self) -> bool:
-        """Whether the network starts from ``backbone_weights``: the defaults of ``lr`` and of
-        ``warmup_epochs`` (:func:`~imbtorch.training.schedule.default_warmup`) depend on it."""
-        return self.backbone_weights is not None
-
-    def set_params(self, **kwargs):
-        """skorch's ``set_params``; ``lr=None`` on an initialised net sets the default rate."""
-        resets = "lr" in kwargs and kwargs["lr"] is None
-        if not resets or not getattr(self, "initialized_", False):
-            return super().set_params(**kwargs)
-        super().set_params(**{key: value for key, value in kwargs.items() if key != "lr"})
-        self.lr = None
-        rate = self.learning_rate()
-        for group in self.optimizer_.param_groups:  # as skorch sets ``lr``: every group
-            group["lr"] = rate
-        return self
+    rate = net.get_params_for("optimizer").get("lr", net.lr)
+    if rate is not None:
+        return rate
+    return default_lr(net.optimizer, pretrained=net.backbone_weights is not None)
 
 
 def default_lr(optimizer, *, pretrained: bool) -> float:

@@ -51,43 +51,58 @@ def grad_scaler(precision: str, device) -> torch.amp.GradScaler | None:
     return torch.amp.GradScaler(_device_type(device))
 
 
-class PrecisionMixin:
-    """Training steps of a skorch net under ``precision`` (the estimator's parameter).
+class Precision:
+    """The numeric precision of a fit's steps: autocast, and for ``'16-mixed'`` a gradient
+    scaler with its optimizer step.
 
-    Sets ``grad_scaler_`` with the optimizer; with a scaler, the step runs
-    without skorch's optimizer closure (a scaler cannot step one), unscaling
-    the gradients before ``on_grad_computed`` so that callbacks such as
-    gradient clipping see their true values.
+    The estimator builds one with its optimizer (``precision_``); the training
+    step asks it for autocast and the backward pass, and a checkpoint saves the
+    scaler's state with it. With a scaler the step runs without skorch's
+    optimizer closure (a scaler cannot step one), unscaling the gradients
+    before ``on_grad_computed`` so that callbacks such as gradient clipping
+    see their true values.
+
+    Parameters
+    ----------
+    precision : {'32', 'bf16-mixed', '16-mixed'}
+    device : torch device
     """
 
-    def initialize_optimizer(self, *args, **kwargs):
-        super().initialize_optimizer(*args, **kwargs)
-        self.grad_scaler_ = grad_scaler(self.precision, self.device)
-        return self
+    def __init__(self, precision: str, device) -> None:
+        self.precision = precision
+        self.device = device
+        self.scaler = grad_scaler(precision, device)
 
-    def _autocast(self):
+    def autocast(self):
+        """The ``torch.autocast`` context of the forward passes."""
         return autocast(self.precision, self.device)
 
-    def _backward(self, loss: torch.Tensor) -> None:
-        scaler = getattr(self, "grad_scaler_", None)
-        (loss if scaler is None else scaler.scale(loss)).backward()
+    def backward(self, loss: torch.Tensor) -> None:
+        """``loss.backward()``, through the scaler where there is one."""
+        (loss if self.scaler is None else self.scaler.scale(loss)).backward()
 
-    def train_step(self, batch, **fit_params):
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            return super().train_step(batch, **fit_params)
-        self.optimizer_.zero_grad()
-        step = self.train_step_single(batch, **fit_params)
-        scaler.unscale_(self.optimizer_)
-        self.notify(
+    def scaled_step(self, net, batch, **fit_params) -> dict:
+        """The optimizer step of ``net`` on ``batch`` through the gradient scaler."""
+        net.optimizer_.zero_grad()
+        step = net.train_step_single(batch, **fit_params)
+        self.scaler.unscale_(net.optimizer_)
+        net.notify(
             "on_grad_computed",
-            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            named_parameters=TeeGenerator(net.get_all_learnable_params()),
             batch=batch,
             training=True,
         )
-        scaler.step(self.optimizer_)
-        scaler.update()
+        self.scaler.step(net.optimizer_)
+        self.scaler.update()
         return step
+
+    def state_dict(self) -> dict:
+        """The scaler's state (its scale and growth tracker), for a checkpoint."""
+        return {} if self.scaler is None else self.scaler.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.scaler is not None:
+            self.scaler.load_state_dict(state)
 
 
 def as_float32(output):
