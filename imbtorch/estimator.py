@@ -535,6 +535,13 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
     class_weight_ : ndarray of shape (n_classes,)
         Loss weight of each class (ones when ``class_weight=None``); of each
         label's positive term for a multi-label ``y``.
+    plan_ : Plan
+        What the fit trained and decided, and why
+        (:class:`~imbtorch.strategies.plan.Plan`): the loss, sampler, mixing,
+        weight averaging, extension rule, classifier stage and decision
+        shift, the decisions taken in training with the evidence each read.
+        ``print(clf.plan_)`` in a terminal, HTML in a notebook. The
+        attributes ``strategy_`` to ``extension_`` below read it.
     strategy_ : str
         ``'logit_adjusted+mixup+sqrt_head'`` when ``strategy='auto'``
         trained the logit-adjusted loss with mixup for two thirds of the
@@ -609,6 +616,13 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         The scores' temperature, which ``predict_proba`` divides them by:
         fitted on the validation split of a single-label fit with
         ``train_split``, else 1.
+    precision_ : Precision
+        Autocast and, with ``precision='16-mixed'``, the gradient scaler
+        (``grad_scaler_``) of the fit's steps
+        (:class:`~imbtorch.training.precision.Precision`).
+    processes : Processes
+        The processes of the fit: one, or those of ``accelerator``
+        (:class:`~imbtorch.training.distributed.Processes`).
     module_, criterion_, optimizer_, history_
         skorch's fitted components.
 
