@@ -87,25 +87,9 @@ def fit_held_out_prior(net, dataset: ImageDataset, fit_params: dict) -> None:
 
 
 def predict_proba(net, dataset):
-    """Class probabilities, columns in ``classes_`` order.
-
-    With ``proba_prior=None``, the softmax of the scores ``predict``
-    decides by (``logits - tau * log(prior)`` with
-    ``predict_logit_adjust=tau``), divided by the temperature fitted on
-    a validation split (``proba_temperature_``; 1 without one); with
-    ``proba_prior`` set, the posterior under that prior. A
-    ``predict_nonlinearity`` other than ``'auto'`` is applied as skorch
-    applies it. For a multi-label fit, each label's own probability (the
-    sigmoid of its logit), as :class:`~sklearn.neural_network.MLPClassifier`
-    gives; rows need not sum to one.
-
-    Parameters
-    ----------
-    X : images, as in :meth:`fit`
-
-    Returns
-    -------
-    proba : ndarray of shape (N, n_classes)
+    """``net.predict_proba`` of a prepared ``dataset``: the softmax of the scores ``predict``
+    decides by, at the fitted temperature, or the posterior under ``proba_prior``; a custom
+    ``predict_nonlinearity`` as skorch applies it; each label's sigmoid for a multi-label fit.
     """
     nonlinearity = net.predict_nonlinearity
     if not (isinstance(nonlinearity, str) and nonlinearity == "auto"):
@@ -188,22 +172,9 @@ def _decision_scores(net, dataset, *, every_process: bool = False) -> torch.Tens
 
 
 def predict(net, X, dataset):
-    """Predicted labels (elements of ``classes_``).
-
-    Parameters
-    ----------
-    X : images, as in :meth:`fit`
-        imbtorch's own prepared dataset (what skorch's scoring callbacks
-        pass inside the training loop) gets class codes instead of
-        labels, to match the codes such datasets hold as targets.
-
-    Returns
-    -------
-    y_pred : ndarray of shape (N,), or (N, n_classes) for a multi-label fit
-        A multi-label fit predicts the 0/1 indicator of every label whose
-        probability is 0.5 or more (:class:`~imbtorch.TunedLabelThresholdsCV`
-        tunes a threshold per label).
-    """
+    """``net.predict(X)`` (``dataset``: ``X`` prepared): labels by the scores, or class codes
+    for imbtorch's own prepared datasets (skorch's scoring callbacks); for a multi-label fit
+    the indicator of every label whose probability is 0.5 or more."""
     if getattr(net, "multilabel_", False):
         return (predict_proba(net, dataset) >= 0.5).astype(np.int64)
     if net.proba_prior is None:  # predict_proba's own scores (and nonlinearity)

@@ -1,11 +1,10 @@
-"""Fine-tuning: which parameters form the backbone, freezing stages of it, its learning rate.
+"""Fine-tuning: freezing stages of the backbone, frozen BatchNorm, the backbone's learning rate.
 
-The *backbone* is every parameter outside the classification head (and the
-extra heads of :class:`~imbtorch.networks.heads.ImbalanceNetwork`). Its *stages* are
-the network's top-level blocks in input order: a run of single layers (a
-stem such as ResNet's conv1 + bn1) counts as one stage, a container module
-(ResNet's layer1, a SimpleCNN conv block) as one each. For a torchvision
-ResNet they are stem, layer1, layer2, layer3, layer4.
+What the backbone and its stages are: :mod:`imbtorch.networks.stages`.
+Freezing and unfreezing are skorch's ``Freezer`` and ``Unfreezer`` callbacks
+on the stages ``freeze`` names; frozen BatchNorm layers keep their running
+statistics; ``backbone_lr`` gives the backbone's parameters their own
+optimizer group (:func:`split_backbone_groups`).
 """
 
 from __future__ import annotations
