@@ -334,6 +334,15 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         ``RandomResizedCrop``, ...) inside ``v2.Compose``: the search clones
         the grid's values, and scikit-learn's ``clone`` would take it for an
         estimator. The same holds for ``minority_augment``.
+    augment : None, 'shift', 'flip', 'trivial' or 'randaugment', default=None
+        A named augmentation of every training image, from torchvision's
+        transforms v2 in the loader's workers (needs torchvision; see
+        :mod:`imbtorch.data.augmentation`): ``'shift'`` random translations
+        of up to an eighth of the image, safe for almost any image, digits
+        and text included; ``'flip'`` adds horizontal flips (where a mirror
+        keeps the meaning); ``'trivial'`` and ``'randaugment'`` add
+        TrivialAugment or RandAugment. ``plan_`` names it. Not together
+        with ``train_transform``.
     image_size : (int, int), default=None
         Resize every image to ``(H, W)`` (files and PIL images with Pillow's
         bilinear resize, arrays and tensors with torch's antialiased one).
@@ -676,6 +685,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         remix=False,
         sampler=None,
         train_transform=None,
+        augment=None,
         image_size=None,
         color_mode="auto",
         image_shape=None,
@@ -750,6 +760,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         self.remix = remix
         self.sampler = sampler
         self.train_transform = train_transform
+        self.augment = augment
         self.image_size = image_size
         self.color_mode = color_mode
         self.image_shape = image_shape
@@ -836,6 +847,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
                 sample_weighted=sample_weight is not None,
                 incremental=incremental,
                 validation=self.train_split is not None,
+                image_size=self.image_shape_[1:],
             )
             params = self.get_params(deep=False)
             self.plan_ = plan_training(params, self.get_params_for("criterion"), facts)

@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import (  # private; pinned in pyproject.to
     validate_parameter_constraints,
 )
 
+from .data.augmentation import AUGMENTATIONS
 from .data.inputs import INPUT_CONSTRAINTS
 from .device import check_device
 from .losses.factory import LOSS_NAMES, MULTILABEL_LOSSES, SINGLE_LABEL_LOSSES
@@ -68,6 +69,7 @@ CONSTRAINTS: dict = {
     "remix": ["boolean"],
     "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
     "train_transform": [callable, None],
+    "augment": [StrOptions(set(AUGMENTATIONS)), None],
     **INPUT_CONSTRAINTS,
     **PRECISION_CONSTRAINTS,
     "optimizer": [StrOptions(set(OPTIMIZERS)), type],
@@ -137,6 +139,12 @@ def check_settings(net) -> None:
         raise ValueError(
             f"weight_decay={net.weight_decay} and optimizer__weight_decay="
             f"{net.get_params_for('optimizer')['weight_decay']} were both given; set one of them."
+        )
+    if net.augment is not None and net.train_transform is not None:
+        raise ValueError(
+            f"augment={net.augment!r} and train_transform={net.train_transform!r} both "
+            "transform every training image; set one of them (put the named augmentation's "
+            "steps in your train_transform to have both)."
         )
     check_proba_prior(net)
     if net.head_smoothing is not None:

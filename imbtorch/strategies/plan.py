@@ -114,6 +114,11 @@ class Plan:
         (``'auto'``'s own stage), rather than always (one you set) or never.
     notes : list of str
         Why an option of the default is left out (no extension, no stage).
+    transform : callable or None
+        The transform of every training image: ``train_transform``, or the
+        one ``augment`` names.
+    transform_text : str or None
+        That transform in words.
     """
 
     strategy: str | None
@@ -124,6 +129,9 @@ class Plan:
     extra_epochs: int = 0
     stage_decided: bool = False
     notes: list = field(default_factory=list)
+    #: the transform of every training image (in the loader's workers), and what it is
+    transform: object = None
+    transform_text: str | None = None
     #: the decisions taken in training, with their evidence
     extension: Extension | None = None
     extension_note: str | None = None
@@ -152,6 +160,7 @@ class Plan:
             extension=extension,
             joint_train_score=score,
             kept_joint=kept,
+            transform=state.get("train_transform"),
         )
         return plan
 
@@ -240,6 +249,8 @@ class Plan:
             if epochs == 0:
                 span = "no epoch"
             lines.append(f"{mixup} batches in {span}")
+        if self.transform_text is not None:
+            lines.append(self.transform_text)
         if self.settings["ema_epochs"]:
             lines.append(
                 f"weights averaged along training (time constant {self.settings['ema_epochs']:g}"

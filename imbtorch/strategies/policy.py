@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.augmentation import build_augmentation, describe_augmentation
 from .constants import (
     AUTO_EMA_EPOCHS,
     AUTO_HEAD,
@@ -72,6 +73,8 @@ class TrainingFacts:
         Whether the fit is ``partial_fit``'s.
     validation : bool, default=False
         Whether ``train_split`` holds a validation part out.
+    image_size : (int, int), default=(0, 0)
+        Height and width of the images as the network sees them.
     """
 
     class_counts: np.ndarray
@@ -79,6 +82,7 @@ class TrainingFacts:
     sample_weighted: bool = False
     incremental: bool = False
     validation: bool = False
+    image_size: tuple = (0, 0)
 
 
 def plan_training(params: dict, criterion_params: dict, facts: TrainingFacts) -> Plan:
@@ -92,6 +96,7 @@ def plan_training(params: dict, criterion_params: dict, facts: TrainingFacts) ->
     """
     plan = _choose(params, criterion_params, facts)
     plan.extra_epochs = _extension_epochs(plan, params)
+    plan.transform, plan.transform_text = _training_transform(params, facts)
     if plan.mixing_end is not None and facts.validation:
         plan.notes.append(
             f"early stopping waits for the end of the mixing (epoch {plan.mixing_end})"
@@ -157,6 +162,19 @@ def _choose(params: dict, criterion_params: dict, facts: TrainingFacts) -> Plan:
     if settings["ema_epochs"] is None:
         settings["ema_epochs"] = AUTO_EMA_EPOCHS
     return planned(AUTO_MIXED_NAME, reason, **stage)
+
+
+def _training_transform(params: dict, facts: TrainingFacts) -> tuple:
+    """The transform of every training image, and what it is: ``train_transform`` as given,
+    or the augmentation ``augment`` names (:mod:`imbtorch.data.augmentation`)."""
+    if params["train_transform"] is not None:
+        return params["train_transform"], f"train_transform {params['train_transform']!r}"
+    name = params["augment"]
+    if name is None:
+        return None, None
+    size = tuple(facts.image_size)
+    text = f"augment={name!r}: {describe_augmentation(name, size)} on every training image"
+    return build_augmentation(name, size), text
 
 
 def _why_no_stage(counts: np.ndarray, facts: TrainingFacts) -> str | None:

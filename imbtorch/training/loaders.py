@@ -195,7 +195,7 @@ def net_loader(net, dataset, *, training: bool) -> DataLoader:
         first_epoch=len(net.history),
         end_epoch=net.schedule_.end_epoch,
         drs_epoch=net.drs_epoch,
-        transform=net.train_transform,
+        transform=net.plan_.transform,
         overrides=net.get_params_for("iterator_train"),
         fresh_workers=net.checkpoint_dir is not None,
         loader_class=net.iterator_train,
