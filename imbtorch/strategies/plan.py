@@ -150,7 +150,7 @@ class Plan:
         kept = score is not None and name in joint
         if kept:  # what the stage would have trained
             settings.update(head_resampler=AUTO_HEAD, predict_logit_adjust=AUTO_HEAD_SHIFT)
-        plan = cls(
+        return cls(
             state.get("strategy"),
             joint.get(name, name) if kept else name,
             "fitted with imbtorch 0.1, before fits recorded their plan",
@@ -162,7 +162,6 @@ class Plan:
             kept_joint=kept,
             transform=state.get("train_transform"),
         )
-        return plan
 
     # -- what the fit trains ---------------------------------------------------------
     def trained(self, name: str):
