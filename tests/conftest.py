@@ -53,8 +53,7 @@ def plain_ce_digits(lt_digits, tmp_path_factory, worker_id):
         return pickle.loads(shared.read_bytes())
 
 
-@pytest.fixture(scope="session")
-def small_images():
+def separable_images():
     """60 random 8x8 grey images in 3 separable classes (bright, dark, striped)."""
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 20)
@@ -63,6 +62,12 @@ def small_images():
     X[y == 1] -= 2.0
     X[y == 2, :, ::2] += 2.0
     return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="session")
+def small_images():
+    """60 random 8x8 grey images in 3 separable classes (bright, dark, striped)."""
+    return separable_images()
 
 
 @pytest.fixture(scope="session")

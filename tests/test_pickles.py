@@ -1,6 +1,5 @@
 """Fitted models pickled before the package's layout changed load and predict as before."""
 
-import importlib.util
 import pickle
 from pathlib import Path
 
@@ -10,19 +9,12 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
-def _maker():
-    spec = importlib.util.spec_from_file_location("maker", DATA / "make_fitted_0.1.0.dev0.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_models_pickled_by_imbtorch_0_1_load_and_predict_as_they_did():
+def test_models_pickled_by_imbtorch_0_1_load_and_predict_as_they_did(small_images):
     """Pickled by imbtorch 0.1.0.dev0 (tests/data/make_fitted_0.1.0.dev0.py): classes from
     modules that moved resolve with a FutureWarning, the fitted attributes become the plan."""
     with pytest.warns(FutureWarning, match=r"imbtorch\.training\.longer moved to imbtorch\."):
         fitted = pickle.loads((DATA / "fitted_0.1.0.dev0.pkl").read_bytes())
-    X = _maker().images()[0]
+    X = small_images[0]  # what the script predicted on
     for entry in fitted.values():
         clf = entry["model"]
         np.testing.assert_array_equal(clf.predict(X), entry["predict"])

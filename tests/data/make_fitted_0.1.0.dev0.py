@@ -7,22 +7,20 @@ Run from a checkout of commit e7bbef7 (the last of 0.1.0.dev0's layout):
 
 import pickle
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from imbtorch import BalancedImageClassifier
+sys.path.insert(0, str(Path(__file__).parents[1]))  # the tests' conftest
+from conftest import separable_images  # noqa: E402
+
+from imbtorch import BalancedImageClassifier  # noqa: E402
 
 
 def images():
-    """The test suite's ``small_images`` (60 images, 3 classes), and the 31 of
-    ``long_tailed_images`` with string labels."""
-    rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(3), 20)
-    X = rng.normal(0.0, 0.3, size=(60, 8, 8))
-    X[y == 0] += 2.0
-    X[y == 1] -= 2.0
-    X[y == 2, :, ::2] += 2.0
-    X = X.astype(np.float32)
+    """The test suite's ``small_images``, and the 31 of ``long_tailed_images`` with string
+    labels."""
+    X, y = separable_images()
     keep = np.concatenate([np.arange(20), np.arange(20, 28), np.arange(40, 43)])
     return X, X[keep], np.array(["a", "b", "c"])[y[keep]]
 
