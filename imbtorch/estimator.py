@@ -40,7 +40,7 @@ from .parameters import CONSTRAINTS, check_label_settings, check_prior_source, c
 from .prediction import predict, predict_proba
 from .strategies import TrainingFacts, plan_training
 from .strategies.constants import HEAD_EPOCHS
-from .strategies.plan import TRAINED, Plan
+from .strategies.plan import Plan
 from .training import steps
 from .training.augment import minority_codes
 from .training.compiled import CompiledForwards
@@ -793,8 +793,12 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
     strategy_ = property(lambda net: _plan(net).strategy_name, doc="``plan_`` in one word.")
     extension_ = property(lambda net: _plan(net).extension, doc="``plan_``'s extension.")
     joint_train_score_ = property(_joint_train_score, doc="``plan_``'s evidence.")
-    loss_, sampler_, mixup_, mixup_epochs_ = map(_trained, TRAINED[:4])
-    ema_epochs_, head_resampler_, predict_logit_adjust_ = map(_trained, TRAINED[4:])
+    loss_, sampler_, mixup_, mixup_epochs_ = map(
+        _trained, ("loss", "sampler", "mixup", "mixup_epochs")
+    )
+    ema_epochs_, head_resampler_, predict_logit_adjust_ = map(
+        _trained, ("ema_epochs", "head_resampler", "predict_logit_adjust")
+    )
 
     def __setstate__(self, state):
         fitted_by_0_1 = "plan_" not in state and "strategy_" in state

@@ -37,7 +37,7 @@ from .precision import as_float32
 from .sam import sam_step
 
 
-def minority_codes(net) -> torch.Tensor:
+def minority_columns(net) -> torch.Tensor:
     """Column indices of ``net.minority_classes_`` among ``net.classes_``."""
     return torch.as_tensor(np.searchsorted(net.classes_, net.minority_classes_))
 
@@ -54,7 +54,7 @@ def train_step(net, batch, **fit_params) -> dict:
         tail = None
         if net.sam_classes == "minority":
             tail = torch.zeros(len(net.classes_), device=net.device)
-            tail[minority_codes(net)] = 1.0
+            tail[minority_columns(net)] = 1.0
         return sam_step(net, batch, net.sam_rho, tail=tail, **fit_params)
     if net.precision_.scaler is not None:
         return net.precision_.scaled_step(net, batch, **fit_params)
@@ -71,7 +71,7 @@ def train_step_single(net, batch, **fit_params) -> dict:
     images = network_input(net, batch_images(Xi))
     codes = to_tensor(yi, device=net.device)
     if net.minority_augment is not None:
-        images = augment_minority(images, codes, minority_codes(net), net.minority_augment)
+        images = augment_minority(images, codes, minority_columns(net), net.minority_augment)
     mixed = None
     if net.plan_.mixes(len(net.history)):  # the history holds the epoch running
         mode = net.plan_.trained("mixup")
