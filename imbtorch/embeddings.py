@@ -267,7 +267,7 @@ class ImageEmbedder(
 
         Returns
         -------
-        features : ndarray of shape (N, embedding_dim_), float32
+        features : ndarray of shape (N, ``embedding_dim_``), float32
         """
         check_is_fitted(self, "trunk_")
         if hasattr(self, "estimator_"):  # a classifier reads and embeds images its own way

@@ -117,40 +117,18 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         Learning rate of the backbone's parameters (its own optimizer
         parameter group); the head keeps ``lr``.
     strategy : 'auto' or None, default='auto'
-        ``'auto'`` handles the imbalance when no re-balancing parameter is
-        set: it trains the logit-adjusted loss (Menon et al. 2021), which
-        targets balanced accuracy and is plain cross-entropy on balanced
-        data, then re-trains the classifier alone on the trunk's features
-        drawn by square-root sampling and predicts with half the log prior
-        subtracted (``head_resampler_='sqrt'``, ``predict_logit_adjust_=0.5``),
-        the network having trained on mixup batches for the first two thirds
-        of its epochs (``mixup_='mixup'``, ``mixup_epochs_``; ``mixup`` set
-        stands, ``mixup_epochs`` replaces the two thirds) and ending with its
-        weights averaged along training (``ema_epochs_``). Where the
-        classifier trained with the network already classifies the training
-        images with a balanced accuracy of 0.99 or more
-        (``joint_train_score_``), it is kept as trained, with no stage and
-        no shift; where it does not, the network first trains
-        ``extra_epochs`` more (two thirds of ``max_epochs``), mixing the
-        first two thirds of them, and is scored again (``extension_``; with
-        a validation split, on its training part, early stopping keeping its
-        best through them; not with a ``lr_schedule``, a ``head_resampler``
-        you set, under 10 ``max_epochs`` or after a fit stopped before
-        them; ``extra_epochs=0`` trains ``max_epochs`` exactly). Stage and
-        mixing are left out on equal classes, with
-        ``sample_weight`` and in ``partial_fit``; a ``head_resampler`` you
-        set replaces the stage. The classifier stage costs an embedding pass
-        and ``head_epochs`` of one layer. Set ``class_weight``, ``sampler``,
-        ``drw_epoch``, ``drs_epoch``, ``predict_logit_adjust``, ``tau_normalize``,
-        ``remix``, ``criterion__weight`` or a ``loss`` other than ``'ce'``,
-        and those are trained as set, since a second correction of the prior
-        would over-correct; every other option (``mixup``, ``sam_rho``,
-        ``max_norm``, ...) combines with it, and so do ``logit_adjust_tau``
-        and ``sample_weight`` (sample weights meant to re-balance the classes
-        want ``strategy=None``). ``strategy_`` says which happened. ``None`` trains
-        the parameters exactly as set: ``strategy=None`` alone is plain
-        cross-entropy. Why this rule and no per-dataset choice: see the
-        user guide and ``docs/benchmarks.md``, section 9.
+        ``'auto'``: with no re-balancing parameter set, one policy plans the
+        fit from the class counts and records it in ``plan_``: the
+        logit-adjusted loss (Menon et al. 2021) on mixup batches for two
+        thirds of the epochs, its weights averaged, then, where the network
+        still errs on its training images, ``extra_epochs`` more and a
+        classifier stage on square-root-sampled features. Setting
+        ``class_weight``, ``sampler``, ``drw_epoch``, ``drs_epoch``,
+        ``predict_logit_adjust``, ``tau_normalize``, ``remix``,
+        ``criterion__weight`` or a ``loss`` other than ``'ce'`` trains those
+        as set; other options combine with it. ``None`` trains the
+        parameters exactly as set (alone: plain cross-entropy). See the user
+        guide's page "The default and its plan".
     class_weight : None, 'balanced', 'effective' or dict, default=None
         Weight of each class in the loss. ``'balanced'`` uses
         :func:`sklearn.utils.class_weight.compute_class_weight`; ``'effective'``
@@ -928,6 +906,8 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         classes : array-like, default=None
             All labels that will ever appear, needed on the first call when
             ``y`` does not hold them all.
+        **fit_params : dict
+            Passed on to skorch's ``partial_fit``.
 
         Returns
         -------
@@ -1186,7 +1166,18 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         return self.processes.gather(super().evaluation_step(batch, training=training))
 
     def set_params(self, **kwargs):
-        """skorch's ``set_params``; ``lr=None`` on an initialised net sets the default rate."""
+        """Set parameters, as skorch does; ``lr=None`` on an initialised net sets the default rate.
+
+        Parameters
+        ----------
+        **kwargs : dict
+            Parameters, ``callbacks__*``, ``module__*``, ``optimizer__*`` and
+            ``iterator_*__*`` settings included.
+
+        Returns
+        -------
+        self
+        """
         resets = "lr" in kwargs and kwargs["lr"] is None
         if not resets or not getattr(self, "initialized_", False):
             return super().set_params(**kwargs)

@@ -7,8 +7,7 @@ sets the prior the scores will assume from the settings
 split, :func:`fit_held_out_prior` fits the temperature (and the prior, where
 the settings do not tell it) there (:func:`imbtorch.priors.fit_bias_temperature`).
 ``predict`` decides by the scores; ``predict_proba`` reports them under
-``proba_prior``, at that temperature (``docs/benchmarks.md``, section 10,
-"The temperature wherever there is a split").
+``proba_prior``, at that temperature.
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def test_data_loading_compares_with_the_hand_loop_and_measures_memory(tmp_path):
 
 
 def test_transfer_compares_scratch_with_pretrained_variants():
-    """The transfer benchmark (docs/benchmarks.md, section 5) runs end to end, at the default
+    """The transfer benchmark (docs/benchmarks/transfer.md) runs end to end, at the default
     learning rates and at a given one; the gains it measures over 4 seeds take minutes, so
     they are judged there, not here."""
     rates = ["default", "4e-3"]

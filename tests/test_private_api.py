@@ -3,7 +3,7 @@
 Each has no public equivalent; ``pyproject.toml`` pins the releases they were
 checked against, and CI runs this file once more against the newest releases
 (``.ci/check_private_api``), so that a release that breaks one is noticed
-before the pin is raised. docs/maintenance.md says why each is used.
+before the pin is raised. docs/development.md says why each is used.
 """
 
 import inspect

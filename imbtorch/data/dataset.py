@@ -66,7 +66,17 @@ class ImageDataset(Dataset):
         return len(self.source)
 
     def with_transform(self, transform: Callable | None) -> ImageDataset:
-        """The same images, codes and weights, with ``transform`` applied."""
+        """The same images, codes and weights, with ``transform`` applied.
+
+        Parameters
+        ----------
+        transform : callable or None
+            A per-image transform of ``(C, H, W)`` tensors.
+
+        Returns
+        -------
+        ImageDataset
+        """
         dataset = ImageDataset(self.source, transform=transform)
         dataset.y, dataset.sample_weight = self.y, self.sample_weight
         return dataset

@@ -60,7 +60,17 @@ class ImageSource:
         raise NotImplementedError
 
     def describe(self, index: int) -> str:
-        """How an error names image ``index``."""
+        """How an error names an image.
+
+        Parameters
+        ----------
+        index : int
+            The image's position in the source.
+
+        Returns
+        -------
+        str
+        """
         return f"image X[{index}]"
 
     def targets(self) -> np.ndarray | None:
@@ -73,6 +83,17 @@ class ArraySource(ImageSource):
 
     Items are ``uint8`` for a ``uint8`` array and float32 otherwise, one
     image at a time, so that no float copy of the array is ever made.
+
+    Parameters
+    ----------
+    X : ndarray
+        Images of shape ``(N, H, W)``, ``(N, H, W, C)``, ``(N, C, H, W)`` or
+        flat rows of ``H * W * C`` values.
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(C, H, W)`` of flat rows; None for square grey rows.
+    data_format : {'auto', 'channels_first', 'channels_last'}, default='auto'
+        Where a 4-d array holds its channels; ``'auto'`` takes the axis of 1
+        or 3 values.
     """
 
     decodes = False
@@ -95,6 +116,17 @@ class FileSource(ImageSource):
 
     Paths are held as one fixed-width bytes array, so that worker processes
     do not copy them page by page (as Python string lists are).
+
+    Parameters
+    ----------
+    paths : sequence of str or path-like
+        The image files.
+    channels : {1, 3} or None
+        Channels to convert every image to; None keeps the first image's.
+    image_size : tuple of int, default=None
+        ``(H, W)`` to resize every image to; None requires equal sizes.
+    num_workers : int, default=0
+        Processes that read the files' headers when the source is made.
     """
 
     def __init__(self, paths, *, channels: int | None, image_size=None, num_workers=0) -> None:
@@ -193,6 +225,17 @@ class DatasetSource(ImageSource):
     of a ``SliceDataset`` are images. PIL images are converted to
     ``channels`` with Pillow and resized with it, tensors and arrays with
     torch.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+        A map-style Dataset of images or of ``(image, target)`` pairs.
+    channels : {1, 3} or None
+        Channels to convert every image to; None keeps the first image's.
+    image_size : tuple of int, default=None
+        ``(H, W)`` to resize every image to; None requires equal sizes.
+    data_format : {'auto', 'channels_first', 'channels_last'}, default='auto'
+        Where array items hold their channels.
     """
 
     def __init__(

@@ -146,8 +146,21 @@ def long_tailed_split(
 ):
     """Balanced test set held out first, then a long-tailed training set from the rest.
 
-    ``class_order`` ranks the classes from head to tail (see
-    :func:`make_long_tailed`).
+    Parameters
+    ----------
+    X : ndarray of shape (N, ...)
+        The images.
+    y : ndarray of shape (N,)
+        Their labels.
+    imbalance_ratio : float
+        ``rho``: the head class's count over the tail class's, at least 1.
+    n_test_per_class : int
+        Test images held out of every class.
+    class_order : None, 'random' or array-like of labels, default=None
+        The ranking from head to tail: sorted labels, a permutation drawn from
+        ``random_state``, or your own (see :func:`make_long_tailed`).
+    random_state : int, RandomState instance or None, default=None
+        Draws the test images, the training images kept and a random ranking.
 
     Returns
     -------
@@ -171,6 +184,18 @@ def load_long_tailed_digits(
     is the head class and digit 9 the tail (``class_order``: another ranking,
     see :func:`make_long_tailed`). With the defaults the training set has 124
     zeros down to 2 nines; the test set has 50 images per digit.
+
+    Parameters
+    ----------
+    imbalance_ratio : float, default=50
+        ``rho``: the head class's count over the tail class's.
+    n_test_per_class : int, default=50
+        Test images held out of every digit.
+    class_order : None, 'random' or array-like of labels, default=None
+        The ranking from head to tail: sorted labels, a permutation drawn from
+        ``random_state``, or your own (see :func:`make_long_tailed`).
+    random_state : int, RandomState instance or None, default=0
+        Draws the test images, the training images kept and a random ranking.
 
     Returns
     -------
@@ -197,6 +222,18 @@ def load_long_tailed_mnist(
     Needs ``pip install 'imbtorch[data]'``. Images are ``uint8`` arrays of shape
     ``(N, 28, 28)``; digit 0 is the head and digit 9 the tail (``class_order``:
     another ranking, see :func:`make_long_tailed`).
+
+    Parameters
+    ----------
+    imbalance_ratio : float, default=50
+        ``rho``: the head class's count over the tail class's.
+    n_test_per_class : int, default=100
+        Test images held out of every digit.
+    class_order : None, 'random' or array-like of labels, default=None
+        The ranking from head to tail: sorted labels, a permutation drawn from
+        ``random_state``, or your own (see :func:`make_long_tailed`).
+    random_state : int, RandomState instance or None, default=0
+        Draws the test images, the training images kept and a random ranking.
 
     Returns
     -------

@@ -185,13 +185,48 @@ class ReliabilityDisplay:
     def from_predictions(
         cls, y_true, y_proba, *, labels=None, n_bins: int = 15, name=None, ax=None
     ):
-        """Plot from evaluation labels and probabilities (columns in ``labels`` order)."""
+        """Plot from evaluation labels and probabilities (columns in ``labels`` order).
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            The evaluation labels.
+        y_proba : array-like of shape (n_samples, n_classes)
+            The probabilities.
+        labels : array-like of shape (n_classes,), default=None
+            The classes of the columns; the sorted labels of ``y_true`` by default.
+        n_bins : int, default=15
+            Bins of the top probability.
+        name : str, default=None
+            The curve's name in the legend.
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure by default.
+
+        Returns
+        -------
+        display : ReliabilityDisplay
+        """
         curve = reliability_curve(y_true, y_proba, labels=labels, n_bins=n_bins)
         return cls(*curve, _ece(*curve), estimator_name=name).plot(ax=ax)
 
     @classmethod
     def from_estimator(cls, estimator, X, y, *, n_bins: int = 15, name=None, ax=None):
-        """Plot for a fitted classifier with ``predict_proba`` and ``classes_``."""
+        """Plot for a fitted classifier with ``predict_proba`` and ``classes_``.
+
+        Parameters
+        ----------
+        estimator : fitted classifier
+        X : array-like
+            The evaluation images.
+        y : array-like of shape (n_samples,)
+            Their labels.
+        n_bins, name, ax
+            As in :meth:`from_predictions`.
+
+        Returns
+        -------
+        display : ReliabilityDisplay
+        """
         check_is_fitted(estimator)
         name = type(estimator).__name__ if name is None else name
         return cls.from_predictions(
@@ -204,7 +239,16 @@ class ReliabilityDisplay:
         )
 
     def plot(self, *, ax=None):
-        """Draw the diagram on ``ax`` or on a new figure."""
+        """Draw the diagram on ``ax`` or on a new figure.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+
+        Returns
+        -------
+        display : ReliabilityDisplay
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:

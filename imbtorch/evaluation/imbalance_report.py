@@ -138,7 +138,16 @@ class ImbalanceReport:
     # -- figure -----------------------------------------------------------------------
     def plot(self, *, figsize: tuple[float, float] | None = None):
         """Draw the normalised confusion matrix, recall against training frequency and,
-        with probabilities, the reliability diagram, side by side; returns ``self``."""
+        with probabilities, the reliability diagram, side by side; returns ``self``.
+
+        Parameters
+        ----------
+        figsize : (float, float), default=None
+            The figure's size in inches; None sizes it to the classes.
+
+        Returns
+        -------
+        ImbalanceReport"""
         import matplotlib.pyplot as plt
 
         panels = 3 if self.y_proba is not None else 2
@@ -167,7 +176,15 @@ class ImbalanceReport:
         return self
 
     def savefig(self, path, **kwargs) -> None:
-        """Save the figure (drawn if needed) to ``path``; ``kwargs`` go to ``Figure.savefig``."""
+        """Save the figure (drawn if needed) to ``path``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write; its suffix names the format.
+        **kwargs : dict
+            Passed on to matplotlib's ``Figure.savefig``.
+        """
         if not hasattr(self, "figure_"):
             self.plot()
         self.figure_.savefig(path, **{"bbox_inches": "tight", **kwargs})

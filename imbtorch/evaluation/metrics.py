@@ -366,6 +366,19 @@ class RecallFrequencyDisplay:
         """Plot for a fitted :class:`~imbtorch.BalancedImageClassifier` on ``(X, y)``.
 
         Training counts come from the estimator's ``class_counts_``.
+
+        Parameters
+        ----------
+        estimator : fitted BalancedImageClassifier
+        X : array-like
+            The evaluation images.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Their labels.
+        ax : matplotlib Axes, default=None
+
+        Returns
+        -------
+        display : RecallFrequencyDisplay
         """
         check_is_fitted(estimator, "class_counts_")
         return cls.from_predictions(
@@ -377,7 +390,16 @@ class RecallFrequencyDisplay:
         )
 
     def plot(self, *, ax=None):
-        """Draw the bars (and the count line) on ``ax`` or on a new figure."""
+        """Draw the bars (and the count line) on ``ax`` or on a new figure.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+
+        Returns
+        -------
+        display : RecallFrequencyDisplay
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:

@@ -21,6 +21,26 @@ __all__ = ["MultiLabelReport"]
 class MultiLabelReport(ImbalanceReport):
     """Scores, a per-label table and a figure of a multi-label evaluation.
 
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples, n_labels)
+        0/1 label indicators: the truth and the predictions.
+    y_proba : array-like of shape (n_samples, n_labels) or None
+        Each label's probability.
+    label_counts : ndarray of shape (n_labels,)
+        Training images that carry each label.
+    label_names : array-like of shape (n_labels,)
+        The labels' names, in column order.
+    shot_thresholds : (many, few)
+        Training counts from which a label is many-shot, and under which few-shot.
+    n_bins : int
+        Bins of the reliability diagram.
+    name : str
+        The classifier's name, in the title.
+    training : str or None, default=None
+        How the classifier was trained (:func:`training_summary`), shown
+        under the title.
+
     Attributes
     ----------
     scores : dict
@@ -78,7 +98,22 @@ class MultiLabelReport(ImbalanceReport):
         cls, estimator, X, y, *, label_counts, label_names, shot_thresholds, n_bins, training
     ) -> MultiLabelReport:
         """Evaluate a fitted multi-label classifier with ``predict_proba`` on ``(X, y)``;
-        ``training`` says how it was trained (``report``'s ``training_summary``)."""
+        ``training`` says how it was trained (``report``'s ``training_summary``).
+
+        Parameters
+        ----------
+        estimator : fitted classifier
+            A multi-label classifier with ``predict_proba``.
+        X : array-like
+            The evaluation images.
+        y : array-like of shape (n_samples, n_labels)
+            Their 0/1 label indicator.
+        label_counts, label_names, shot_thresholds, n_bins, training
+            As in :class:`MultiLabelReport`.
+
+        Returns
+        -------
+        MultiLabelReport"""
         if not hasattr(estimator, "predict_proba"):
             raise ValueError(
                 f"A multi-label report ranks each label's images by probability (average "
@@ -104,7 +139,16 @@ class MultiLabelReport(ImbalanceReport):
 
     def plot(self, *, figsize: tuple[float, float] | None = None):
         """Draw AP and recall per label against training frequency, and the reliability of
-        the labels' probabilities (pooled), side by side; returns ``self``."""
+        the labels' probabilities (pooled), side by side; returns ``self``.
+
+        Parameters
+        ----------
+        figsize : (float, float), default=None
+            The figure's size in inches; None sizes it to the labels.
+
+        Returns
+        -------
+        MultiLabelReport"""
         import matplotlib.pyplot as plt
 
         figure, axes = plt.subplots(1, 3, figsize=figsize or (16.5, 4.8))

@@ -128,6 +128,15 @@ def training_summary(estimator) -> str | None:
 
     Read from the classifier itself, a pipeline's last step or a meta-estimator's
     ``estimator_``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted classifier, pipeline or meta-estimator.
+
+    Returns
+    -------
+    str or None
     """
     clf = _trained_classifier(estimator)
     if clf is None:

@@ -221,12 +221,32 @@ class TunedLabelThresholdsCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         return self.estimator_.classes_
 
     def predict_proba(self, X) -> np.ndarray:
-        """The classifier's probability of each label, shape ``(N, n_labels)``."""
+        """The classifier's probability of each label, shape ``(N, n_labels)``.
+
+        Parameters
+        ----------
+        X : array-like
+            The images.
+
+        Returns
+        -------
+        ndarray of shape (N, n_labels)
+        """
         check_is_fitted(self, "best_thresholds_")
         return label_probabilities(self.estimator_.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        """The 0/1 indicator of every label at or above its tuned threshold."""
+        """The 0/1 indicator of every label at or above its tuned threshold.
+
+        Parameters
+        ----------
+        X : array-like
+            The images.
+
+        Returns
+        -------
+        ndarray of shape (N, n_labels)
+        """
         return (self.predict_proba(X) >= self.best_thresholds_).astype(np.int64)
 
     def __sklearn_tags__(self):

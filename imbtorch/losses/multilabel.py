@@ -37,6 +37,17 @@ def label_log_odds(label_counts: Sequence[float], n_samples: int) -> torch.Tenso
 
     Frequencies are kept within ``[0.5 / n, 1 - 0.5 / n]``, so that a label that
     no sample (or every sample) carries gets a finite value.
+
+    Parameters
+    ----------
+    label_counts : sequence of float of length n_labels
+        Training samples that carry each label.
+    n_samples : int
+        Training samples.
+
+    Returns
+    -------
+    Tensor of shape (n_labels,)
     """
     counts = np.asarray(label_counts, dtype=np.float64)
     p = np.clip(counts / n_samples, 0.5 / n_samples, 1.0 - 0.5 / n_samples)
@@ -66,11 +77,31 @@ class MultiLabelLoss(WeightedLoss):
         self.register_buffer("pos_weight", pos_weight)
 
     def terms(self, logits: torch.Tensor, target: torch.Tensor) -> tuple:
-        """The positive and negative losses of every label, each of shape ``(N, n_labels)``."""
+        """The positive and negative losses of every label, each of shape ``(N, n_labels)``.
+
+        Parameters
+        ----------
+        logits : Tensor of shape (N, n_labels)
+        target : Tensor of shape (N, n_labels)
+            0/1 (or mixed, in between) targets.
+
+        Returns
+        -------
+        positive, negative : Tensor of shape (N, n_labels)
+        """
         raise NotImplementedError
 
     def label_weight(self, target: torch.Tensor) -> torch.Tensor | None:
-        """A weight per sample and label on both terms, or None (all ones)."""
+        """A weight per sample and label on both terms, or None (all ones).
+
+        Parameters
+        ----------
+        target : Tensor of shape (N, n_labels)
+
+        Returns
+        -------
+        Tensor of shape (N, n_labels) or None
+        """
         return None
 
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -91,7 +122,13 @@ class MultiLabelLoss(WeightedLoss):
 
 
 class BinaryCrossEntropyLoss(MultiLabelLoss):
-    """Binary cross-entropy of each label's sigmoid (``BCEWithLogitsLoss``)."""
+    """Binary cross-entropy of each label's sigmoid (``BCEWithLogitsLoss``).
+
+    Parameters
+    ----------
+    pos_weight, reduction, ohem_ratio
+        As in :class:`~imbtorch.losses.MultiLabelLoss`.
+    """
 
     def terms(self, logits, target):
         return F.softplus(-logits), F.softplus(logits)

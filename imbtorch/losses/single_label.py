@@ -38,7 +38,17 @@ def _class_counts_tensor(class_counts: Sequence[float] | torch.Tensor) -> torch.
 
 
 def log_prior(class_counts: Sequence[float] | torch.Tensor) -> torch.Tensor:
-    """``log(n_c / n)``: the log of the training class prior, float32."""
+    """``log(n_c / n)``: the log of the training class prior, float32.
+
+    Parameters
+    ----------
+    class_counts : sequence of float of length n_classes
+        Training samples of each class.
+
+    Returns
+    -------
+    Tensor of shape (n_classes,)
+    """
     counts = _class_counts_tensor(class_counts)
     return torch.log(counts / counts.sum())
 
@@ -78,7 +88,18 @@ class WeightedLoss(nn.Module):
         self.class_mask: torch.Tensor | None = None
 
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Unweighted loss of each sample, shape ``(N,)``."""
+        """Unweighted loss of each sample, shape ``(N,)``.
+
+        Parameters
+        ----------
+        logits : Tensor of shape (N, n_classes)
+        target : Tensor of shape (N,) or (N, n_classes)
+            Class indices, or soft targets (mixed batches).
+
+        Returns
+        -------
+        Tensor of shape (N,)
+        """
         raise NotImplementedError
 
     def forward(
@@ -155,7 +176,13 @@ def counting_classes(criterion: WeightedLoss, class_mask: torch.Tensor):
 
 
 class CrossEntropyLoss(WeightedLoss):
-    """Cross-entropy on logits; with ``weight`` it equals torch's weighted CE."""
+    """Cross-entropy on logits; with ``weight`` it equals torch's weighted CE.
+
+    Parameters
+    ----------
+    weight, reduction, ohem_ratio
+        As in :class:`~imbtorch.losses.WeightedLoss`.
+    """
 
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, target, reduction="none")
@@ -313,6 +340,13 @@ class BalancedSoftmaxLoss(LogitAdjustedLoss):
     (long-tailed) label distribution, so that the raw logits model the balanced
     one. For single-label softmax this is :class:`LogitAdjustedLoss` with
     ``tau=1`` (``log n_c`` and ``log prior_c`` differ by a constant).
+
+    Parameters
+    ----------
+    class_counts : sequence of float of length n_classes
+        Training samples of each class.
+    weight, reduction, ohem_ratio
+        As in :class:`~imbtorch.losses.WeightedLoss`.
     """
 
     def __init__(

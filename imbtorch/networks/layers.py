@@ -11,6 +11,13 @@ class NormedLinear(nn.Module):
     """Cosine classifier: logits are cosines between normalised features and weights.
 
     The logits lie in [-1, 1]; losses that expect it (LDAM) scale them up.
+
+    Parameters
+    ----------
+    in_features : int
+        Features of the trunk.
+    out_features : int
+        Classes.
     """
 
     def __init__(self, in_features: int, out_features: int) -> None:

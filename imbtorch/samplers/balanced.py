@@ -19,6 +19,17 @@ def frequency_sample_weights(y: np.ndarray, power: float) -> np.ndarray:
     For a multi-label indicator ``y``, a sample weighs as its rarest label
     (the largest ``n_l ** -power`` of its labels); samples without labels
     form a group of their own.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N,) or (N, n_labels)
+        Class codes, or a 0/1 label indicator.
+    power : float
+        The exponent on the class (or label) counts.
+
+    Returns
+    -------
+    ndarray of shape (N,)
     """
     if y.ndim == 2:
         carried = y.astype(bool)
@@ -38,6 +49,15 @@ def label_pools(y: np.ndarray) -> list[np.ndarray]:
     Multi-label: one pool per label that some sample carries, in column order,
     and a last pool of the samples without labels, if any. A sample is in the
     pool of each of its labels.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N,) or (N, n_labels)
+        Class codes, or a 0/1 label indicator.
+
+    Returns
+    -------
+    list of ndarray of int
     """
     if y.ndim == 1:
         _, codes = np.unique(y, return_inverse=True)
@@ -212,7 +232,17 @@ class ProgressiveSampler(EpochSampler):
         self.n_epochs = int(n_epochs)
 
     def weights(self, epoch: int) -> np.ndarray:
-        """Sampling probability of every sample at ``epoch``."""
+        """Sampling probability of every sample at ``epoch``.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch, from 0.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+        """
         t = min(1.0, epoch / max(1, self.n_epochs - 1))
         return (1.0 - t) * self.instance + t * self.balanced
 

@@ -18,18 +18,52 @@ def _torch_generator(seed: int) -> torch.Generator:
 
 
 def epoch_rng(seed: int, epoch: int, stream: int = 0) -> np.random.Generator:
-    """The numpy generator of ``epoch``'s draws (``stream`` > 0: an independent one)."""
+    """The numpy generator of ``epoch``'s draws (``stream`` > 0: an independent one).
+
+    Parameters
+    ----------
+    seed : int
+        The fit's seed.
+    epoch : int
+        The epoch drawn.
+    stream : int, default=0
+        Another independent stream of the same epoch.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     key = [int(seed), int(epoch)] + ([int(stream)] if stream else [])
     return np.random.default_rng(key)
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The torch generator of ``epoch``'s draws."""
+    """The torch generator of ``epoch``'s draws.
+
+    Parameters
+    ----------
+    seed : int
+        The fit's seed.
+    epoch : int
+        The epoch drawn.
+
+    Returns
+    -------
+    torch.Generator
+    """
     return _torch_generator(epoch_rng(seed, epoch).integers(MAX_SEED))
 
 
 def set_epoch(sampler: Sampler, epoch: int) -> None:
-    """Make the next iteration of ``sampler`` (or of a BatchSampler's sampler) draw ``epoch``."""
+    """Make the next iteration of ``sampler`` (or of a BatchSampler's sampler) draw ``epoch``.
+
+    Parameters
+    ----------
+    sampler : torch.utils.data.Sampler
+        An :class:`EpochSampler`, or a batch sampler around one; others are left alone.
+    epoch : int
+        The epoch to draw next.
+    """
     inner = sampler.sampler if isinstance(sampler, BatchSampler) else sampler
     if hasattr(inner, "set_epoch"):
         inner.set_epoch(epoch)
@@ -50,7 +84,13 @@ class EpochSampler(Sampler):
         self.epoch = int(first_epoch)
 
     def set_epoch(self, epoch: int) -> None:
-        """Draw ``epoch`` at the next iteration."""
+        """Draw ``epoch`` at the next iteration.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch to draw next.
+        """
         self.epoch = int(epoch)
 
     def _next_epoch(self) -> int:

@@ -42,6 +42,18 @@ def cap_neighbors(sampler, y) -> BaseEstimator:
     ``n <= k`` samples, ``k`` becomes ``n - 1`` and a
     :class:`SmallClassWarning` names the class.
 
+    Parameters
+    ----------
+    sampler : imbalanced-learn sampler
+        A sampler with ``k_neighbors``, ``n_neighbors`` or ``m_neighbors``.
+    y : array-like of shape (N,)
+        The labels it will resample.
+
+    Returns
+    -------
+    sampler
+        A clone, its neighbourhoods capped.
+
     Raises
     ------
     ValueError
@@ -105,6 +117,18 @@ class CappedNeighbors(BaseEstimator):
         self.sampler = sampler
 
     def fit_resample(self, X, y, **params):
-        """Resample ``(X, y)`` with the capped clone of ``sampler``."""
+        """Resample ``(X, y)`` with the capped clone of ``sampler``.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, n_features)
+        y : array-like of shape (N,)
+        **params : dict
+            Passed on to the sampler's ``fit_resample``.
+
+        Returns
+        -------
+        X_resampled, y_resampled : ndarrays
+        """
         self.sampler_ = cap_neighbors(self.sampler, y)
         return self.sampler_.fit_resample(X, y, **params)

@@ -1,7 +1,7 @@
 """Every constant of the default, ``strategy='auto'``, defined once, with where it comes from.
 
-Each names the paper it comes from or the benchmark table it was chosen on
-(``docs/benchmarks.md``), and the sets it was chosen on. The sets: digits-LT
+Each names the paper it comes from, and the sets it was chosen and checked
+on (the documentation's design notes give the numbers). The sets: digits-LT
 and MNIST-LT (scikit-learn's 8x8 digits and a 5,000-image MNIST, made
 long-tailed at rho = 10 and 100), the textures (patches of scikit-image's
 photographs), the photographs and the sample images (patches of other
@@ -12,20 +12,18 @@ multi-label ``y``.
 from __future__ import annotations
 
 #: The loss: the logit-adjusted loss (Menon et al. 2021), which targets balanced accuracy
-#: and is cross-entropy on balanced data. Chosen on digits-LT and MNIST-LT, rho 10 and 100
-#: (``docs/benchmarks.md``, section 9).
+#: and is cross-entropy on balanced data. Chosen on digits-LT and MNIST-LT, rho 10 and 100.
 AUTO_LOSS = "logit_adjusted"
 
 #: The classifier stage: the classifier re-trained alone (Kang et al. 2020's decoupling) on
 #: features drawn by square-root sampling, deciding with ``AUTO_HEAD_SHIFT`` of the log prior
-#: subtracted, the half the sampling left. Chosen on the textures, digits-LT and MNIST-LT
-#: ("A classifier stage in the default: square-root sampling"), checked on the photographs.
+#: subtracted, the half the sampling left. Chosen on the textures, digits-LT and MNIST-LT,
+#: checked on the photographs.
 AUTO_HEAD = "sqrt"
 AUTO_HEAD_SHIFT = 0.5
 
 #: Mixing: mixup (Zhang et al. 2018) in the first two thirds of the epochs, the images as
-#: they are in the rest. Chosen on digits-LT, MNIST-LT, the textures and the photographs
-#: ("Mixup in the default").
+#: they are in the rest. Chosen on digits-LT, MNIST-LT, the textures and the photographs.
 AUTO_MIXUP = "mixup"
 
 #: Where a deferred phase begins: after two thirds of the epochs, Cao et al. 2019's switch
@@ -36,17 +34,16 @@ DEFERRED_FRACTION = (2, 3)
 #: Weight averaging: an exponential moving average of the weights with a time constant of
 #: 3 epochs (timm's model EMA). Suggested by digits-LT and the sample images, checked on
 #: digits-LT and MNIST-LT in both rankings, the textures, the photographs and the sample
-#: images ("Averaging the weights").
+#: images.
 AUTO_EMA_EPOCHS = 3.0
 
 #: The evidence both decisions read: the training balanced accuracy of the classifier
 #: trained with the network, on its training images. From 0.99 up the network makes no
 #: training error worth a stage (one-shot digits: the stage over-corrects toward a tail of
 #: one or two images); under it the network trains longer and the stage runs. Suggested by
-#: digits-LT and the photographs, checked on MNIST-LT, the textures and digits-LT rho = 10
-#: ("The stage only where training errs"); the extension (two thirds of ``max_epochs``)
-#: suggested by the photographs, checked on the textures in both rankings and the sample
-#: images ("Training longer where training errs").
+#: digits-LT and the photographs, checked on MNIST-LT, the textures and digits-LT rho = 10;
+#: the extension (two thirds of ``max_epochs``) suggested by the photographs, checked on the
+#: textures in both rankings and the sample images.
 AUTO_JOINT_MIN_SCORE = 0.99
 
 #: Fits of fewer epochs are a quick look and train none more: the extension was measured
@@ -55,11 +52,11 @@ MIN_EXTENSION_EPOCHS = 10
 
 #: Epochs of the classifier stage (the ``head_epochs`` default): one layer on cached
 #: features. Set when cRT was added, with no measurement of its own; every measurement of
-#: the default's stage (section 9) trained it so.
+#: the default's stage trained it so.
 HEAD_EPOCHS = 30
 
 #: Multi-label ``y``: the distribution-balanced loss with label-aware sampling, the pairing
-#: Wu et al. 2020 trained. Chosen on MNIST and digit mosaics, rho 100 (section 11).
+#: Wu et al. 2020 trained. Chosen on MNIST and digit mosaics, rho 100.
 AUTO_MULTILABEL = {"loss": "distribution_balanced", "sampler": "class_balanced"}
 
 #: The names of what ``'auto'`` trains (``strategy_``).

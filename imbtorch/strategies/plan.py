@@ -79,7 +79,17 @@ class Extension:
         return deferred_epoch(self.epochs)
 
     def mixes(self, epoch: int) -> bool:
-        """Whether ``epoch`` (1 for the first of the fit) mixes its batches."""
+        """Whether ``epoch`` (1 for the first of the fit) mixes its batches.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch, counted from 1 at the fit's first.
+
+        Returns
+        -------
+        bool
+        """
         return self.start < epoch <= self.start + self.mixup_epochs
 
 
@@ -119,6 +129,15 @@ class Plan:
         one ``augment`` names.
     transform_text : str or None
         That transform in words.
+    extension : Extension or None
+        The epochs added where training erred; set in training.
+    extension_note : str or None
+        The extension's decision in words; set in training.
+    joint_train_score : float or None
+        The training balanced accuracy of the network's own classifier, the
+        evidence of both decisions; set in training.
+    kept_joint : bool, default=False
+        Whether the network's own classifier was kept, with no stage.
     """
 
     strategy: str | None
@@ -141,7 +160,16 @@ class Plan:
     @classmethod
     def from_fitted_attributes(cls, state: dict) -> Plan:
         """The plan of a fit pickled by imbtorch 0.1, which kept what it trained in fitted
-        attributes (``strategy_``, ``loss_``, ...): they are taken out of ``state``."""
+        attributes (``strategy_``, ``loss_``, ...): they are taken out of ``state``.
+
+        Parameters
+        ----------
+        state : dict
+            The pickled estimator's ``__dict__``.
+
+        Returns
+        -------
+        Plan"""
         settings = {name: state.pop(f"{name}_", None) for name in TRAINED}
         name = state.pop("strategy_")
         score = state.pop("joint_train_score_", None)
@@ -165,7 +193,17 @@ class Plan:
 
     # -- what the fit trains ---------------------------------------------------------
     def trained(self, name: str):
-        """The value of ``name`` (one of :data:`TRAINED`) the fit trains, or ended with."""
+        """The value of ``name`` (one of :data:`TRAINED`) the fit trains, or ended with.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of :data:`TRAINED`, such as ``'loss'``.
+
+        Returns
+        -------
+        object
+        """
         if self.kept_joint and name in ("head_resampler", "predict_logit_adjust"):
             return None
         return self.settings[name]
@@ -178,7 +216,16 @@ class Plan:
     def mixes(self, epoch: int) -> bool:
         """Whether training epoch ``epoch`` (1 for the first of the fit) mixes its batches:
         the first ``mixup_epochs`` (all where it is None), and the first two thirds of an
-        extension's."""
+        extension's.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch, counted from 1 at the fit's first.
+
+        Returns
+        -------
+        bool"""
         if self.settings["mixup"] is None:
             return False
         epochs = self.settings["mixup_epochs"]
@@ -199,7 +246,18 @@ class Plan:
 
     def resume_extension(self, history, end_epoch: int) -> Extension | None:
         """The extension a resumed fit had decided (its history goes past ``end_epoch``, and
-        holds the score that decided it), else None."""
+        holds the score that decided it), else None.
+
+        Parameters
+        ----------
+        history : skorch.History
+            The resumed fit's history.
+        end_epoch : int
+            The epoch after which the extension is decided.
+
+        Returns
+        -------
+        Extension or None"""
         if not self.extra_epochs or len(history) <= end_epoch:
             return None
         score = history[end_epoch - 1].get(SCORE_KEY)
@@ -210,7 +268,21 @@ class Plan:
         """Train :attr:`extra_epochs` more where ``train_score`` (the training balanced
         accuracy of the network's own classifier after ``end_epoch`` epochs) is under
         :data:`~imbtorch.strategies.constants.AUTO_JOINT_MIN_SCORE`; recorded in the
-        plan and in the history (for a resumed fit)."""
+        plan and in the history (for a resumed fit).
+
+        Parameters
+        ----------
+        history : skorch.History
+            The fit's history, where the decision is recorded.
+        end_epoch : int
+            The epochs trained when it is decided.
+        train_score : float
+            The evidence: the training balanced accuracy.
+
+        Returns
+        -------
+        Extension or None
+            The epochs to add, or None where the network learnt its images."""
         history.record(SCORE_KEY, train_score)
         if train_score >= AUTO_JOINT_MIN_SCORE:
             self.extension_note = (
@@ -222,7 +294,15 @@ class Plan:
         return self.extension
 
     def skip_extension(self, epochs_trained: int, end_epoch: int) -> None:
-        """Record that the fit stopped (early stopping, an interrupt) before it could decide."""
+        """Record that the fit stopped (early stopping, an interrupt) before it could decide.
+
+        Parameters
+        ----------
+        epochs_trained : int
+            The epochs the fit trained.
+        end_epoch : int
+            The epoch after which it would have decided.
+        """
         self.extension_note = (
             f"stopped after {epochs_trained} of {end_epoch} epochs: no extension decided"
         )
@@ -230,7 +310,16 @@ class Plan:
     def decide_stage(self, train_score: float) -> bool:
         """Whether ``'auto'``'s classifier stage runs, on the training balanced accuracy of
         the network's own classifier: it is kept as trained (no stage, no shift) from
-        :data:`~imbtorch.strategies.constants.AUTO_JOINT_MIN_SCORE` up."""
+        :data:`~imbtorch.strategies.constants.AUTO_JOINT_MIN_SCORE` up.
+
+        Parameters
+        ----------
+        train_score : float
+            The evidence: the training balanced accuracy.
+
+        Returns
+        -------
+        bool"""
         self.joint_train_score = float(train_score)
         self.kept_joint = self.joint_train_score >= AUTO_JOINT_MIN_SCORE
         return not self.kept_joint

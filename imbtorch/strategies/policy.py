@@ -88,6 +88,21 @@ class TrainingFacts:
 def plan_training(params: dict, criterion_params: dict, facts: TrainingFacts) -> Plan:
     """The plan of a fit of ``params`` (``get_params(deep=False)``) on data with ``facts``.
 
+    Parameters
+    ----------
+    params : dict
+        The estimator's parameters, ``get_params(deep=False)``.
+    criterion_params : dict
+        Its ``criterion__*`` parameters, without the prefix.
+    facts : TrainingFacts
+        What the policy reads of the data: class counts, single- or
+        multi-label, sample weights, ``partial_fit``, a validation split, the
+        image size.
+
+    Returns
+    -------
+    Plan
+
     Raises
     ------
     ValueError

@@ -28,8 +28,7 @@ with the average early stopping chose, or the last one.
 count ``exp(-1)`` as much ``ema_epochs`` epochs later. Where
 ``strategy='auto'`` trains its own schedule it averages with a time
 constant of :data:`~imbtorch.strategies.AUTO_EMA_EPOCHS` epochs
-(``ema_epochs_``; ``docs/benchmarks.md``, section 9, "Averaging the weights"
-and "Averaging with a validation split").
+(``ema_epochs_``; why: the documentation's design note on the default).
 """
 
 from __future__ import annotations

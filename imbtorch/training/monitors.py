@@ -31,8 +31,7 @@ class EarlyStoppingAfter(EarlyStopping):
     the objective at ``E``; stopping earlier would skip the stage they exist
     for, and so would restoring the weights of an epoch before ``E``. Before
     ``start_epoch`` (0-based) epochs are neither counted as misses nor
-    candidates for the best (``docs/benchmarks.md``, section 9, "Early
-    stopping's best, from the end of the mixing on").
+    candidates for the best.
 
     Where ``strategy='auto'`` trains longer (:mod:`imbtorch.strategies.plan`),
     :meth:`extend` carries the best into those epochs and waits again through

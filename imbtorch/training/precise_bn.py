@@ -11,10 +11,6 @@ the training set, removes the mismatch (Wu & Johnson 2021, "Rethinking
 frozen for fine-tuning must stay in eval mode during it (``update_bn``
 puts every layer in training mode): they keep their (pretrained)
 statistics, and the layers after them see what they saw in training.
-
-On long-tailed MNIST (rho = 10) it moved a logit-adjusted network's balanced
-accuracy from 0.896 to 0.968 on average over 3 seeds, 0.802 to 0.963 on the
-worst (``docs/benchmarks.md``, section 9).
 """
 
 from __future__ import annotations

@@ -54,7 +54,13 @@ class TrainingSchedule:
         return {"seed": self.seed}
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue the draws of the fit that saved ``state``."""
+        """Continue the draws of the fit that saved ``state``.
+
+        Parameters
+        ----------
+        state : dict
+            What :meth:`state_dict` returned.
+        """
         self.seed = int(state["seed"])
 
     def __repr__(self) -> str:
@@ -91,10 +97,9 @@ def default_warmup(max_epochs, *, pretrained: bool) -> int:
     """Epochs of warm-up ``warmup_epochs=None`` takes.
 
     A tenth of ``max_epochs`` (3 of the default 30, none under 10) from
-    scratch, where ``lr=None`` trains AdamW at 4e-3: on MNIST-LT rho=10 the
-    warm-up steadied the one fit of three that ran unstable at that rate
-    (``docs/benchmarks.md``, section 9, "The default warm-up"). None when
-    fine-tuning pretrained weights (at 1e-3), where it was not measured.
+    scratch, where ``lr=None`` trains AdamW at 4e-3, a rate high for a
+    network's first steps. None when fine-tuning pretrained weights (at
+    1e-3), where it was not measured.
 
     Parameters
     ----------
