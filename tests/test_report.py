@@ -13,6 +13,7 @@ from skorch.dataset import ValidSplit
 from skorch.history import History
 
 from imbtorch import BalancedImageClassifier, report
+from imbtorch.datasets import load_long_tailed_digits
 from imbtorch.evaluation import expected_calibration_error, imbalance_scores, training_summary
 from imbtorch.strategies import TrainingFacts, plan_training
 from imbtorch.training.monitors import EarlyStoppingAfter
@@ -167,3 +168,17 @@ def test_training_summary_says_what_the_fit_chose_and_why(params, scores, fitted
     assert training_summary(clf) == expected
     assert training_summary(make_pipeline(FunctionTransformer(flatten), clf)) == expected
     assert training_summary(LogisticRegression()) is None
+
+
+def test_every_panel_lists_the_classes_as_the_table_does_most_frequent_first():
+    """Classes ranked at random: label order and training frequency disagree."""
+    X_train, X_test, y_train, y_test = load_long_tailed_digits(20, class_order="random")
+    clf = BalancedImageClassifier(max_epochs=2, random_state=0).fit(X_train, y_train)
+    rep = report(clf, X_test, y_test).plot()
+    confusion, recall = rep.figure_.axes[:2]
+    rows = [tick.get_text() for tick in confusion.get_yticklabels()]
+    columns = [tick.get_text() for tick in confusion.get_xticklabels()]
+    bars = [tick.get_text() for tick in recall.get_xticklabels()]
+    expected = [str(label) for label in rep.per_class.index]
+    assert expected != sorted(expected)  # the ranking is not the labels' order
+    assert rows == columns == bars == expected
