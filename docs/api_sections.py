@@ -1,7 +1,7 @@
-"""The API reference's sections, and the page ``docs/api.rst`` written from them.
+"""The API reference's sections, and its pages (``docs/api/``) written from them.
 
 Every name of each module's ``__all__`` gets a page generated from its
-docstring; ``tests/test_docs.py`` checks that ``api.rst`` is current. Run
+docstring; ``tests/test_docs.py`` checks that the pages are current. Run
 ``python docs/api_sections.py`` after changing a public module's ``__all__``.
 """
 
@@ -63,21 +63,30 @@ def public_names(module_name: str, extra=()) -> list[str]:
     return sorted({*names, *extra}, key=str.lower)
 
 
-def render() -> str:
-    """The text of ``api.rst``."""
-    lines = [
-        ".. This page is written by docs/api_sections.py; edit that file, not this one.",
+def render() -> dict[str, str]:
+    """The reference's pages: ``{file name under docs/api/: text}``."""
+    note = ".. This page is written by docs/api_sections.py; edit that file, not this one."
+    pages = {}
+    index = [
+        note,
         "",
         "API reference",
         "=============",
         "",
         "Every public name, one page each, generated from its docstring.",
         "",
+        ".. toctree::",
+        "   :maxdepth: 1",
+        "",
     ]
     for module, title, blurb, extra in SECTIONS:
-        lines += [
-            title,
-            "-" * len(title),
+        index.append(f"   {module}")
+        heading = f"``{module}``: {title}"
+        lines = [
+            note,
+            "",
+            heading,
+            "=" * len(heading),
             "",
             f".. automodule:: {module}",
             "   :no-members:",
@@ -88,13 +97,19 @@ def render() -> str:
             f".. currentmodule:: {module}",
             "",
             ".. autosummary::",
-            "   :toctree: generated/",
+            "   :toctree: ../generated/",
             "",
         ]
         lines += [f"   {name}" for name in public_names(module, extra)]
-        lines.append("")
-    return "\n".join(lines)
+        pages[f"{module}.rst"] = "\n".join(lines) + "\n"
+    pages["index.rst"] = "\n".join(index) + "\n"
+    return pages
 
 
 if __name__ == "__main__":
-    Path(__file__).with_name("api.rst").write_text(render())
+    folder = Path(__file__).with_name("api")
+    folder.mkdir(exist_ok=True)
+    for stale in folder.glob("*.rst"):
+        stale.unlink()
+    for name, text in render().items():
+        (folder / name).write_text(text)
