@@ -408,3 +408,31 @@ def test_one_vs_rest_sets_hold_one_rare_digit_against_the_others(tmp_path, capsy
     with pytest.raises(SystemExit):
         run_script("longtail.py", "--dataset", "mnist-ovr", "--class-order", "random")
     assert "have two classes and no ranking" in capsys.readouterr().err
+
+
+def test_gap_to_ceiling_tables_each_set_against_its_ceiling(tmp_path):
+    def write(tag, dataset, rho, scores):
+        rows = [
+            {
+                "dataset": dataset,
+                "rho": rho,
+                "seed": seed,
+                "method": method,
+                "balanced_accuracy": score,
+            }
+            for method, per_seed in scores.items()
+            for seed, score in enumerate(per_seed)
+        ]
+        pd.DataFrame(rows).to_csv(tmp_path / f"{tag}_longtail.csv", index=False)
+
+    write("aug1_mnist", "mnist", 100.0, {"ce": [0.80, 0.90], "auto": [0.90, 0.90]})
+    write("aug1_mnist_over", "mnist", 100.0, {"over_augment": [0.95, 0.95]})
+    write("ceiling_1207", "mnist", 1.0, {"ce": [0.95, 0.95]})
+    write("ceiling_auto_1207", "mnist", 1.0, {"auto": [1.0, 1.0]})  # the higher: the gap's end
+    out = run_script("gap_to_ceiling.py", "--results", str(tmp_path))
+    row = next(line for line in out.splitlines() if line.startswith("| MNIST-LT "))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    # plain CE 0.85, the default 0.90 (a third of the gap), over_augment 0.95 (two thirds)
+    assert cells[1:6] == ["2", "0.850", "0.900", "0.950", ""]
+    assert cells[6:8] == ["0.950", "1.000"] and cells[8:10] == ["33%", "67%"]
+    assert "digits-LT" not in out  # a set without runs is left out
