@@ -184,23 +184,14 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         (``predict_logit_adjust_``) in ``predict``; probabilities under a
         ``proba_prior`` stay the same.
     proba_prior : {'train', 'balanced'}, array-like or dict, default=None
-        The class prior ``predict_proba`` reports probabilities under.
-        Re-balancing makes the scores ``predict`` decides by the posterior
-        under (nearly) equal classes, which overstates rare classes on data
-        drawn as the training set was. ``'train'``: the training class
-        frequencies; ``'balanced'``: equal classes; an array (one frequency
-        per class in ``classes_`` order) or a dict ``{label: frequency}``:
-        the expected deployment frequencies. ``None``: the scores ``predict``
-        decides by, so that ``predict`` is ``argmax(predict_proba)``. Other
-        values leave ``predict`` as it is. The prior the scores assume
-        (``decision_prior_``) is exact for plain CE, class weights, the
-        samplers, the logit-adjusted and balanced-softmax losses, cRT and
-        ``predict_logit_adjust`` (see :mod:`imbtorch.priors`); the other
-        settings need ``train_split``, on whose validation part ``fit``
-        fits the prior. With a split ``fit`` also fits the scores'
-        temperature there (``proba_temperature_``), which every
-        ``proba_prior``, ``None`` included, applies. May be changed after
-        ``fit``.
+        The class prior ``predict_proba`` reports probabilities under:
+        ``'train'`` (the training frequencies), ``'balanced'``, or your
+        deployment's frequencies (one per class in ``classes_`` order, or
+        ``{label: frequency}``). ``None``: the scores ``predict`` decides by.
+        ``predict`` never changes with it, and it may be changed after
+        ``fit``. The correction is exact for most strategies; the others, and
+        a temperature, are fitted on ``train_split``'s validation part. See
+        :doc:`/user_guide/probabilities`.
     tau_normalize : float >= 0, default=None
         Post-hoc tau-normalisation (Kang et al. 2020): predict (and validate)
         with each class's classifier weights divided by their norm to the
@@ -409,49 +400,30 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         returned network is exactly the one the validation monitors scored
         (and early stopping restored); ``True`` does it there too.
     ema_epochs : float >= 0 or None, default=None
-        Average the network's weights (and buffers) along training: an
-        exponential moving average updated after every optimizer step, whose
-        time constant is ``ema_epochs`` epochs of the training set's size
-        (decay ``1 - 1 / (ema_epochs * ceil(n / batch_size))``, ``n`` the
-        images trained on, less any validation split's; timm's model
-        EMA). The network takes the averaged weights when its epochs end,
-        before ``precise_bn`` and any classifier stage; with a constant
-        learning rate the last weights are one noisy point, the average
-        smooths them (see :mod:`imbtorch.training.averaging`). ``None``: 3
-        where ``strategy='auto'`` trains its own schedule, none elsewhere;
-        ``0``: none. With ``train_split`` the monitors score the average,
-        early stopping keeps the best one, and the optimizer steps on from
-        the trained weights.
+        Average the weights along training (timm's model EMA), with a time
+        constant of ``ema_epochs`` epochs; the network takes the average when
+        its epochs end. ``None``: 3 where ``strategy='auto'`` trains its own
+        schedule, none elsewhere; ``0``: none. With ``train_split`` the
+        monitors score the average. See :mod:`imbtorch.training.averaging`.
     max_epochs : int, default=30
         Epochs of training; ``strategy='auto'`` adds ``extra_epochs`` where
         its network still errs on its training images (``extension_``).
     extra_epochs : int >= 0 or None, default=None
-        Epochs ``strategy='auto'`` trains after ``max_epochs`` where the
-        classifier trained with its network still errs on the training
-        images (balanced accuracy under 0.99), mixing the first two thirds
-        of them. ``None``: two thirds of ``max_epochs`` (none under 10
-        ``max_epochs``), where ``'auto'`` trains its own schedule (no
-        ``lr_schedule`` or ``head_resampler``; not in ``partial_fit``), and
-        the fit was not stopped before ``max_epochs``. With a validation
-        split they train and score on the same parts, and early stopping
-        keeps its best through them, waiting through those that mix.
-        ``0``: none, ``fit`` trains ``max_epochs`` exactly. A positive
-        number where that schedule does not run is an error that names why
-        (see :mod:`imbtorch.strategies.plan`).
+        Epochs ``strategy='auto'`` trains after ``max_epochs`` where its
+        network still errs on the training images (``joint_train_score_``
+        under 0.99). ``None``: two thirds of ``max_epochs`` where ``'auto'``
+        trains its own schedule; ``0``: none, ``fit`` trains ``max_epochs``
+        exactly. A positive number where that schedule cannot run is refused
+        with the reason. See :doc:`/user_guide/default`.
     batch_size : int, default=64
     train_split : callable or None, default=None
-        skorch's internal validation split, e.g.
+        skorch's validation split, e.g.
         ``skorch.dataset.ValidSplit(5, stratified=True)``. ``None`` trains on
         all the data, which small tail classes need. With a split, the history
-        records ``valid_bacc`` (balanced accuracy) and ``valid_f1`` (macro-F1)
-        of the classes the split holds (a warning names any it lacks) each
-        epoch, and the ``early_stopping`` callback stops after 10 epochs
-        without a better macro-F1 (never before ``drw_epoch``/``drs_epoch``
-        or the end of the mixing, ``mixup_epochs_``) and restores the best
-        weights from that start on (through any epochs ``'auto'`` adds:
-        ``extra_epochs``); tune or drop it with
-        ``callbacks__early_stopping__patience=20`` or
-        ``callbacks__early_stopping=None`` (see :mod:`imbtorch.training.monitors`).
+        records ``valid_bacc`` and ``valid_f1`` each epoch, and early stopping
+        (``callbacks__early_stopping__patience``, or ``=None`` to drop it)
+        restores the best weights, never before a deferred stage or the end
+        of the mixing. See :mod:`imbtorch.training.monitors`.
     checkpoint_dir : str or path, default=None
         Folder for checkpoints. After every epoch the whole training state
         goes there (network, optimizer, history, callbacks, the schedule's
