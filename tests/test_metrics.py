@@ -8,16 +8,15 @@ from sklearn.metrics import balanced_accuracy_score, f1_score, make_scorer
 from sklearn.model_selection import GridSearchCV, cross_validate
 
 from imbtorch import BalancedImageClassifier
+from imbtorch.evaluation.displays import RecallFrequencyDisplay, plot_confusion_matrix
 from imbtorch.evaluation.metrics import (
     IMBALANCE_SCORING,
-    RecallFrequencyDisplay,
     balanced_accuracy,
     classification_report_imbalanced,
     f1_macro,
     g_mean,
     imbalance_scores,
     per_class_recall,
-    plot_confusion_matrix,
 )
 
 matplotlib = pytest.importorskip("matplotlib")

@@ -20,6 +20,7 @@ MOVED = [  # (old module, a name it held, where that name lives now)
     ("imbtorch.mixing", "mix_batch", "imbtorch.training.mixing"),
     ("imbtorch.thresholds", "TunedLabelThresholdsCV", "imbtorch.evaluation.thresholds"),
     ("imbtorch.metrics", "imbalance_scores", "imbtorch.evaluation.metrics"),
+    ("imbtorch.metrics", "RecallFrequencyDisplay", "imbtorch.evaluation.displays"),
     ("imbtorch.compare", "compare_strategies", "imbtorch.evaluation.compare"),
     ("imbtorch.training.longer", "Extension", "imbtorch.strategies.plan"),
     ("imbtorch.training", "Extension", "imbtorch.strategies.plan"),

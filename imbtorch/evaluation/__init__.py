@@ -7,13 +7,12 @@ from .calibration import (
     reliability_curve,
 )
 from .compare import compare_strategies, plot_strategy_comparison
+from .displays import RecallFrequencyDisplay, plot_confusion_matrix
 from .imbalance_report import ImbalanceReport
 from .metrics import (
     IMBALANCE_SCORING,
-    RecallFrequencyDisplay,
     imbalance_scores,
     per_class_recall,
-    plot_confusion_matrix,
     shot_groups,
     shot_scorers,
     tail_labels,

@@ -11,13 +11,8 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
 from .calibration import ReliabilityDisplay, expected_calibration_error, reliability_curve
-from .metrics import (
-    RecallFrequencyDisplay,
-    imbalance_scores,
-    import_pandas,
-    plot_confusion_matrix,
-    shot_groups,
-)
+from .displays import RecallFrequencyDisplay, plot_confusion_matrix
+from .metrics import imbalance_scores, import_pandas, shot_groups
 
 
 class ImbalanceReport:

@@ -10,8 +10,9 @@ import numpy as np
 from sklearn.calibration import CalibrationDisplay
 
 from ..data.targets import check_multilabel_targets
+from .displays import RecallFrequencyDisplay
 from .imbalance_report import ImbalanceReport
-from .metrics import RecallFrequencyDisplay, import_pandas
+from .metrics import import_pandas
 from .multilabel import label_scores, multilabel_scores
 from .thresholds import label_probabilities
 

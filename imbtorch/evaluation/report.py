@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..data.targets import is_multilabel_input
 from .imbalance_report import ImbalanceReport
 from .metrics import (
-    _counts_for,
+    class_counts_for,
 )
 
 __all__ = ["ImbalanceReport", "report", "training_summary"]
@@ -99,7 +99,7 @@ def report(
         y_pred,
         y_proba,
         classes=classes,
-        class_counts=_counts_for(classes, class_counts),
+        class_counts=class_counts_for(classes, class_counts),
         shot_thresholds=shot_thresholds,
         n_bins=n_bins,
         name=type(estimator).__name__,
