@@ -66,10 +66,6 @@ class ImageSource:
         ----------
         index : int
             The image's position in the source.
-
-        Returns
-        -------
-        str
         """
         return f"image X[{index}]"
 

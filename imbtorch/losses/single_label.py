@@ -44,10 +44,6 @@ def log_prior(class_counts: Sequence[float] | torch.Tensor) -> torch.Tensor:
     ----------
     class_counts : sequence of float of length n_classes
         Training samples of each class.
-
-    Returns
-    -------
-    Tensor of shape (n_classes,)
     """
     counts = _class_counts_tensor(class_counts)
     return torch.log(counts / counts.sum())
@@ -95,10 +91,6 @@ class WeightedLoss(nn.Module):
         logits : Tensor of shape (N, n_classes)
         target : Tensor of shape (N,) or (N, n_classes)
             Class indices, or soft targets (mixed batches).
-
-        Returns
-        -------
-        Tensor of shape (N,)
         """
         raise NotImplementedError
 

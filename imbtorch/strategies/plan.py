@@ -85,10 +85,6 @@ class Extension:
         ----------
         epoch : int
             The epoch, counted from 1 at the fit's first.
-
-        Returns
-        -------
-        bool
         """
         return self.start < epoch <= self.start + self.mixup_epochs
 
@@ -199,10 +195,6 @@ class Plan:
         ----------
         name : str
             A parameter of :data:`TRAINED`, such as ``'loss'``.
-
-        Returns
-        -------
-        object
         """
         if self.kept_joint and name in ("head_resampler", "predict_logit_adjust"):
             return None
