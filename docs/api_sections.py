@@ -20,6 +20,12 @@ SECTIONS = [
         (),
     ),
     (
+        "imbtorch.data.splits",
+        "Multi-label splits",
+        "Folds and hold-outs that keep every label of a multi-label ``y``.",
+        (),
+    ),
+    (
         "imbtorch.datasets",
         "Data sets",
         "Long-tailed versions of the data sets that ship in packages, and loaders of folders and "

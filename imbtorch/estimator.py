@@ -29,6 +29,7 @@ from skorch import NeuralNetClassifier
 
 from .data.dataset import ImageDataset, is_prepared
 from .data.inputs import ImageInputMixin
+from .data.splits import split_for_validation
 from .device import seeded_torch
 from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .losses.factory import loss_class_weight, make_criterion
@@ -1095,7 +1096,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         """skorch's ``train_split`` of ``X``; in the epochs ``'auto'`` adds, the parts its
         first run drew (a split with no seed would draw other ones)."""
         held = self.run_.split() if getattr(self, "run_", None) is not None else None
-        return held if held is not None else super().get_split_datasets(X, y, **fit_params)
+        if held is not None:
+            return held
+        multilabel = split_for_validation(self.train_split, self.get_dataset(X, y), y)
+        return multilabel or super().get_split_datasets(X, y, **fit_params)
 
     def notify(self, method_name, **cb_kwargs):
         super().notify(method_name, **cb_kwargs)

@@ -18,9 +18,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import average_precision_score, make_scorer, recall_score
-from sklearn.model_selection import check_cv, cross_validate
+from sklearn.model_selection import cross_validate
 from sklearn.utils.parallel import Parallel, delayed
 
+from ..data.splits import check_cv
 from ..data.targets import check_multilabel_targets, is_multilabel_input
 from ..estimator import BalancedImageClassifier
 from ..strategies import DEFAULT_STRATEGIES, MULTILABEL_DEFAULT_STRATEGIES, strategy_params
@@ -100,8 +101,9 @@ def compare_strategies(
     X : array-like of images
     y : array-like of shape (n_samples,), or (n_samples, n_labels)
         Labels, or a multi-label 0/1 indicator matrix (array, sparse matrix
-        or DataFrame), for which the folds are plain ``KFold`` and the
-        defaults change: see ``strategies`` and ``scoring``.
+        or DataFrame), for which the folds stratify every label (iterative
+        stratification, :mod:`imbtorch.data.splits`) and the defaults
+        change: see ``strategies`` and ``scoring``.
     strategies : list of str or dict, default=None
         Names from :data:`imbtorch.strategies.STRATEGY_NAMES` (for a
         multi-label ``y``, :data:`~imbtorch.strategies.MULTILABEL_STRATEGY_NAMES`), or a dict
@@ -182,7 +184,8 @@ def compare_strategies(
                 "image, which a multi-label y lacks; drop it."
             )
         scoring = {**scoring, **CALIBRATION_SCORING}
-    folds = list(check_cv(cv, y, classifier=True).split(X, y))  # KFold for a multi-label y
+    # iterative stratification for a multi-label y, StratifiedKFold for labels
+    folds = list(check_cv(cv, y, classifier=True).split(X, y))
 
     def scoring_for(fold) -> dict:
         if "shots" not in extra_scores:

@@ -21,7 +21,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import ShuffleSplit, check_cv
 from sklearn.utils._param_validation import (  # private; pinned in pyproject.toml
     HasMethods,
     Interval,
@@ -32,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDataset
 from torch.utils.data import Dataset, Subset
 
+from ..data.splits import check_cv, holdout
 from ..data.targets import check_multilabel_targets
 
 __all__ = ["TunedLabelThresholdsCV"]
@@ -60,10 +60,12 @@ class TunedLabelThresholdsCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         (:func:`~sklearn.metrics.make_scorer`).
     cv : int, float, cross-validation splitter, iterable or 'prefit', default=5
         Where the held-out probabilities come from. An int: that many
-        folds (:class:`~sklearn.model_selection.KFold`), one fit each. A
-        float in (0, 1): one split holding out that share of the images, one
-        fit. ``'prefit'``: ``estimator`` is fitted already and ``fit`` tunes
-        on the data it is given, which must be held-out data.
+        folds, one fit each; a float in (0, 1): one split holding out that
+        share of the images, one fit. Both stratify every label by iterative
+        stratification (:mod:`imbtorch.data.splits`), and warn naming the
+        labels with fewer positive images than parts. ``'prefit'``:
+        ``estimator`` is fitted already and ``fit`` tunes on the data it is
+        given, which must be held-out data.
     refit : bool, default=True
         Refit ``estimator`` on all the data after tuning. ``False`` keeps the
         one classifier fitted on the training part of a single split (a float
@@ -71,8 +73,9 @@ class TunedLabelThresholdsCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
     thresholds : int or array-like, default=100
         An int: that many candidates per label, the quantiles of its
         held-out probabilities. An array: the candidates, for every label.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the split when ``cv`` is a float.
+    random_state : int or None, default=None
+        Seed of the split of an int or float ``cv``; None draws with a fixed
+        seed, so that the folds are the same from run to run.
 
     Attributes
     ----------
@@ -164,9 +167,9 @@ class TunedLabelThresholdsCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
 
     def _held_out_probabilities(self, X, y, fit_params):
         if isinstance(self.cv, Real) and not isinstance(self.cv, Integral):
-            splitter = ShuffleSplit(1, test_size=self.cv, random_state=self.random_state)
+            splitter = holdout(self.cv, y, stratified=True, random_state=self.random_state)
         else:
-            splitter = check_cv(self.cv, y, classifier=False)
+            splitter = check_cv(self.cv, y, random_state=self.random_state)
         proba = np.zeros(y.shape, dtype=np.float64)
         held_out = np.zeros(len(y), dtype=bool)
         fitted = []
