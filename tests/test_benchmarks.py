@@ -436,3 +436,15 @@ def test_gap_to_ceiling_tables_each_set_against_its_ceiling(tmp_path):
     assert cells[1:6] == ["2", "0.850", "0.900", "0.950", ""]
     assert cells[6:8] == ["0.950", "1.000"] and cells[8:10] == ["33%", "67%"]
     assert "digits-LT" not in out  # a set without runs is left out
+
+
+def test_multilabel_folds_counts_each_rare_label_per_fold():
+    out = run_script(
+        "multilabel_folds.py", "--sources", "digits", "--seeds", "1", "--n-train", "500"
+    )
+    rows = [line for line in out.splitlines() if line.startswith("| digits")]
+    assert len(rows) == 3  # the three rarest labels
+    cells = [cell.strip() for cell in rows[-1].strip("|").split("|")]
+    positives, kfold_folds, _, iterative_folds, iterative_fewest = map(int, cells[3:])
+    assert iterative_folds == 5 and iterative_fewest >= positives // 5 - 1
+    assert kfold_folds <= iterative_folds
