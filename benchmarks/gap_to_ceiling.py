@@ -93,7 +93,7 @@ def table(results: Path = RESULTS) -> pd.DataFrame:
                 gap = max(tops) - row["plain CE"]
                 row[f"{column}: gap closed"] = (row[column] - row["plain CE"]) / gap
         rows.append(row)
-    return pd.DataFrame(rows).set_index("set")
+    return pd.DataFrame(rows).set_index("set").dropna(axis=1, how="all")
 
 
 def main() -> None:
