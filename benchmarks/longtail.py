@@ -323,6 +323,8 @@ def verdicts(runs: pd.DataFrame) -> list[str]:
     lines = []
     means = runs.groupby(["dataset", "rho", "family", "method"])["balanced_accuracy"].mean()
     for (dataset, rho), group in means.groupby(level=["dataset", "rho"]):
+        if "imbtorch" not in group.index.get_level_values("family"):
+            continue  # only peers ran: nothing of imbtorch's to judge
         ours = group.xs("imbtorch", level="family")
         peers = group.xs("peer", level="family").dropna()
         best = ours.idxmax()[-1]
