@@ -1098,8 +1098,11 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         held = self.run_.split() if getattr(self, "run_", None) is not None else None
         if held is not None:
             return held
-        multilabel = split_for_validation(self.train_split, self.get_dataset(X, y), y)
-        return multilabel or super().get_split_datasets(X, y, **fit_params)
+        parts = split_for_validation(self.train_split, y)
+        if parts is None:
+            return super().get_split_datasets(X, y, **fit_params)
+        dataset = self.get_dataset(X, y)
+        return tuple(torch.utils.data.Subset(dataset, indices) for indices in parts)
 
     def notify(self, method_name, **cb_kwargs):
         super().notify(method_name, **cb_kwargs)

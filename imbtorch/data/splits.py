@@ -152,7 +152,7 @@ def holdout(test_size: float, y, *, stratified: bool, random_state=None, label_n
     return ShuffleSplit(1, test_size=test_size, random_state=random_state)
 
 
-def split_for_validation(train_split, dataset, y):
+def split_for_validation(train_split, y):
     """skorch's ``ValidSplit(..., stratified=True)`` for a multi-label ``y``, by iterative
     stratification; None for any other split or ``y`` (skorch's own then applies).
 
@@ -165,18 +165,15 @@ def split_for_validation(train_split, dataset, y):
     ----------
     train_split : callable or None
         The estimator's ``train_split``.
-    dataset : torch.utils.data.Dataset
-        The training data.
     y : array-like
         The targets.
 
     Returns
     -------
-    (Subset, Subset) or None
-        The training and validation parts.
+    (ndarray, ndarray) or None
+        The indices of the training and the validation part.
     """
     from skorch.dataset import ValidSplit
-    from torch.utils.data import Subset
 
     if not (isinstance(train_split, ValidSplit) and train_split.stratified and is_indicator(y)):
         return None
@@ -187,5 +184,4 @@ def split_for_validation(train_split, dataset, y):
         splitter = holdout(float(cv), y, stratified=True, random_state=seed)
     else:
         splitter = check_cv(int(cv), y, random_state=seed)
-    train, valid = next(iter(splitter.split(np.zeros(len(y)), np.asarray(y))))
-    return Subset(dataset, train), Subset(dataset, valid)
+    return next(iter(splitter.split(np.zeros(len(y)), np.asarray(y))))
