@@ -147,8 +147,8 @@ class ImbalanceReport:
 
         panels = 3 if self.y_proba is not None else 2
         figure, axes = plt.subplots(1, panels, figsize=figsize or (5.5 * panels, 4.8))
-        # the classes in the recall panel's order (and the table's): most frequent in training first
-        by_frequency = self.classes[np.argsort(-np.asarray(self.class_counts), kind="stable")]
+        # the table's order, which the recall panel shares: most frequent in training first
+        by_frequency = self.per_class.index.to_numpy()
         plot_confusion_matrix(
             self.y_true,
             self.y_pred,
