@@ -30,6 +30,7 @@ from skorch import NeuralNetClassifier
 from .data.dataset import ImageDataset, is_prepared
 from .data.inputs import ImageInputMixin
 from .data.splits import split_for_validation
+from .data.unlabeled import TwoViews, split_unlabeled
 from .device import seeded_torch
 from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .losses.factory import loss_class_weight, make_criterion
@@ -40,8 +41,14 @@ from .networks.heads import ImbalanceNetwork, classifier_layer, embed
 from .parameters import CONSTRAINTS, check_label_settings, check_prior_source, check_settings
 from .prediction import predict, predict_proba
 from .strategies import TrainingFacts, plan_training
-from .strategies.constants import HEAD_EPOCHS
+from .strategies.constants import (
+    HEAD_EPOCHS,
+    PSEUDO_LABEL_PRIOR,
+    PSEUDO_LABEL_THRESHOLD,
+    UNLABELED_RATIO,
+)
 from .strategies.plan import Plan
+from .strategies.unlabeled import plan_unlabeled
 from .training import steps
 from .training.augment import minority_codes
 from .training.compiled import CompiledForwards
@@ -637,6 +644,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         sampler=None,
         train_transform=None,
         augment=None,
+        unlabeled="auto",
+        pseudo_label_threshold=PSEUDO_LABEL_THRESHOLD,
+        unlabeled_ratio=UNLABELED_RATIO,
+        pseudo_label_prior=PSEUDO_LABEL_PRIOR,
         image_size=None,
         color_mode="auto",
         image_shape=None,
@@ -712,6 +723,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         self.sampler = sampler
         self.train_transform = train_transform
         self.augment = augment
+        self.unlabeled = unlabeled
+        self.pseudo_label_threshold = pseudo_label_threshold
+        self.unlabeled_ratio = unlabeled_ratio
+        self.pseudo_label_prior = pseudo_label_prior
         self.image_size = image_size
         self.color_mode = color_mode
         self.image_shape = image_shape
@@ -774,9 +789,19 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
     # -- data -----------------------------------------------------------------------
     def _fit_dataset(
         self, X, y, sample_weight, *, reset: bool, classes=None, incremental: bool = False
-    ) -> ImageDataset:
+    ) -> tuple[ImageDataset, TwoViews | None]:
+        """The labelled images as a dataset, and the unlabelled ones (``y == -1``) as the
+        dataset of their two views where the plan trains on them (else None)."""
         source = self._image_source(X, reset=reset)
         y = self._targets(source, y)
+        source, y, sample_weight, pool = split_unlabeled(source, y, sample_weight)
+        if pool is not None and not len(y):
+            raise ValueError(
+                f"y marks all {len(pool[0])} images unlabelled (-1); a classifier needs "
+                "labelled images of at least two classes beside them. Label some images (of "
+                "every class), or train a trunk on unlabelled images alone with "
+                "ImageEmbedder(...).fit(X)."
+            )
         if reset:
             check_label_settings(self, multilabel=y.ndim == 2)
             self.multilabel_ = y.ndim == 2
@@ -803,6 +828,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
                 incremental=incremental,
                 validation=self.train_split is not None,
                 image_size=self.image_shape_[1:],
+                n_unlabeled=0 if pool is None else len(pool[0]),
             )
             params = self.get_params(deep=False)
             self.plan_ = plan_training(params, self.get_params_for("criterion"), facts)
@@ -817,8 +843,15 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             if self.minority_augment is not None or self.sam_classes == "minority":
                 minority = minority_codes(self.class_counts_, self.classes_, self.minority_classes)
                 self.minority_classes_ = self.classes_[minority]
-            self._fit_normalization(source)
-        return ImageDataset(source, codes, sample_weight)
+            self._fit_normalization(source if pool is None else source.source)
+        elif pool is not None:  # later partial_fit calls: the same refusal or warning
+            facts = TrainingFacts(self.class_counts_, incremental=True, n_unlabeled=len(pool[0]))
+            plan_unlabeled(self.get_params(deep=False), facts, None)
+        unlabeled = self.plan_.unlabeled if pool is not None else None
+        views = None
+        if unlabeled is not None and unlabeled.method is not None:
+            views = TwoViews(pool[0], unlabeled.weak, unlabeled.strong, pool[1])
+        return ImageDataset(source, codes, sample_weight), views
 
     def _pretrained_statistics(self) -> tuple | None:
         return weights_statistics(self.backbone, self.backbone_weights)
@@ -863,10 +896,16 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         if self.warm_start and self.initialized_:
             return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
         check_settings(self)
-        dataset = self._fit_dataset(X, y, sample_weight, reset=True)
+        dataset, unlabeled = self._fit_dataset(X, y, sample_weight, reset=True)
         with seeded_torch(self.random_state, self.device):
             self.initialize()
-            self._run(dataset, fit_params, end_epoch=self.max_epochs, resume=self.resume)
+            self._run(
+                dataset,
+                fit_params,
+                end_epoch=self.max_epochs,
+                resume=self.resume,
+                unlabeled=unlabeled,
+            )
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
@@ -888,7 +927,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         """
         first_call = not self.initialized_
         check_settings(self)
-        dataset = self._fit_dataset(
+        dataset, _ = self._fit_dataset(  # the plan leaves unlabelled images out here
             X, y, sample_weight, reset=first_call, classes=classes, incremental=True
         )
         epochs_done = 0 if first_call else len(self.history_)
@@ -1060,8 +1099,16 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             processes = self.__dict__["processes_"] = Processes(accelerator)
         return processes
 
-    def _run(self, dataset: ImageDataset, fit_params: dict, *, end_epoch: int, resume=False):
-        self.run_ = TrainingRun(self, dataset, fit_params, end_epoch)
+    def _run(
+        self,
+        dataset: ImageDataset,
+        fit_params: dict,
+        *,
+        end_epoch: int,
+        resume=False,
+        unlabeled: TwoViews | None = None,
+    ):
+        self.run_ = TrainingRun(self, dataset, fit_params, end_epoch, unlabeled=unlabeled)
         try:
             self.run_.run(resume=resume)
         finally:

@@ -27,6 +27,7 @@ from .device import check_device
 from .losses.factory import LOSS_NAMES, MULTILABEL_LOSSES, SINGLE_LABEL_LOSSES
 from .priors import target_prior, unknown_prior_reason
 from .samplers import MULTILABEL_SAMPLERS, SAMPLER_NAMES
+from .strategies.unlabeled import PSEUDO_LABEL_PRIORS, UNLABELED_MODES
 from .training.distributed import check_accelerator
 from .training.mixing import MIXUP_MODES
 from .training.optimizers import OPTIMIZERS
@@ -70,6 +71,10 @@ CONSTRAINTS: dict = {
     "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
     "train_transform": [callable, None],
     "augment": [StrOptions(set(AUGMENTATIONS)), None],
+    "unlabeled": [StrOptions(set(UNLABELED_MODES))],
+    "pseudo_label_threshold": [Interval(Real, 0, 1, closed="right")],
+    "unlabeled_ratio": [Interval(Integral, 1, None, closed="left")],
+    "pseudo_label_prior": [StrOptions(set(PSEUDO_LABEL_PRIORS)), "array-like", None],
     **INPUT_CONSTRAINTS,
     **PRECISION_CONSTRAINTS,
     "optimizer": [StrOptions(set(OPTIMIZERS)), type],
@@ -204,6 +209,15 @@ def check_prior_source(net) -> None:
     """Refuse a ``proba_prior`` that does not fit ``classes_``, or where the settings leave
     the scores' prior unknown and no validation split can estimate it (checked once ``y`` is
     known to be single-label)."""
+    prior = net.pseudo_label_prior
+    if prior is not None and not isinstance(prior, str):
+        values = np.asarray(prior, dtype=float)
+        if values.shape != (len(net.classes_),) or np.any(values < 0) or not values.sum() > 0:
+            raise ValueError(
+                f"pseudo_label_prior={prior!r} must hold one non-negative share per class of "
+                f"classes_={net.classes_.tolist()!r} (in that order), not all zero; or be "
+                "'estimate', 'labeled', 'uniform' or None."
+            )
     if net.proba_prior is not None:  # raises naming the fix ('train' fits any counts)
         target_prior(net.proba_prior, net.classes_, np.ones(len(net.classes_)))
     if net.proba_prior is not None and net.train_split is None:

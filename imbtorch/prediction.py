@@ -31,7 +31,13 @@ from .priors import (
 from .strategies.plan import TRAINED
 from .training.loaders import whole_set_loader
 
-__all__ = ["fit_held_out_prior", "predict", "predict_proba", "set_strategy_prior"]
+__all__ = [
+    "fit_held_out_prior",
+    "predict",
+    "predict_proba",
+    "set_strategy_prior",
+    "training_prior",
+]
 
 
 def _prior_settings(net) -> tuple[dict, dict]:
@@ -61,6 +67,26 @@ def set_strategy_prior(net, dataset: ImageDataset) -> None:
     net.decision_prior_ = prior
     net.decision_prior_source_ = None if prior is None else "strategy"
     net.proba_temperature_ = 1.0
+
+
+def training_prior(net, dataset: ImageDataset) -> np.ndarray:
+    """The prior under which ``softmax`` of the network's scores is the posterior in training:
+    :func:`~imbtorch.priors.strategy_prior` without the decision's shift and before any
+    classifier stage, or the training frequencies where the settings do not tell it (no
+    re-balancing is then the nearest guess)."""
+    params, criterion_params = _prior_settings(net)
+    params.update(predict_logit_adjust=None, head_resampler=None)
+    counts = net.class_counts_
+    if unknown_prior_reason(params, criterion_params) is not None or min(counts) == 0:
+        return counts / counts.sum()
+    return strategy_prior(
+        params,
+        criterion_params,
+        class_counts=counts,
+        class_weight=net.class_weight_,
+        codes=dataset.codes,
+        sample_weight=dataset.sample_weight,
+    )
 
 
 def fit_held_out_prior(net, dataset: ImageDataset, fit_params: dict) -> None:

@@ -73,3 +73,22 @@ def describe_augmentation(name: str, image_size: tuple[int, int]) -> str:
     elif name == "randaugment":
         text += ", RandAugment"
     return text
+
+
+def build_strong_augmentation(weak):
+    """FixMatch's strong view (Sohn et al. 2020): ``weak``, then RandAugment (two operations of
+    strength 9) and one erased patch of up to a quarter of the image (Cutout), grey.
+
+    Parameters
+    ----------
+    weak : callable
+        The weak view's transform (the training transform).
+    """
+    from torchvision.transforms import v2  # the weak view built with it: installed
+
+    erase = v2.RandomErasing(p=1.0, scale=(0.02, 0.25), value=0.5)
+    return v2.Compose([weak, v2.RandAugment(), erase])
+
+
+#: :func:`build_strong_augmentation` in words, for the plan of a fit.
+STRONG_TEXT = "the weak view, RandAugment (2 operations of strength 9) and one erased patch"

@@ -96,7 +96,7 @@ class ImageInputMixin:
                     "targets attribute."
                 )
         if is_multilabel_input(y):
-            y = check_multilabel_targets(y)
+            y = check_multilabel_targets(y, unlabeled=True)  # rows of -1 kept
         else:
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             y = column_or_1d(y, warn=True)

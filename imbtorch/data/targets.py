@@ -13,6 +13,8 @@ import scipy.sparse as sp
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
 
+from .unlabeled import UNLABELED, unlabeled_mask
+
 __all__ = ["check_multilabel_targets", "is_multilabel_input"]
 
 
@@ -24,13 +26,22 @@ def is_multilabel_input(y) -> bool:
     return len(shape) == 2 and shape[1] > 1
 
 
-def check_multilabel_targets(y) -> np.ndarray:
+def check_multilabel_targets(y, *, unlabeled: bool = False) -> np.ndarray:
     """A 2-D ``y`` (array, sparse matrix, DataFrame) as a dense ``uint8`` 0/1 indicator matrix.
 
     Raises a ValueError naming the first entry that is not 0 or 1 (scikit-learn's
-    multi-output targets with other values are not supported).
+    multi-output targets with other values are not supported). With
+    ``unlabeled``, rows of ``-1`` (unlabelled images) are kept, and the matrix
+    is ``int8``.
     """
     dense = y.toarray() if sp.issparse(y) else check_array(y, dtype=None, input_name="y")
+    if unlabeled and dense.dtype.kind in "if" and dense.shape[1]:
+        marked = unlabeled_mask(dense)  # rows partly -1 are refused, by row
+        if marked.any():
+            labeled = check_multilabel_targets(dense[~marked])
+            out = np.full(dense.shape, UNLABELED, dtype=np.int8)
+            out[~marked] = labeled
+            return out
     kind = type_of_target(dense, input_name="y")
     if kind != "multilabel-indicator":
         is_binary = np.isin(dense, (0, 1)) if dense.dtype.kind in "biuf" else np.zeros_like(dense)

@@ -71,3 +71,14 @@ def deferred_epoch(max_epochs: int) -> int:
     """Where a deferred phase begins: after :data:`DEFERRED_FRACTION` of ``max_epochs``."""
     numerator, denominator = DEFERRED_FRACTION
     return numerator * max_epochs // denominator
+
+
+#: Semi-supervised training with unlabelled images (``y == -1``): FixMatch (Sohn et al. 2020),
+#: its confidence threshold for a pseudo-label, and unlabelled images per labelled one in a
+#: step (FixMatch's mu is 7; a smaller ratio costs less, measured on digits-LT and MNIST-LT
+#: with both pools of ``benchmarks/unlabeled.py``).
+PSEUDO_LABEL_THRESHOLD = 0.95
+UNLABELED_RATIO = 2
+#: The pseudo-labels follow the unlabelled pool's class prior, estimated along training from
+#: the counts of the network's predictions on it, as ACR (Wei & Gan 2023) estimates it.
+PSEUDO_LABEL_PRIOR = "estimate"

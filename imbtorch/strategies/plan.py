@@ -32,6 +32,7 @@ from .constants import (
     AUTO_JOINT_NAMES,
     deferred_epoch,
 )
+from .unlabeled import UnlabeledPlan
 
 #: History key of the joint classifier's training score that decided an extension: a
 #: resumed fit reads its decision back from the history (:meth:`Plan.resume_extension`).
@@ -125,6 +126,8 @@ class Plan:
         one ``augment`` names.
     transform_text : str or None
         That transform in words.
+    unlabeled : UnlabeledPlan or None
+        What the fit does with its unlabelled images (None: it has none).
     extension : Extension or None
         The epochs added where training erred; set in training.
     extension_note : str or None
@@ -147,6 +150,8 @@ class Plan:
     #: the transform of every training image (in the loader's workers), and what it is
     transform: object = None
     transform_text: str | None = None
+    #: what the fit does with images marked -1 (None: it has none)
+    unlabeled: UnlabeledPlan | None = None
     #: the decisions taken in training, with their evidence
     extension: Extension | None = None
     extension_note: str | None = None
@@ -331,6 +336,8 @@ class Plan:
             lines.append(f"{mixup} batches in {span}")
         if self.transform_text is not None:
             lines.append(self.transform_text)
+        if self.unlabeled is not None:
+            lines += self.unlabeled.lines()
         if self.settings["ema_epochs"]:
             lines.append(
                 f"weights averaged along training (time constant {self.settings['ema_epochs']:g}"

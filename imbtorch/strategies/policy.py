@@ -42,6 +42,7 @@ from .constants import (
     deferred_epoch,
 )
 from .plan import TRAINED, Plan
+from .unlabeled import plan_unlabeled
 
 #: Parameters that re-balance the classes, at their neutral values. With any of them set
 #: (or ``criterion__weight``), ``strategy='auto'`` trains the parameters as they are set.
@@ -75,6 +76,8 @@ class TrainingFacts:
         Whether ``train_split`` holds a validation part out.
     image_size : (int, int), default=(0, 0)
         Height and width of the images as the network sees them.
+    n_unlabeled : int, default=0
+        Images marked unlabelled (``y == -1``).
     """
 
     class_counts: np.ndarray
@@ -83,6 +86,7 @@ class TrainingFacts:
     incremental: bool = False
     validation: bool = False
     image_size: tuple = (0, 0)
+    n_unlabeled: int = 0
 
 
 def plan_training(params: dict, criterion_params: dict, facts: TrainingFacts) -> Plan:
@@ -112,6 +116,7 @@ def plan_training(params: dict, criterion_params: dict, facts: TrainingFacts) ->
     plan = _choose(params, criterion_params, facts)
     plan.extra_epochs = _extension_epochs(plan, params)
     plan.transform, plan.transform_text = _training_transform(params, facts)
+    plan.unlabeled = plan_unlabeled(params, facts, plan.transform)
     if plan.mixing_end is not None and facts.validation:
         plan.notes.append(
             f"early stopping waits for the end of the mixing (epoch {plan.mixing_end})"

@@ -179,6 +179,14 @@ class Processes:
         for buffer in module.buffers():
             torch.distributed.broadcast(buffer, src=0)
 
+    def sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` summed over the processes (itself with one), on the CPU."""
+        if self.world_size == 1:
+            return tensor
+        total = tensor.to(self.accelerator.device)
+        torch.distributed.all_reduce(total)
+        return total.cpu()
+
     def gather(self, output):
         """A network output (a tensor, or a tuple of them) of every process, in rank order."""
         if self.world_size == 1:

@@ -22,7 +22,7 @@ from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import LambdaLR
 
 from ..data.dataset import ImageDataset, dataset_codes
-from ..prediction import fit_held_out_prior, set_strategy_prior
+from ..prediction import fit_held_out_prior, set_strategy_prior, training_prior
 from ..samplers import MAX_SEED
 from .averaging import WeightAveraging
 from .constraints import MaxNorm
@@ -33,6 +33,7 @@ from .monitors import EarlyStoppingAfter, progress_monitors, validation_monitors
 from .precise_bn import recompute_batchnorm
 from .resume import TrainingCheckpoint, data_fingerprint
 from .schedule import DeferredReweighting, TrainingSchedule, WarmupCosine, default_warmup
+from .semi_supervised import PseudoLabeling
 from .steps import network_input
 
 
@@ -62,6 +63,10 @@ def default_callbacks(net, skorch_defaults: list) -> list:
             checkpoint_dir=net.checkpoint_dir,
             multilabel=getattr(net, "multilabel_", False),
         )
+    unlabeled = plan.unlabeled if plan is not None else None
+    if unlabeled is not None and unlabeled.method == "fixmatch":
+        pseudo = PseudoLabeling(unlabeled.threshold, unlabeled.ratio, unlabeled.prior)
+        callbacks.append(("pseudo_labeling", pseudo))
     if net.verbose and net.processes.is_main:
         callbacks += progress_monitors()
     return callbacks  # skorch runs PrintLog last
@@ -84,11 +89,16 @@ class TrainingRun:
         skorch's fit parameters.
     end_epoch : int
         Epochs in the history when the fit ends (before any extension).
+    unlabeled : TwoViews, default=None
+        The unlabelled images, for semi-supervised training.
     """
 
-    def __init__(self, net, dataset: ImageDataset, fit_params: dict, end_epoch: int) -> None:
+    def __init__(
+        self, net, dataset: ImageDataset, fit_params: dict, end_epoch: int, unlabeled=None
+    ) -> None:
         self.net = net
         self.dataset = dataset
+        self.unlabeled = unlabeled
         self.fit_params = fit_params
         self.end_epoch = end_epoch
         self.checkpoint = None
@@ -100,6 +110,12 @@ class TrainingRun:
         seed = net.processes.shared_seed(int(torch.randint(MAX_SEED, (1,)).item()))
         net.schedule_ = TrainingSchedule(seed, self.end_epoch)
         set_strategy_prior(net, dataset)
+        pseudo = dict(net.callbacks_).get("pseudo_labeling")
+        if pseudo is not None:
+            labeled = net.class_counts_ / net.class_counts_.sum()
+            pseudo.use(
+                self.unlabeled, training_prior=training_prior(net, dataset), labeled_prior=labeled
+            )
         if net.checkpoint_dir is not None:
             owners = {"schedule": net.schedule_, "grad_scaler": net.precision_}
             data = data_fingerprint(net.class_counts_, net.classes_)
@@ -110,6 +126,8 @@ class TrainingRun:
             scored = self._train_network()
         finally:
             self.checkpoint = None
+            if pseudo is not None:
+                pseudo.release()
         vars(net).pop("head_history_", None)  # from an earlier fit
         if net.plan_.trained("head_resampler") is not None:  # decoupled stage two (cRT)
             self._classifier_stage(self._training_part(), scored)

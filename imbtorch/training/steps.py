@@ -72,6 +72,7 @@ def train_step_single(net, batch, **fit_params) -> dict:
     codes = to_tensor(yi, device=net.device)
     if net.minority_augment is not None:
         images = augment_minority(images, codes, minority_columns(net), net.minority_augment)
+    pseudo = pseudo_labeling(net)
     mixed = None
     if net.plan_.mixes(len(net.history)):  # the history holds the epoch running
         mode = net.plan_.trained("mixup")
@@ -87,8 +88,34 @@ def train_step_single(net, batch, **fit_params) -> dict:
     with net.precision_.autocast():
         y_pred = as_float32(forward_network(net, images, **fit_params))
     loss = net.get_loss(y_pred, yi, X=Xi, training=True, mixed=mixed)
+    if pseudo is not None:
+        loss = loss + _unlabeled_loss(net, pseudo, **fit_params)
     net.precision_.backward(loss)
     return {"loss": loss, "y_pred": y_pred}
+
+
+def pseudo_labeling(net):
+    """The owner of the fit's unlabelled images (:mod:`imbtorch.training.semi_supervised`),
+    or None where the fit trains on labelled images only."""
+    unlabeled = net.plan_.unlabeled
+    if unlabeled is None or unlabeled.method is None:
+        return None
+    return dict(net.callbacks_).get("pseudo_labeling")
+
+
+def _unlabeled_loss(net, pseudo, **fit_params) -> torch.Tensor:
+    """FixMatch's loss on the step's unlabelled images: the weak views without gradients,
+    then the strong views, each a batch of its own, so that BatchNorm normalises the
+    labelled images by their own statistics, not by those of augmented ones."""
+    weak, strong, _ = pseudo.views()
+    with net.precision_.autocast():
+        with torch.no_grad():
+            weak_out = forward_network(net, network_input(net, weak), **fit_params)
+        strong_out = forward_network(net, network_input(net, strong), **fit_params)
+    weak_out, strong_out = as_float32(weak_out), as_float32(strong_out)
+    if isinstance(weak_out, tuple):  # the difficulty head's output beside the logits
+        weak_out, strong_out = weak_out[0], strong_out[0]
+    return pseudo.loss(weak_out, strong_out)
 
 
 def infer(net, x, **fit_params):
