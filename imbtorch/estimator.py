@@ -320,6 +320,23 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         keeps the meaning); ``'trivial'`` and ``'randaugment'`` add
         TrivialAugment or RandAugment. ``plan_`` names it. Not together
         with ``train_transform``.
+    unlabeled : {'auto', 'fixmatch', 'ignore'}, default='auto'
+        What to do with images ``y`` marks unlabelled (``-1``, as for
+        scikit-learn's semi-supervised estimators; see
+        :mod:`imbtorch.data.unlabeled` for other label types).
+        ``'fixmatch'`` trains on them by FixMatch (see
+        :mod:`imbtorch.training.semi_supervised`); ``'ignore'`` leaves them
+        out; ``'auto'`` does what the benchmark found best: see the guide's
+        page on unlabelled images. ``plan_`` says what was done.
+    pseudo_label_threshold : float in (0, 1], default=0.95
+        FixMatch's least confidence of a pseudo-label.
+    unlabeled_ratio : int, default=2
+        Unlabelled images per labelled image in a FixMatch step.
+    pseudo_label_prior : {'estimate', 'labeled', 'uniform'}, array-like or None, default='estimate'
+        The class prior of the unlabelled images that the pseudo-labels
+        follow: estimated along training, the labelled images' frequencies,
+        equal classes, one share per class in ``classes_`` order, or
+        ``None`` for the network's own (no correction).
     image_size : (int, int), default=None
         Resize every image to ``(H, W)`` (files and PIL images with Pillow's
         bilinear resize, arrays and tensors with torch's antialiased one).

@@ -18,7 +18,8 @@ batch with UniMix (``mixup='unimix'``), ``auto``
 leaves the classes unweighted, so that ``strategy='auto'`` chooses, and ``longer`` does
 so over 10 epochs at a rate too low to learn (``lr=1e-5``), so that it trains 6 more, early
 stopping keeping its best through them; ``ema`` averages the weights without a validation split and
-``ema_valid`` with one (``ema_epochs=2``). Every
+``ema_valid`` with one (``ema_epochs=2``); ``semi`` marks every fourth image
+unlabelled (-1), trained on by FixMatch (``pseudo_label_threshold=0.4``). Every
 process writes ``OUT_DIR/case<i>_rank<r>.pt`` for the i-th case (from 0): the sample
 indices of its training batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -70,6 +71,9 @@ FLAGS = {
     # each process averages its own BatchNorm statistics; no precise pass evens them out
     "ema": dict(ema_epochs=2, train_split=None, precise_bn=False),
     "ema_valid": dict(ema_epochs=2),  # the monitors score the average on each process's shard
+    "semi": dict(
+        unlabeled="fixmatch", pseudo_label_threshold=0.4
+    ),  # a quarter of the images unlabelled: FixMatch
 }
 
 
@@ -80,6 +84,8 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         extra.update(FLAGS[flag])
     X, y = three_class_images([90, 27, 9], name_pixels=True)
     multilabel = "multilabel" in flags
+    if "semi" in flags:
+        y = np.where(np.arange(len(y)) % 4 == 0, -1, y)
     if multilabel:  # overlapping labels: the weighted sampler draws by the rarest
         y = np.column_stack([y == 0, y != 1, y == 2]).astype(int)
     settings = dict(
@@ -116,6 +122,8 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         "extension": clf.extension_,
         "epochs_trained": len(clf.history),
         "best_epoch": getattr(dict(clf.callbacks_).get("early_stopping"), "best_epoch_", None),
+        "pseudo_labeled": clf.history[:, "pseudo_labeled"] if "semi" in flags else None,
+        "pool_prior": clf.plan_.unlabeled.pool_prior if "semi" in flags else None,
     }
     if accelerator.is_main_process:  # the pickled model predicts in one process
         record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)

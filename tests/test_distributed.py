@@ -59,10 +59,13 @@ SAME_DRAWS = ("weighted,0,max_norm,multilabel,ema_valid", "class_balanced,0,max_
 #: mix their batches (mixup), which every SAM pass replays alike. A second fit lets
 #: strategy='auto' choose its classifier stage or not, and a third whether to train longer
 #: (a network that has learnt nothing errs on its training images), scored on the split.
+#: A fourth trains FixMatch on unlabelled images beside them (each process its slice of the
+#: unlabelled batches, the pool's prior summed over both), under ImbSAM's passes.
 SHARED_SEED = (
     "none,none,crt,compile,imbsam,sgd,las,prior,resnet,warmup,mixup",
     "none,0,auto",
     "none,0,longer",
+    "none,none,auto,semi,imbsam",
 )
 
 
@@ -98,7 +101,14 @@ def _assert_same_draws(ones, twos):
         assert ranks[0]["valid_f1"] == ranks[1]["valid_f1"], case
 
 
-def _assert_shared_seed(ranks, auto, longer):
+def _assert_shared_seed(ranks, auto, longer, semi):
+    # FixMatch: both processes count the pseudo-labels of both, and estimate one prior
+    assert semi[0]["pseudo_labeled"] == semi[1]["pseudo_labeled"]
+    assert max(semi[0]["pseudo_labeled"]) > 0
+    np.testing.assert_array_equal(semi[0]["pool_prior"], semi[1]["pool_prior"])
+    for name, tensor in semi[0]["params"].items():
+        assert torch.equal(semi[1]["params"][name], tensor), name
+    np.testing.assert_array_equal(semi[0]["proba"], semi[1]["proba"])
     # where its network still errs, 'auto' trains 6 more epochs alike on both processes,
     # early stopping keeping the same best (from epoch 7 on) through them
     assert longer[0]["extension"] == longer[1]["extension"] is not None

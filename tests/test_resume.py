@@ -137,6 +137,11 @@ SCHEDULES = {
         "max_norm": 1.0,
         "precision": "bf16-mixed",
     },
+    "semi_supervised": {  # FixMatch on a third of the images, its pool prior estimated
+        "mark_unlabeled": True,
+        "unlabeled": "fixmatch",
+        "pseudo_label_threshold": 0.4,
+    },
     "multilabel": {
         "multilabel": True,
         "loss": "distribution_balanced",
@@ -161,6 +166,8 @@ def test_an_interrupted_fit_resumes_exactly_with_every_sampler_and_schedule(
     if settings.pop("arrays", False):
         X = np.stack([np.asarray(Image.open(path)) for path in X])
         workers = 0
+    if settings.pop("mark_unlabeled", False):
+        y = np.where(np.arange(len(y)) % 3 == 0, -1, y)
     if settings.pop("multilabel", False):  # overlapping labels; label-aware sampling
         y = np.column_stack([y == 0, y != 1, y == 2]).astype(int)
     params = {
@@ -182,6 +189,13 @@ def test_an_interrupted_fit_resumes_exactly_with_every_sampler_and_schedule(
     if "lr_schedule" in dict(whole.callbacks_):  # the warm-up and cosine continue exactly
         assert resumed.history[:, "event_lr"] == whole.history[:, "event_lr"]
     assert_same_network(resumed, whole, X)
+    pseudo = dict(whole.callbacks_).get("pseudo_labeling")
+    if pseudo is not None:  # the pool's prior and the pseudo-labels went on exactly
+        assert resumed.history[:, "pseudo_labeled"] == whole.history[:, "pseudo_labeled"]
+        assert max(whole.history[:, "pseudo_labeled"]) > 0
+        np.testing.assert_array_equal(
+            dict(resumed.callbacks_)["pseudo_labeling"].prior_, pseudo.prior_
+        )
 
 
 def test_resume_without_a_saved_state_is_a_plain_fit(small_images, tmp_path):

@@ -19,6 +19,7 @@ from imbtorch.training.semi_supervised import (
 )
 
 FAST = {"max_epochs": 3, "batch_size": 16, "module__width": 8, "random_state": 0}
+FIXMATCH = {**FAST, "unlabeled": "fixmatch"}
 
 
 def _with_unlabeled(X, y, every=3):
@@ -53,7 +54,7 @@ def test_classes_and_predictions_never_hold_the_marker(small_images, kind):
     X, y = _with_unlabeled(*small_images)
     if kind == "object":
         y = np.array([["bright", "dark", "striped"][c] if c >= 0 else -1 for c in y], dtype=object)
-    clf = BalancedImageClassifier(**FAST).fit(X, y)
+    clf = BalancedImageClassifier(**FIXMATCH).fit(X, y)
     labels = [label for label in y.tolist() if label != -1]
     assert clf.classes_.tolist() == sorted(set(labels))
     assert set(clf.predict(X).tolist()) <= set(labels)
@@ -61,6 +62,15 @@ def test_classes_and_predictions_never_hold_the_marker(small_images, kind):
     assert clf.plan_.unlabeled.n_unlabeled == len(y) - len(labels)
     assert len(clf.history[:, CONFIDENT_KEY]) == FAST["max_epochs"]  # trained on them
     assert "unlabelled images trained on by FixMatch" in str(clf.plan_)
+
+
+def test_the_default_leaves_them_out_and_says_why(small_images):
+    X, y = _with_unlabeled(*small_images)
+    with pytest.warns(UserWarning, match="20 images marked -1 .* unlabeled='fixmatch' to train"):
+        clf = BalancedImageClassifier(**FAST).fit(X, y)
+    assert "pseudo_labeling" not in dict(clf.callbacks_)
+    assert clf.n_samples_fit_ == 40
+    assert "left out: unlabeled='auto': the default trains on labelled images" in str(clf.plan_)
 
 
 def test_an_unlabelled_only_fit_is_refused_with_the_fix(small_images):
@@ -87,6 +97,7 @@ def test_fixmatch_on_a_multilabel_y_is_refused_and_auto_leaves_them_out_with_a_w
         BalancedImageClassifier(unlabeled="fixmatch", **FAST).fit(X, Y)
     with pytest.warns(UserWarning, match="15 images marked -1 .* are left out"):
         clf = BalancedImageClassifier(**FAST).fit(X, Y)
+
     assert clf.n_samples_fit_ == 45 and clf.predict(X).shape == (60, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -96,12 +107,12 @@ def test_fixmatch_on_a_multilabel_y_is_refused_and_auto_leaves_them_out_with_a_w
 def test_partial_fit_leaves_them_out_with_a_warning_or_refuses(small_images):
     X, y = _with_unlabeled(*small_images)
     clf = BalancedImageClassifier(**FAST)
-    with pytest.warns(UserWarning, match="partial_fit trains on the labelled images only"):
+    with pytest.warns(UserWarning, match="20 images marked -1 .* are left out"):
         clf.partial_fit(X, y)
-    with pytest.warns(UserWarning, match="partial_fit trains on the labelled images only"):
+    with pytest.warns(UserWarning, match="20 images marked -1 .* are left out"):
         clf.partial_fit(X, y)  # a later call as well
     with pytest.raises(ValueError, match="unlabeled='fixmatch' cannot train on the 20 images"):
-        BalancedImageClassifier(unlabeled="fixmatch", **FAST).partial_fit(X, y)
+        BalancedImageClassifier(**FIXMATCH).partial_fit(X, y)
 
 
 @pytest.mark.parametrize(
@@ -126,10 +137,10 @@ def test_sample_weight_covers_the_unlabelled_images_too(small_images):
         BalancedImageClassifier(**FAST).fit(X, y, sample_weight=np.ones(40))
     # zero weight on every unlabelled image: their loss is zero, whatever is pseudo-labelled
     weights = np.where(y == -1, 0.0, 1.0)
-    params = {**FAST, "pseudo_label_threshold": 0.01}
+    params = {**FIXMATCH, "pseudo_label_threshold": 0.01}
     zero = BalancedImageClassifier(**params).fit(X, y, sample_weight=weights)
     ones = BalancedImageClassifier(**params).fit(X, y, sample_weight=np.ones(60))
-    never = BalancedImageClassifier(**{**FAST, "pseudo_label_threshold": 1.0})
+    never = BalancedImageClassifier(**{**FIXMATCH, "pseudo_label_threshold": 1.0})
     never.fit(X, y, sample_weight=weights)
     losses = zero.history[:, "train_loss"]
     assert losses != ones.history[:, "train_loss"]
@@ -141,7 +152,7 @@ def test_a_pipeline_and_image_files_with_loader_workers(tmp_path, small_images):
     pixels = (np.clip(X, 0, 1) * 255).astype(np.uint8)
     paths = np.asarray(write_image_folder(tmp_path, pixels, np.where(y < 0, 9, y)))
     workers = {"iterator_train__num_workers": 2, "iterator_valid__num_workers": 0}
-    pipe = make_pipeline(FunctionTransformer(), BalancedImageClassifier(**FAST, **workers))
+    pipe = make_pipeline(FunctionTransformer(), BalancedImageClassifier(**FIXMATCH, **workers))
     pipe.fit(paths, y)
     clf = pipe[-1]
     assert clf.classes_.tolist() == [0, 1, 2]
@@ -174,13 +185,13 @@ def test_pseudo_labels_follow_the_estimated_pool_prior():
 
 def test_the_fit_estimates_its_pool_prior_and_records_it(small_images):
     X, y = _with_unlabeled(*small_images, every=2)
-    clf = BalancedImageClassifier(**{**FAST, "pseudo_label_threshold": 0.5}).fit(X, y)
+    clf = BalancedImageClassifier(**{**FIXMATCH, "pseudo_label_threshold": 0.5}).fit(X, y)
     unlabeled = clf.plan_.unlabeled
     assert unlabeled.pool_prior.shape == (3,)
     assert unlabeled.pool_prior.sum() == pytest.approx(1.0)
     assert unlabeled.confident_share == clf.history[-1, CONFIDENT_KEY] > 0
     assert "class prior, estimated: 0: " in str(clf.plan_)
-    fixed = BalancedImageClassifier(**{**FAST, "pseudo_label_prior": "uniform"}).fit(X, y)
+    fixed = BalancedImageClassifier(**{**FIXMATCH, "pseudo_label_prior": "uniform"}).fit(X, y)
     np.testing.assert_allclose(fixed.plan_.unlabeled.pool_prior, np.full(3, 1 / 3))
     # the fitted estimator keeps no unlabelled images
     assert dict(clf.callbacks_)["pseudo_labeling"].views() is None
