@@ -326,8 +326,9 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         :mod:`imbtorch.data.unlabeled` for other label types).
         ``'fixmatch'`` trains on them by FixMatch (see
         :mod:`imbtorch.training.semi_supervised`); ``'ignore'`` leaves them
-        out; ``'auto'`` does what the benchmark found best: see the guide's
-        page on unlabelled images. ``plan_`` says what was done.
+        out; ``'auto'`` leaves them out with a warning, until a method beats
+        the labelled-only default on the benchmark (see the guide's page on
+        unlabelled images). ``plan_`` says what was done.
     pseudo_label_threshold : float in (0, 1], default=0.95
         FixMatch's least confidence of a pseudo-label.
     unlabeled_ratio : int, default=2

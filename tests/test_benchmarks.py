@@ -15,7 +15,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.metrics import balanced_accuracy_score
 
-from imbtorch.datasets import load_long_tailed_digits
+from imbtorch.datasets import load_long_tailed_digits, long_tailed_counts
 from imbtorch.strategies import AUTO_EMA_EPOCHS
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -325,7 +325,7 @@ def test_decision_rules_train_the_stages_as_the_estimator_does(trunk, epochs, st
     rules = benchmark_module("decision_rules")
     fit_trunk, rule_logits, score_rules = rules.fit_trunk, rules.rule_logits, rules.score_rules
     from imbtorch import BalancedImageClassifier
-    from imbtorch.datasets import load_long_tailed_digits
+    from imbtorch.datasets import load_long_tailed_digits, long_tailed_counts
 
     split = load_long_tailed_digits(100, random_state=0)
     X_train, X_test, y_train, y_test = split
@@ -469,3 +469,26 @@ def test_longtail_runs_the_peers_alone(tmp_path):
         "peers",
     )
     assert (tmp_path / "peers_longtail.md").exists()  # a table without verdicts on imbtorch
+
+
+def test_unlabeled_splits_its_pools_and_tables_every_method(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        unlabeled = importlib.import_module("unlabeled")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    X, y, X_test, y_test = unlabeled.split("digits", "balanced", rho=100, labeled_share=0.5, seed=0)
+    counts = np.bincount(y[y != -1])
+    assert counts.tolist() == long_tailed_counts(counts[0], 10, 100).tolist()  # rho = 100
+    assert np.bincount(y_test).tolist() == [50] * 10
+    assert (y == -1).sum() == len(X) - counts.sum() > counts.sum()  # the rest, unlabelled
+    _, y_lt, _, _ = unlabeled.split("digits", "longtailed", rho=100, labeled_share=0.5, seed=0)
+    assert (y_lt == -1).sum() < (y == -1).sum() / 3  # the pool with the labels' profile
+    args = ["--seeds", "1", "--epochs", "2", "--pool", "longtailed", "--out", str(tmp_path)]
+    methods = ["labeled", "selftraining", "auto", "fixmatch,prior=uniform,ratio=1"]
+    printed = run_script("unlabeled.py", *args, "--methods", *methods)
+    runs = pd.read_csv(tmp_path / "unlabeled.csv")
+    assert runs["method"].tolist() == methods
+    assert runs["balanced_accuracy"].between(0, 1).all()
+    assert runs["pseudo_labeled"].notna().tolist() == [False, False, False, True]
+    assert "('digits', 'longtailed', 'selftraining')" in printed

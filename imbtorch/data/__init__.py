@@ -6,6 +6,8 @@
 - :mod:`~imbtorch.data.sources`: one reader per kind of input, :func:`make_source`;
 - :mod:`~imbtorch.data.dataset`: :class:`ImageDataset`, the torch dataset of a source
   with class codes, sample weights and a training transform;
+- :mod:`~imbtorch.data.unlabeled`: scikit-learn's ``-1`` marker of unlabelled images, and
+  the dataset of their weak and strong views;
 - :mod:`~imbtorch.data.normalize`: channel statistics, per-batch standardisation;
 - :mod:`~imbtorch.data.loader`: DataLoader settings for the source and the device;
 - :mod:`~imbtorch.data.inputs`: :class:`ImageInputMixin`, what the estimators use.

@@ -24,6 +24,8 @@
   resumed fits.
 - :mod:`~imbtorch.training.monitors`: validation scores and early stopping.
 - :mod:`~imbtorch.training.decoupled`: cRT, the classifier re-trained alone.
+- :mod:`~imbtorch.training.semi_supervised`: FixMatch on unlabelled images, its
+  pseudo-labels under the pool's class prior.
 
 What ``strategy='auto'`` trains and decides is :mod:`imbtorch.strategies`'.
 """
