@@ -30,7 +30,7 @@ from skorch import NeuralNetClassifier
 from .data.dataset import ImageDataset, is_prepared
 from .data.inputs import ImageInputMixin
 from .data.splits import split_for_validation
-from .data.unlabeled import TwoViews, split_unlabeled
+from .data.unlabeled import TwoViews, check_labeled_part, split_unlabeled
 from .device import seeded_torch
 from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .losses.factory import loss_class_weight, make_criterion
@@ -320,10 +320,11 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         keeps the meaning); ``'trivial'`` and ``'randaugment'`` add
         TrivialAugment or RandAugment. ``plan_`` names it. Not together
         with ``train_transform``.
-    unlabeled : {'auto', 'fixmatch', 'ignore'}, default='auto'
+    unlabeled : {'auto', 'fixmatch', 'ignore'} or None, default='auto'
         What to do with images ``y`` marks unlabelled (``-1``, as for
         scikit-learn's semi-supervised estimators; see
-        :mod:`imbtorch.data.unlabeled` for other label types).
+        :mod:`imbtorch.data.unlabeled` for other label types). ``None``:
+        ``-1`` is a label like any other (labels -1 and 1).
         ``'fixmatch'`` trains on them by FixMatch (see
         :mod:`imbtorch.training.semi_supervised`); ``'ignore'`` leaves them
         out; ``'auto'`` leaves them out with a warning, until a method beats
@@ -812,14 +813,11 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         dataset of their two views where the plan trains on them (else None)."""
         source = self._image_source(X, reset=reset)
         y = self._targets(source, y)
-        source, y, sample_weight, pool = split_unlabeled(source, y, sample_weight)
-        if pool is not None and not len(y):
-            raise ValueError(
-                f"y marks all {len(pool[0])} images unlabelled (-1); a classifier needs "
-                "labelled images of at least two classes beside them. Label some images (of "
-                "every class), or train a trunk on unlabelled images alone with "
-                "ImageEmbedder(...).fit(X)."
-            )
+        pool = None
+        if self.unlabeled is not None:  # None: -1 is a label like any other
+            source, y, sample_weight, pool = split_unlabeled(source, y, sample_weight)
+        if pool is not None:
+            check_labeled_part(y, len(pool[0]), first_call=reset and classes is None)
         if reset:
             check_label_settings(self, multilabel=y.ndim == 2)
             self.multilabel_ = y.ndim == 2

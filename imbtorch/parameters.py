@@ -71,7 +71,7 @@ CONSTRAINTS: dict = {
     "sampler": [StrOptions(set(SAMPLER_NAMES)), HasMethods(["fit_resample"]), None],
     "train_transform": [callable, None],
     "augment": [StrOptions(set(AUGMENTATIONS)), None],
-    "unlabeled": [StrOptions(set(UNLABELED_MODES))],
+    "unlabeled": [StrOptions(set(UNLABELED_MODES)), None],
     "pseudo_label_threshold": [Interval(Real, 0, 1, closed="right")],
     "unlabeled_ratio": [Interval(Integral, 1, None, closed="left")],
     "pseudo_label_prior": [StrOptions(set(PSEUDO_LABEL_PRIORS)), "array-like", None],

@@ -325,7 +325,7 @@ def test_decision_rules_train_the_stages_as_the_estimator_does(trunk, epochs, st
     rules = benchmark_module("decision_rules")
     fit_trunk, rule_logits, score_rules = rules.fit_trunk, rules.rule_logits, rules.score_rules
     from imbtorch import BalancedImageClassifier
-    from imbtorch.datasets import load_long_tailed_digits, long_tailed_counts
+    from imbtorch.datasets import load_long_tailed_digits
 
     split = load_long_tailed_digits(100, random_state=0)
     X_train, X_test, y_train, y_test = split

@@ -27,6 +27,11 @@ EXPECTED_FAILED_CHECKS = {
         "skorch's set_params(callbacks=...) re-initialises the callbacks at once, so a "
         "nonsense callbacks value raises in set_params rather than in fit."
     ),
+    "check_classifiers_classes": (
+        "-1 marks an unlabelled image by default (scikit-learn's semi-supervised convention), "
+        "and this check labels a binary y -1 and 1; unlabeled=None makes -1 a class "
+        "(test_unlabeled.py)."
+    ),
     "check_sample_weight_equivalence_on_dense_data": (
         "Mini-batch SGD is not invariant to repeating samples: repeated rows change the "
         "batches and the epoch length, so weights equal repeats only in the loss of one "

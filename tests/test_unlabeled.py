@@ -79,6 +79,16 @@ def test_an_unlabelled_only_fit_is_refused_with_the_fix(small_images):
         BalancedImageClassifier(**FAST).fit(X, np.full(len(y), -1))
 
 
+def test_labels_minus_one_and_one_are_classes_with_unlabeled_none(small_images):
+    X, y = small_images
+    binary = np.where(y == 0, -1, 1)
+    with pytest.raises(ValueError, match="one class only \\(np.int64\\(1\\)\\).*unlabeled=None"):
+        BalancedImageClassifier(**FAST).fit(X, binary)
+    clf = BalancedImageClassifier(**FAST, unlabeled=None).fit(X, binary)
+    assert clf.classes_.tolist() == [-1, 1]
+    assert clf.plan_.unlabeled is None and clf.n_samples_fit_ == 60
+
+
 def test_ignore_leaves_them_out_and_says_so(small_images):
     X, y = _with_unlabeled(*small_images)
     clf = BalancedImageClassifier(unlabeled="ignore", **FAST).fit(X, y)

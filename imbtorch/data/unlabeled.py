@@ -149,6 +149,31 @@ class TwoViews(Dataset):
         return views, torch.as_tensor(weight, dtype=torch.float32)
 
 
+def check_labeled_part(y: np.ndarray, n_unlabeled: int, *, first_call: bool = True) -> None:
+    """Refuse labelled images too few for a classifier beside ``n_unlabeled`` marked ones.
+
+    Parameters
+    ----------
+    y : ndarray
+        The labels of the labelled images.
+    n_unlabeled : int
+    first_call : bool, default=True
+        Whether ``y`` alone sets the classes (not a later ``partial_fit``, or one given
+        ``classes``), so that it must hold two.
+    """
+    if not len(y):
+        raise ValueError(
+            f"y marks all {n_unlabeled} images unlabelled (-1); a classifier needs labelled "
+            "images of at least two classes beside them. Label some images (of every class)."
+        )
+    if first_call and y.ndim == 1 and len(np.unique(y)) < 2:
+        raise ValueError(
+            f"y marks {n_unlabeled} images unlabelled (-1), which leaves labelled images of "
+            f"one class only ({np.unique(y)[0]!r}). If -1 is one of your classes (labels -1 "
+            "and 1), pass unlabeled=None; else label images of another class."
+        )
+
+
 def split_unlabeled(source: ImageSource, y: np.ndarray, sample_weight=None):
     """The labelled images and the unlabelled ones of ``source``, as ``y`` marks them.
 
