@@ -211,7 +211,7 @@ def test_loader_defaults_follow_the_source_and_are_overridable(png_folder, mnist
     _, paths, labels = png_folder
     X_train, _, y_train, _ = mnist_lt
     clf = BalancedImageClassifier(**FAST).fit(paths, labels)
-    train = clf.get_iterator(clf._fit_dataset(paths, labels, None, reset=False), training=True)
+    train = clf.get_iterator(clf._fit_dataset(paths, labels, None, reset=False)[0], training=True)
     assert train.num_workers == min(MAX_DEFAULT_WORKERS, available_cpus())
     assert train.persistent_workers and not train.pin_memory
     assert clf.get_iterator(clf._prediction_input(paths)).num_workers == train.num_workers

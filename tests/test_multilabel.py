@@ -116,7 +116,7 @@ def test_strategy_auto_trains_distribution_balanced_loss_with_label_aware_sampli
     assert clf.strategy_ == "distribution_balanced+label_aware"
     assert (clf.loss_, clf.sampler_) == ("distribution_balanced", "class_balanced")
     assert isinstance(clf.criterion_, DistributionBalancedLoss)
-    dataset = clf._fit_dataset(X, Y, None, reset=False)
+    dataset, _ = clf._fit_dataset(X, Y, None, reset=False)
     assert isinstance(clf.get_iterator(dataset, training=True).batch_sampler, LabelAware)
     summary = [  # the report says so
         "Trained 2 epochs. strategy='auto' trained 'distribution_balanced+label_aware': a "
