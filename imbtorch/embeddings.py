@@ -28,6 +28,7 @@ from skorch.helper import SliceDataset
 from skorch.utils import is_dataset
 from torch import nn
 
+from .data.huggingface import as_collection
 from .data.inputs import INPUT_CONSTRAINTS, ImageInputMixin
 from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
@@ -207,6 +208,7 @@ class ImageEmbedder(
             check_is_fitted(model)
             self.estimator_ = model
         else:
+            X = as_collection(X)  # a datasets.Dataset carries its labels
             if y is None and not (is_dataset(X) or isinstance(X, SliceDataset)):
                 raise ValueError(
                     "ImageEmbedder trains its BalancedImageClassifier in fit, which needs y; "

@@ -879,7 +879,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         return self._prediction_dataset(X)
 
     # -- training -------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Build the network for the data and train it for ``max_epochs`` epochs.
 
         Parameters
@@ -893,13 +893,15 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             Pillow in the loader's workers; or a map-style torch Dataset of
             ``(image, target)`` pairs (``ImageFolder``, your own) or skorch's
             ``SliceDataset``, whose images may be PIL images, tensors or
-            arrays.
+            arrays; or a Hugging Face ``datasets.Dataset``
+            (:class:`~imbtorch.data.HFImageDataset`).
         y : array-like of shape (N,) or (N, n_labels), or None
             Labels of any type; or a multi-label 0/1 indicator matrix (an
             array, a scipy sparse matrix or a pandas DataFrame, one column
             per label), trained with one sigmoid per label. ``None`` for a
-            Dataset reads its ``targets`` (or ``y``) attribute, else the
-            targets of its items.
+            Dataset reads its ``targets`` (or ``y``) attribute (a
+            ``datasets.Dataset``'s ``ClassLabel`` names), else the targets
+            of its items.
         sample_weight : array-like of shape (N,), default=None
             Non-negative weight of each sample in the loss.
         **fit_params
@@ -924,7 +926,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             )
         return self
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train ``max_epochs`` more epochs, building the network on the first call.
 
         Parameters

@@ -3,6 +3,8 @@
 - :mod:`~imbtorch.data.arrays`: numeric array layouts, viewed as ``(N, C, H, W)``;
 - :mod:`~imbtorch.data.files`: image files decoded with Pillow, image folders;
 - :mod:`~imbtorch.data.tables`: image files and (multi-)labels listed in a CSV table;
+- :mod:`~imbtorch.data.huggingface`: a Hugging Face ``datasets.Dataset`` as a torch
+  Dataset of ``(image, target)`` pairs, :class:`HFImageDataset`;
 - :mod:`~imbtorch.data.sources`: one reader per kind of input, :func:`make_source`;
 - :mod:`~imbtorch.data.dataset`: :class:`ImageDataset`, the torch dataset of a source
   with class codes, sample weights and a training transform;
@@ -15,6 +17,7 @@
 
 from .dataset import ImageDataset
 from .files import IMAGE_EXTENSIONS, ImageReadError, load_image_folder
+from .huggingface import HFImageDataset
 from .inputs import ImageInputMixin
 from .sources import ArraySource, DatasetSource, FileSource, ImageSource, make_source
 from .tables import load_image_table
@@ -24,6 +27,7 @@ __all__ = [
     "ArraySource",
     "DatasetSource",
     "FileSource",
+    "HFImageDataset",
     "ImageDataset",
     "ImageInputMixin",
     "ImageReadError",

@@ -7,8 +7,9 @@ per batch on the training device. Sources:
 - :class:`ArraySource`: a numeric array, kept as given (a view, no copy);
 - :class:`FileSource`: image files, decoded lazily with Pillow;
 - :class:`DatasetSource`: a map-style torch ``Dataset`` of ``(image, target)``
-  pairs (``ImageFolder`` or your own) or skorch's ``SliceDataset``; images
-  may be PIL images, tensors or arrays.
+  pairs (``ImageFolder``, a Hugging Face ``datasets.Dataset`` through
+  :class:`~imbtorch.data.huggingface.HFImageDataset`, or your own) or skorch's
+  ``SliceDataset``; images may be PIL images, tensors or arrays.
 
 :func:`make_source` picks the reader for the user's ``X``.
 """
@@ -34,6 +35,7 @@ from .files import (
     read_image,
     scan_files,
 )
+from .huggingface import as_collection
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114])  # ITU-R 601-2, as Pillow converts RGB to L
 
@@ -165,6 +167,21 @@ def dataset_targets(dataset) -> np.ndarray | None:
         if targets is not None and not callable(targets):
             return np.asarray(targets)
     return None
+
+
+def collection_and_targets(X, y, *, caller: str):
+    """``X`` (a ``datasets.Dataset`` viewed as a torch Dataset) and ``y``, or the targets a
+    Dataset carries when ``y`` is None, for functions that split or score ``(X, y)``."""
+    X = as_collection(X)
+    if y is None:
+        y = dataset_targets(X) if is_dataset(X) else None
+        if y is None:
+            raise ValueError(
+                f"{caller} needs y, one label per image; X carries none (a torch Dataset "
+                "with a targets attribute, or a datasets.Dataset with a ClassLabel column, "
+                "gives its own)."
+            )
+    return X, y
 
 
 def _to_chw(image, index_name: str, data_format: str) -> torch.Tensor:
@@ -329,7 +346,7 @@ def make_source(
 
     Parameters
     ----------
-    X : array-like of paths, torch Dataset, SliceDataset, or array-like of pixels
+    X : array-like of paths, torch Dataset, SliceDataset, ``datasets.Dataset``, or pixels
     validate_array : callable, default=numpy.asarray
         Turns pixel input into a numeric ndarray (the estimators pass
         scikit-learn's ``validate_data``); not called for other inputs.
@@ -343,6 +360,7 @@ def make_source(
     num_workers : int, default=0
         Processes that read the file headers of a large collection.
     """
+    X = as_collection(X)  # a Hugging Face datasets.Dataset, viewed as a torch Dataset
     check_not_empty(X)
     if image_size is not None:
         if len(image_size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in image_size):
@@ -392,6 +410,7 @@ __all__ = [
     "FileSource",
     "ImageReadError",
     "ImageSource",
+    "collection_and_targets",
     "dataset_targets",
     "make_source",
 ]

@@ -21,6 +21,7 @@ from sklearn.metrics import average_precision_score, make_scorer, recall_score
 from sklearn.model_selection import cross_validate
 from sklearn.utils.parallel import Parallel, delayed
 
+from ..data.sources import collection_and_targets
 from ..data.splits import check_cv
 from ..data.targets import check_multilabel_targets, is_multilabel_input
 from ..estimator import BalancedImageClassifier
@@ -99,8 +100,11 @@ def compare_strategies(
     Parameters
     ----------
     X : array-like of images
-    y : array-like of shape (n_samples,), or (n_samples, n_labels)
-        Labels, or a multi-label 0/1 indicator matrix (array, sparse matrix
+        Arrays, file paths, a torch Dataset (wrap it in skorch's
+        ``SliceDataset``) or a ``datasets.Dataset``.
+    y : array-like of shape (n_samples,), or (n_samples, n_labels), or None
+        Labels (None: those a Dataset carries, e.g. a ``datasets.Dataset``'s
+        ``ClassLabel`` column), or a multi-label 0/1 indicator matrix (array, sparse matrix
         or DataFrame), for which the folds stratify every label (iterative
         stratification, :mod:`imbtorch.data.splits`) and the defaults
         change: see ``strategies`` and ``scoring``.
@@ -166,6 +170,7 @@ def compare_strategies(
     """
     pd = import_pandas("compare_strategies returns a pandas DataFrame", "compare")
     estimator = BalancedImageClassifier() if estimator is None else estimator
+    X, y = collection_and_targets(X, y, caller="compare_strategies")
     multilabel = is_multilabel_input(y)
     if multilabel:
         y = check_multilabel_targets(y)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..data.sources import collection_and_targets
 from ..data.targets import is_multilabel_input
 from .imbalance_report import ImbalanceReport
 from .metrics import (
@@ -44,7 +45,8 @@ def report(
         :class:`~imbtorch.BalancedImageClassifier`, a pipeline, ...);
         with ``predict_proba`` the report adds calibration.
     X, y
-        Evaluation images and labels. A multi-label 0/1 indicator ``y``
+        Evaluation images and labels; ``y=None`` reads the labels a Dataset
+        carries (a ``datasets.Dataset``'s ``ClassLabel`` column). A multi-label 0/1 indicator ``y``
         gives a :class:`~imbtorch.evaluation.multilabel_report.MultiLabelReport`
         (average precision per label; needs ``predict_proba``).
     class_counts : dict or array-like, default=None
@@ -57,13 +59,17 @@ def report(
         Bins of the expected calibration error and the reliability diagram.
     label_names : array-like of shape (n_labels,), default=None
         Names of a multi-label ``y``'s columns (``load_image_table``'s),
-        for the table and the figure.
+        for the table and the figure; a ``datasets.Dataset``'s
+        ``Sequence(ClassLabel)`` names by default.
 
     Returns
     -------
     report : ImbalanceReport
     """
     check_is_fitted(estimator)
+    X, y = collection_and_targets(X, y, caller="report")
+    if label_names is None and getattr(X, "multilabel", False):
+        label_names = X.classes  # a datasets.Dataset's Sequence(ClassLabel) names
     classes = np.asarray(estimator.classes_)
     if class_counts is None:
         class_counts = getattr(estimator, "class_counts_", None)

@@ -31,6 +31,8 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDataset
 from torch.utils.data import Dataset, Subset
 
+from ..data.huggingface import HFImageDataset
+from ..data.sources import collection_and_targets
 from ..data.splits import check_cv, holdout
 from ..data.targets import check_multilabel_targets
 
@@ -125,8 +127,9 @@ class TunedLabelThresholdsCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
         Parameters
         ----------
         X : images (or any input ``estimator`` takes)
-        y : array-like, sparse matrix or DataFrame of shape (N, n_labels)
-            0/1 indicator matrix.
+        y : array-like, sparse matrix or DataFrame of shape (N, n_labels), or None
+            0/1 indicator matrix (None: a Dataset's own, e.g. a
+            ``datasets.Dataset``'s ``Sequence(ClassLabel)`` column).
         **fit_params
             Passed to ``estimator.fit``; ``sample_weight`` is split with ``X``.
 
@@ -139,6 +142,7 @@ class TunedLabelThresholdsCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator)
             self.get_params(deep=False),
             caller_name=type(self).__name__,
         )
+        X, y = collection_and_targets(X, y, caller=f"{type(self).__name__}.fit")
         y = check_multilabel_targets(y)
         scorer = check_scoring(self, scoring=self.scoring)
         if isinstance(self.cv, str) and self.cv == "prefit":
@@ -270,7 +274,7 @@ def label_probabilities(proba) -> np.ndarray:
 def _take(X, indices: np.ndarray):
     """The images at ``indices`` of any input the estimators take: a SliceDataset sliced, a
     Subset of a torch Dataset, rows of an array or a pandas object, items of a list."""
-    if isinstance(X, SliceDataset):
+    if isinstance(X, (SliceDataset, HFImageDataset)):
         return X[indices]
     if isinstance(X, Dataset):
         return Subset(X, indices.tolist())
