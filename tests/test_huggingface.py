@@ -88,6 +88,17 @@ def test_multilabel_sequence_of_class_labels_is_an_indicator_in_the_features_ord
     assert set(report(clf, ds, None).per_class.index) == set(NAMES)  # the feature's names
 
 
+def test_a_multilabel_dataset_is_searched_and_compared_on_folds(multilabel_ds):
+    ds, _ = multilabel_ds
+    images = HFImageDataset(ds)
+    search = GridSearchCV(BalancedImageClassifier(**FAST), {"lr": [0.01, 0.03]}, cv=2)
+    assert search.fit(images, images.targets).predict(images[:5]).shape == (5, len(NAMES))
+    table = compare_strategies(
+        ds, None, ["ce", "asl"], estimator=BalancedImageClassifier(**FAST), cv=2
+    )
+    assert set(table.index) == {"ce", "asl"} and table["map_macro_mean"].notna().all()
+
+
 def test_grid_search_and_compare_strategies_split_the_dataset(folder_ds):
     ds, _ = folder_ds
     images = HFImageDataset(ds)
