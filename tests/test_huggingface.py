@@ -1,6 +1,8 @@
 """Hugging Face ``datasets``: a local imagefolder and a multi-label Dataset of PNG files."""
 
 import shutil
+import sys
+import types
 import warnings
 
 import datasets
@@ -9,7 +11,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder, report
-from imbtorch.data.huggingface import HFImageDataset
+from imbtorch.data.huggingface import HFImageDataset, is_hf_dataset
 from imbtorch.evaluation import compare_strategies
 
 FAST = dict(max_epochs=2, random_state=0, module__width=8, batch_size=16)
@@ -167,3 +169,8 @@ def test_streaming_datasets_and_dataset_dicts_are_refused_with_the_fix(folder_ds
         BalancedImageClassifier(**FAST).fit(ds.to_iterable_dataset())
     with pytest.raises(TypeError, match=r"DatasetDict of the splits \['train'\].*X\['train'\]"):
         BalancedImageClassifier(**FAST).fit(datasets.DatasetDict(train=ds))
+
+
+def test_an_unrelated_module_called_datasets_is_not_taken_for_hugging_faces(monkeypatch):
+    monkeypatch.setitem(sys.modules, "datasets", types.ModuleType("datasets"))
+    assert not is_hf_dataset([np.zeros((4, 4))]) and not is_hf_dataset(np.zeros((2, 4, 4)))

@@ -34,16 +34,21 @@ MISSING = -1
 __all__ = ["HFImageDataset", "as_collection", "is_hf_dataset"]
 
 
-def _datasets_module():
-    return sys.modules.get("datasets")  # imported by whoever built the object
+_KINDS = ("Dataset", "IterableDataset", "DatasetDict", "IterableDatasetDict")
+
+
+def _dataset_kinds() -> dict[str, type]:
+    """Hugging Face ``datasets``' dataset classes, if it is imported (whoever built the object
+    imported it), by name; an unrelated module called ``datasets`` has none of them."""
+    module = sys.modules.get("datasets")
+    kinds = {name: getattr(module, name, None) for name in _KINDS}
+    return {name: kind for name, kind in kinds.items() if isinstance(kind, type)}
 
 
 def is_hf_dataset(X) -> bool:
     """Whether ``X`` is an object of Hugging Face ``datasets`` (any of its dataset kinds)."""
-    module = _datasets_module()
-    return module is not None and isinstance(
-        X, (module.Dataset, module.IterableDataset, module.DatasetDict, module.IterableDatasetDict)
-    )
+    kinds = tuple(_dataset_kinds().values())
+    return bool(kinds) and isinstance(X, kinds)
 
 
 def as_collection(X):
@@ -55,20 +60,24 @@ def as_collection(X):
 
 
 def _check_map_style(dataset) -> None:
-    module = _datasets_module()
-    if isinstance(dataset, (module.IterableDataset, module.IterableDatasetDict)):
+    kinds = _dataset_kinds()
+
+    def of_kind(*names) -> bool:
+        return any(name in kinds and isinstance(dataset, kinds[name]) for name in names)
+
+    if of_kind("IterableDataset", "IterableDatasetDict"):
         raise TypeError(
             "X is a streaming datasets.IterableDataset, which has no random access; the "
             "samplers and the splitters need indices. Load it without streaming=True (or "
             "materialise a part: datasets.Dataset.from_generator(lambda: iter(X.take(n)), "
             "features=X.features))."
         )
-    if isinstance(dataset, module.DatasetDict):
+    if of_kind("DatasetDict"):
         raise TypeError(
             f"X is a datasets.DatasetDict of the splits {sorted(dataset)}; pass one split, "
             f"e.g. X[{next(iter(dataset))!r}]."
         )
-    if not isinstance(dataset, module.Dataset):
+    if not of_kind("Dataset"):
         raise TypeError(f"HFImageDataset takes a datasets.Dataset; got {type(dataset).__name__}.")
 
 

@@ -169,21 +169,6 @@ def dataset_targets(dataset) -> np.ndarray | None:
     return None
 
 
-def collection_and_targets(X, y, *, caller: str):
-    """``X`` (a ``datasets.Dataset`` viewed as a torch Dataset) and ``y``, or the targets a
-    Dataset carries when ``y`` is None, for functions that split or score ``(X, y)``."""
-    X = as_collection(X)
-    if y is None:
-        y = dataset_targets(X) if is_dataset(X) else None
-        if y is None:
-            raise ValueError(
-                f"{caller} needs y, one label per image; X carries none (a torch Dataset "
-                "with a targets attribute, or a datasets.Dataset with a ClassLabel column, "
-                "gives its own)."
-            )
-    return X, y
-
-
 def _to_chw(image, index_name: str, data_format: str) -> torch.Tensor:
     """A Dataset's image (PIL, tensor or array) as a ``(C, H, W)`` tensor."""
     if isinstance(image, np.ndarray):
@@ -410,7 +395,6 @@ __all__ = [
     "FileSource",
     "ImageReadError",
     "ImageSource",
-    "collection_and_targets",
     "dataset_targets",
     "make_source",
 ]

@@ -12,10 +12,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
+from skorch.utils import is_dataset
 
+from .huggingface import as_collection
+from .sources import dataset_targets
 from .unlabeled import UNLABELED, unlabeled_mask
 
-__all__ = ["check_multilabel_targets", "is_multilabel_input"]
+__all__ = ["check_multilabel_targets", "collection_and_targets", "is_multilabel_input"]
 
 
 def is_multilabel_input(y) -> bool:
@@ -56,3 +59,18 @@ def check_multilabel_targets(y, *, unlabeled: bool = False) -> np.ndarray:
             "are not supported."
         )
     return dense.astype(np.uint8)
+
+
+def collection_and_targets(X, y, *, caller: str):
+    """``X`` (a ``datasets.Dataset`` viewed as a torch Dataset) and ``y``, or the targets a
+    Dataset carries when ``y`` is None, for functions that split or score ``(X, y)``."""
+    X = as_collection(X)
+    if y is None:
+        y = dataset_targets(X) if is_dataset(X) else None
+        if y is None:
+            raise ValueError(
+                f"{caller} needs y, one label per image; X carries none (a torch Dataset "
+                "with a targets attribute, or a datasets.Dataset with a ClassLabel column, "
+                "gives its own)."
+            )
+    return X, y

@@ -21,9 +21,8 @@ from sklearn.metrics import average_precision_score, make_scorer, recall_score
 from sklearn.model_selection import cross_validate
 from sklearn.utils.parallel import Parallel, delayed
 
-from ..data.sources import collection_and_targets
 from ..data.splits import check_cv
-from ..data.targets import check_multilabel_targets, is_multilabel_input
+from ..data.targets import check_multilabel_targets, collection_and_targets, is_multilabel_input
 from ..estimator import BalancedImageClassifier
 from ..strategies import DEFAULT_STRATEGIES, MULTILABEL_DEFAULT_STRATEGIES, strategy_params
 from .calibration import CALIBRATION_SCORING

@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..data.sources import collection_and_targets
-from ..data.targets import is_multilabel_input
+from ..data.targets import collection_and_targets, is_multilabel_input
 from .imbalance_report import ImbalanceReport
 from .metrics import (
     class_counts_for,

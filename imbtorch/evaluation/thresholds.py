@@ -32,9 +32,8 @@ from skorch.helper import SliceDataset
 from torch.utils.data import Dataset, Subset
 
 from ..data.huggingface import HFImageDataset
-from ..data.sources import collection_and_targets
 from ..data.splits import check_cv, holdout
-from ..data.targets import check_multilabel_targets
+from ..data.targets import check_multilabel_targets, collection_and_targets
 
 __all__ = ["TunedLabelThresholdsCV"]
 
