@@ -19,7 +19,11 @@ images marked ``-1``:
 - ``fixmatch``: ``unlabeled='fixmatch'``; ``fixmatch,prior=<p>`` with
   ``pseudo_label_prior=<p>`` (``none``, ``uniform``, ``labeled``,
   ``estimate``), ``ratio=<k>``, ``threshold=<t>`` and ``epochs=<e>`` change
-  the other settings.
+  the other settings;
+- ``simclr`` / ``byol``: ``ImageEmbedder(self_supervised=...)`` trained on
+  every image without its label (``ssl_epochs=<e>`` epochs, 30 by default),
+  then the default fine-tuned from that trunk (``backbone_weights=``) on the
+  labelled images.
 
 Prints balanced accuracy, the recall of the three rarest classes and seconds
 per fit (mean over seeds) and writes ``<tag>_unlabeled.csv`` (one row a run)::
@@ -42,13 +46,15 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import balanced_accuracy_score, recall_score
 from sklearn.semi_supervised import SelfTrainingClassifier
 
-from imbtorch import BalancedImageClassifier
+from imbtorch import BalancedImageClassifier, ImageEmbedder
 from imbtorch.datasets import make_long_tailed
 from imbtorch.datasets.long_tailed import _mnist_images
+from imbtorch.training.self_supervised import SELF_SUPERVISED_METHODS
 
 RESULTS = Path(__file__).with_name("results")
 DATASETS = {"digits": 50, "mnist": 100}  # name -> test images per class
-METHODS = ("labeled", "selftraining", "auto", "fixmatch", "fixmatch,prior=none")
+METHODS = ("labeled", "selftraining", "auto", "fixmatch", "fixmatch,prior=none", "simclr", "byol")
+SSL_EPOCHS = 30
 
 
 def load(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +109,20 @@ def fit_predict(method: str, data, *, seed: int, epochs: int) -> tuple[np.ndarra
         keep = y != -1
         clf = BalancedImageClassifier(max_epochs=epochs, random_state=seed).fit(X[keep], y[keep])
         return clf.predict(X_test), {}
+    if method.split(",")[0] in SELF_SUPERVISED_METHODS:
+        name, *changes = method.split(",")
+        settings = dict(change.split("=") for change in changes)
+        embedder = ImageEmbedder(
+            "simple_cnn",
+            self_supervised=name,
+            max_epochs=int(settings.get("ssl_epochs", SSL_EPOCHS)),
+            random_state=seed,
+        ).fit(X)  # every image, its label unused
+        keep = y != -1
+        clf = BalancedImageClassifier(
+            max_epochs=epochs, random_state=seed, backbone_weights=embedder
+        )
+        return clf.fit(X[keep], y[keep]).predict(X_test), {}
     if method == "selftraining":
         flat = X.reshape(len(X), -1)
         base = BalancedImageClassifier(

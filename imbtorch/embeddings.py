@@ -22,7 +22,8 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
-from sklearn.utils._param_validation import Interval
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDataset
 from skorch.utils import is_dataset
@@ -30,14 +31,16 @@ from torch import nn
 
 from .data.huggingface import as_collection
 from .data.inputs import INPUT_CONSTRAINTS, ImageInputMixin
-from .device import check_device, resolve_device
+from .device import check_device, resolve_device, seeded_torch
 from .estimator import BalancedImageClassifier
 from .networks.backbones import build_backbone, weights_statistics
 from .networks.heads import ImbalanceNetwork, classifier_layer, embed
 from .networks.layers import split_classifier
 from .networks.pretrained import load_weights_file
+from .samplers import MAX_SEED
 from .training.loaders import evaluation_loader
 from .training.precision import PRECISION_CONSTRAINTS, autocast, check_precision
+from .training.self_supervised import SELF_SUPERVISED_METHODS, pretrain_trunk
 
 
 def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:
@@ -61,7 +64,7 @@ class ImageEmbedder(
 ):
     """Turn images into the feature vectors of a CNN (the input of its classifier).
 
-    Three sources of the network:
+    Four sources of the network:
 
     - a :class:`~imbtorch.BalancedImageClassifier` (the default, with its
       default settings) trained inside :meth:`fit` on ``(X, y)``, with any
@@ -71,7 +74,15 @@ class ImageEmbedder(
       read from the local file ``weights`` (a ``state_dict`` saved with
       ``torch.save``), e.g. ``backbone='resnet18'`` with torchvision's
       ImageNet weights downloaded beforehand. The last ``nn.Linear`` layer is
-      dropped. An instance may also be used without ``weights``, as it is.
+      dropped. An instance may also be used without ``weights``, as it is;
+    - with ``self_supervised='simclr'`` or ``'byol'``, a backbone trained in
+      :meth:`fit` on ``X`` alone, without labels (lightly's losses, heads and
+      views, :mod:`imbtorch.training.self_supervised`), for
+      ``max_epochs`` epochs of ``batch_size`` images: ``model`` names the
+      backbone, or is a classifier whose ``backbone``, ``backbone_weights``
+      and ``module__*`` settings are used. A classifier starts from the
+      trained trunk with ``backbone_weights=`` the fitted embedder or the
+      file :meth:`save_weights` wrote.
 
     Parameters
     ----------
@@ -104,6 +115,16 @@ class ImageEmbedder(
         own prediction batches.
     device : 'auto', str or torch.device, default='auto'
         Where a backbone runs (a classifier runs on its own device).
+    self_supervised : {'simclr', 'byol'} or None, default=None
+        Train the backbone on the images of ``X`` without labels (``y`` is
+        not used); needs lightly (``pip install imbtorch[self-supervised]``).
+    max_epochs : int, default=50
+        Epochs of self-supervised training.
+    random_state : int, RandomState or None, default=None
+        Seed of the self-supervised training (first weights, batches and
+        views): a seeded fit is reproducible.
+    verbose : int, default=0
+        Show a progress bar of the self-supervised epochs, with their loss.
 
     Attributes
     ----------
@@ -116,6 +137,8 @@ class ImageEmbedder(
         ``(C, H, W)`` of the images the trunk takes.
     embedding_dim_ : int
         Length of a feature vector.
+    self_supervised_loss_ : list of float
+        The mean loss of each epoch of self-supervised training.
 
     Examples
     --------
@@ -138,6 +161,10 @@ class ImageEmbedder(
         **PRECISION_CONSTRAINTS,
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device, None],
+        "self_supervised": [StrOptions(set(SELF_SUPERVISED_METHODS)), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -155,6 +182,10 @@ class ImageEmbedder(
         channels_last=False,
         batch_size=256,
         device="auto",
+        self_supervised=None,
+        max_epochs=50,
+        random_state=None,
+        verbose=0,
     ):
         self.model = model
         self.weights = weights
@@ -168,6 +199,10 @@ class ImageEmbedder(
         self.channels_last = channels_last
         self.batch_size = batch_size
         self.device = device
+        self.self_supervised = self_supervised
+        self.max_epochs = max_epochs
+        self.random_state = random_state
+        self.verbose = verbose
 
     def fit(self, X, y=None):
         """Train (or check, or load) the network and keep its trunk.
@@ -178,15 +213,18 @@ class ImageEmbedder(
             (as in :meth:`BalancedImageClassifier.fit`)
         y : array-like of shape (N,), default=None
             Needed when the classifier is trained here (a Dataset may carry
-            its own targets).
+            its own targets); not used by self-supervised training.
 
         Returns
         -------
         self
         """
         self._validate_params()
+        vars(self).pop("estimator_", None)  # from an earlier fit
         model = BalancedImageClassifier() if self.model is None else self.model
-        if _is_classifier_model(model):
+        if self.self_supervised is not None:
+            self._fit_self_supervised(model, X)
+        elif _is_classifier_model(model):
             self._fit_classifier(model, X, y)
         else:
             self._fit_backbone(model, X)
@@ -252,7 +290,76 @@ class ImageEmbedder(
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         self.trunk_.to(self._device(), memory_format=memory_format)
 
+    def _fit_self_supervised(self, model, X) -> None:
+        if self.prefit:
+            raise ValueError(
+                "prefit=True uses a fitted classifier as it is, and self_supervised trains a "
+                "backbone; drop one of them."
+            )
+        if _is_classifier_model(model):
+            backbone, weights = model.backbone, model.backbone_weights
+            if self.weights is not None:
+                raise ValueError(
+                    "weights loads a backbone's state_dict, but model is a "
+                    "BalancedImageClassifier; set its backbone_weights, or drop weights."
+                )
+            kwargs = model.get_params_for("module")
+        else:
+            backbone, weights, kwargs = model, self.weights, {}
+            if isinstance(backbone, nn.Module):
+                backbone = copy.deepcopy(backbone)
+        check_device(self.device)
+        check_precision(self.precision, self._device())
+        source = self._image_source(X, reset=True)
+        self._fit_normalization(source)
+        device, channels = self._device(), len(self.channel_mean_)
+        with seeded_torch(self.random_state, device):  # first weights, then heads
+            network = build_backbone(
+                backbone,
+                in_channels=channels,
+                num_classes=2,
+                weights=weights,
+                **kwargs,
+            )
+            trunk = split_classifier(network, 2)[0]
+            with torch.no_grad():
+                shape = (1, channels, *self.image_shape_[1:])
+                dim = int(trunk.eval()(torch.zeros(shape)).shape[1])
+            self.self_supervised_loss_ = pretrain_trunk(
+                trunk.to(device),
+                source,
+                method=self.self_supervised,
+                embedding_dim=dim,
+                mean=self.channel_mean_,
+                std=self.channel_std_,
+                epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                device=device,
+                seed=int(check_random_state(self.random_state).randint(MAX_SEED)),
+                precision=self.precision,
+                progress=bool(self.verbose),
+            )
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
+        self.trunk_ = trunk.to(memory_format=memory_format)
+
+    def backbone_state_dict(self) -> dict:
+        """The trunk's weights on the CPU: ``backbone_weights`` of a classifier with its backbone.
+
+        The classification layer is not in it; a classifier built with the
+        same backbone (and ``module__*`` settings) loads every other weight.
+        """
+        check_is_fitted(self, "trunk_")
+        return {
+            key: value.detach().cpu().clone() for key, value in self.trunk_.state_dict().items()
+        }
+
+    def save_weights(self, path) -> None:
+        """Save :meth:`backbone_state_dict` to ``path`` with ``torch.save``."""
+        torch.save(self.backbone_state_dict(), path)
+
     def _pretrained_statistics(self) -> tuple | None:
+        if self.self_supervised is not None and _is_classifier_model(self.model):
+            return weights_statistics(self.model.backbone, self.model.backbone_weights)
         return weights_statistics(self.model, self.weights)
 
     def _device(self):

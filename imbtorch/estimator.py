@@ -105,13 +105,15 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         ``num_classes`` and ``in_channels`` from the data when its signature
         takes them; an instance is copied at every fit. ``module__*``
         parameters go to its constructor. ``'timm/<name>'`` builds a timm model (needs timm).
-    backbone_weights : None, str or path, default=None
+    backbone_weights : None, str, path or ImageEmbedder, default=None
         Pretrained weights: ``None`` (random initialisation); for torchvision
         backbones ``'DEFAULT'`` or a weights name such as ``'IMAGENET1K_V1'``
         (from torch's cache or downloaded); for timm backbones ``'DEFAULT'``,
         the weights of the tag named in the backbone (``'timm/<name>.<tag>'``,
         from the Hugging Face cache or downloaded); or, for any backbone, the
-        path of a state_dict file or a checkpoint holding one. The head is
+        path of a state_dict file or a checkpoint holding one; or a fitted
+        :class:`~imbtorch.ImageEmbedder` (e.g. trained ``self_supervised`` on
+        unlabelled images), whose input statistics come along. The head is
         rebuilt with one output per class; keys that do not fit are listed in
         the error (see :mod:`imbtorch.networks.pretrained`).
     freeze : None, 'backbone' or int, default=None
@@ -870,7 +872,23 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         return ImageDataset(source, codes, sample_weight), views
 
     def _pretrained_statistics(self) -> tuple | None:
+        embedder = self._weights_embedder()
+        if embedder is not None:  # the statistics the trunk was trained with
+            return tuple(embedder.channel_mean_), tuple(embedder.channel_std_)
         return weights_statistics(self.backbone, self.backbone_weights)
+
+    def _weights_embedder(self):
+        """``backbone_weights`` when it is an ImageEmbedder (checked fitted), else None."""
+        weights = self.backbone_weights
+        if not hasattr(weights, "backbone_state_dict"):
+            return None
+        if not hasattr(weights, "trunk_"):
+            raise ValueError(
+                "backbone_weights is an ImageEmbedder that is not fitted (scikit-learn's clone, "
+                "as in GridSearchCV or cross_validate, passes on estimators unfitted); fit it "
+                "first, or pass the file its save_weights(path) wrote."
+            )
+        return weights
 
     def _prediction_input(self, X):
         self.check_is_fitted()
@@ -967,7 +985,11 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             )
         self.module_ = build_network(
             self.backbone,
-            weights=self.backbone_weights,
+            weights=(
+                self.backbone_weights
+                if self._weights_embedder() is None
+                else self.backbone_weights.backbone_state_dict()
+            ),
             image_shape=(len(self.channel_mean_), *self.image_shape_[1:]),  # grey for RGB: 3
             num_classes=len(self.classes_),
             module_kwargs=self.get_params_for("module"),

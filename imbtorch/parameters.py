@@ -36,7 +36,7 @@ from .training.resume import check_resumable
 
 CONSTRAINTS: dict = {
     "backbone": [str, callable],
-    "backbone_weights": [str, os.PathLike, None],
+    "backbone_weights": [str, os.PathLike, HasMethods(["backbone_state_dict"]), None],
     "freeze": [StrOptions({"backbone"}), Interval(Integral, 1, None, closed="left"), None],
     "unfreeze_epoch": [Interval(Integral, 1, None, closed="left"), None],
     "backbone_lr": [Interval(Real, 0, None, closed="left"), None],

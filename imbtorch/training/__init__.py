@@ -26,6 +26,8 @@
 - :mod:`~imbtorch.training.decoupled`: cRT, the classifier re-trained alone.
 - :mod:`~imbtorch.training.semi_supervised`: FixMatch on unlabelled images, its
   pseudo-labels under the pool's class prior.
+- :mod:`~imbtorch.training.self_supervised`: SimCLR and BYOL pretraining of a
+  trunk on images without labels, with lightly (``ImageEmbedder(self_supervised=...)``).
 
 What ``strategy='auto'`` trains and decides is :mod:`imbtorch.strategies`'.
 """

@@ -1,0 +1,210 @@
+"""Self-supervised pretraining of a trunk on images without labels, with lightly.
+
+:func:`pretrain_trunk` trains a network's trunk (the backbone without its
+classification layer) so that two augmented views of one image map to
+nearby features:
+
+- ``'simclr'`` (Chen et al. 2020): lightly's ``SimCLRProjectionHead`` and
+  ``NTXentLoss``, the other images of the batch as negatives;
+- ``'byol'`` (Grill et al. 2020), non-contrastive: lightly's
+  ``BYOLProjectionHead`` / ``BYOLPredictionHead``, a momentum copy of the
+  trunk and projection as target (``update_momentum`` on lightly's
+  ``cosine_schedule``), and ``NegativeCosineSimilarity``.
+
+The views are lightly's ``SimCLRTransform`` / ``BYOLTransform`` for the
+images' size, without flips (they change the meaning of digits and text)
+and with crops of at least a quarter of the image (small images have few
+pixels to spare), applied in the loader's workers. lightly is an optional
+dependency (``pip install imbtorch[self-supervised]``).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..data.loader import decoding_workers, loader_kwargs
+from ..data.unlabeled import TwoViews
+from ..samplers import make_batch_sampler
+from .loaders import EpochLoader
+from .precision import autocast, grad_scaler
+
+__all__ = ["SELF_SUPERVISED_METHODS", "SelfSupervisedModel", "pretrain_trunk", "view_transforms"]
+
+#: The methods of :func:`pretrain_trunk`.
+SELF_SUPERVISED_METHODS = ("simclr", "byol")
+#: The smallest share of the image a view's crop keeps.
+MIN_CROP_SCALE = 0.25
+_LR = 1e-3  # Adam's, for the trunk and the heads
+
+
+def _lightly(what: str):
+    try:
+        import lightly  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"{what} uses lightly's losses, heads and augmentations; install it with "
+            "pip install lightly (or imbtorch[self-supervised])."
+        ) from exc
+
+
+def view_transforms(method: str, image_size: tuple[int, int]) -> tuple[Callable, Callable]:
+    """lightly's two view transforms of ``method``, taking a float ``(C, H, W)`` image in [0, 1]."""
+    _lightly(f"self_supervised={method!r}")
+    from lightly.transforms import BYOLTransform, SimCLRTransform
+    from lightly.transforms.byol_transform import BYOLView1Transform, BYOLView2Transform
+    from torchvision.transforms import v2
+
+    common = dict(input_size=tuple(image_size), hf_prob=0.0, min_scale=MIN_CROP_SCALE)
+    if method == "simclr":
+        pair = SimCLRTransform(**common, normalize=None)
+    else:
+        pair = BYOLTransform(
+            BYOLView1Transform(**common, normalize=None),
+            BYOLView2Transform(**common, normalize=None),
+        )
+    to_pil = v2.ToPILImage()
+    return tuple(_ThroughPil(to_pil, view) for view in pair.transforms)
+
+
+class _ThroughPil:
+    """A PIL transform (lightly's views end with ``ToTensor``) on a float tensor image."""
+
+    def __init__(self, to_pil, transform) -> None:
+        self.to_pil, self.transform = to_pil, transform
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        with warnings.catch_warnings():  # lightly's ToTensor is deprecated in torchvision
+            warnings.filterwarnings("ignore", "The function `to_tensor", UserWarning)
+            return self.transform(self.to_pil(image))
+
+
+class SelfSupervisedModel(nn.Module):
+    """A trunk with lightly's heads of ``method``; :meth:`loss` of two batches of views."""
+
+    def __init__(self, trunk: nn.Module, embedding_dim: int, method: str, mean, std) -> None:
+        super().__init__()
+        _lightly(f"self_supervised={method!r}")
+        from lightly.loss import NegativeCosineSimilarity, NTXentLoss
+        from lightly.models.modules import (
+            BYOLPredictionHead,
+            BYOLProjectionHead,
+            SimCLRProjectionHead,
+        )
+        from lightly.models.utils import deactivate_requires_grad
+
+        self.method, self.trunk = method, trunk
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+        hidden = max(2 * embedding_dim, 128)
+        if method == "simclr":
+            self.projection = SimCLRProjectionHead(embedding_dim, hidden, 128)
+            self.criterion = NTXentLoss(temperature=0.5)
+        else:
+            self.projection = BYOLProjectionHead(embedding_dim, hidden, 128)
+            self.prediction = BYOLPredictionHead(128, hidden, 128)
+            self.trunk_momentum = copy.deepcopy(trunk)
+            self.projection_momentum = copy.deepcopy(self.projection)
+            deactivate_requires_grad(self.trunk_momentum)
+            deactivate_requires_grad(self.projection_momentum)
+            self.criterion = NegativeCosineSimilarity()
+
+    def _standardised(self, views: torch.Tensor) -> torch.Tensor:
+        views = views.expand(-1, self.mean.shape[1], -1, -1)  # grey views of RGB statistics
+        return (views - self.mean) / self.std
+
+    def loss(self, view0: torch.Tensor, view1: torch.Tensor) -> torch.Tensor:
+        x0, x1 = self._standardised(view0), self._standardised(view1)
+        if self.method == "simclr":
+            return self.criterion(self.projection(self.trunk(x0)), self.projection(self.trunk(x1)))
+        p0 = self.prediction(self.projection(self.trunk(x0)))
+        p1 = self.prediction(self.projection(self.trunk(x1)))
+        with torch.no_grad():
+            z0 = self.projection_momentum(self.trunk_momentum(x0))
+            z1 = self.projection_momentum(self.trunk_momentum(x1))
+        return 0.5 * (self.criterion(p0, z1) + self.criterion(p1, z0))
+
+    def after_step(self, step: int, steps: int) -> None:
+        """BYOL's momentum update of its target networks, after ``step`` of ``steps``."""
+        if self.method != "byol":
+            return
+        from lightly.models.utils import update_momentum
+        from lightly.utils.scheduler import cosine_schedule
+
+        momentum = cosine_schedule(step, steps, 0.99, 1.0)
+        update_momentum(self.trunk, self.trunk_momentum, m=momentum)
+        update_momentum(self.projection, self.projection_momentum, m=momentum)
+
+
+def pretrain_trunk(
+    trunk: nn.Module,
+    source,
+    *,
+    method: str,
+    embedding_dim: int,
+    mean,
+    std,
+    epochs: int,
+    batch_size: int,
+    device,
+    seed: int,
+    num_workers: int | None = None,
+    precision: str = "32",
+    progress: bool = False,
+) -> list[float]:
+    """Train ``trunk`` in place on the images of ``source`` with ``method``; the epochs' losses.
+
+    Each epoch draws its order and its workers' seeds from ``seed`` and the
+    epoch (:class:`~imbtorch.training.loaders.EpochLoader`); the heads'
+    first weights come from torch's generator, which the caller seeds.
+    ``num_workers`` None starts a worker per CPU (at most 8), for arrays too,
+    since the views are made there; ``precision`` is the estimators' (autocast,
+    and a gradient scaler for float16); ``progress`` shows a tqdm bar of the
+    epochs with the last epoch's loss.
+    """
+    view0, view1 = view_transforms(method, source.image_shape[1:])
+    model = SelfSupervisedModel(trunk, embedding_dim, method, mean, std).to(device)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=_LR)
+    dataset = TwoViews(source, view0, view1)
+    batches = make_batch_sampler(
+        None,
+        np.zeros(len(dataset), dtype=np.int64),
+        batch_size=batch_size,
+        seed=seed,
+        drop_last=len(dataset) >= 2 * batch_size,  # a batch of one breaks BatchNorm
+        n_epochs=epochs,
+    )
+    # lightly's views cost milliseconds an image: workers make them even for arrays
+    overrides = {"num_workers": decoding_workers() if num_workers is None else num_workers}
+    loader = EpochLoader(
+        dataset, batch_sampler=batches, seed=seed, **loader_kwargs(dataset, device, overrides)
+    )
+    steps, losses, scaler = epochs * len(loader), [], grad_scaler(precision, device)
+    bar = tqdm(range(epochs), desc=f"self-supervised ({method})", disable=not progress)
+    for epoch in bar:
+        model.train()
+        total = []
+        for views, _ in loader:
+            views = views.to(device, non_blocking=True)
+            with autocast(precision, device):
+                loss = model.loss(views[:, 0], views[:, 1])
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is None:
+                loss.backward()
+                optimizer.step()
+            else:  # float16: gradients scaled against underflow
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            total.append(loss.item())
+            model.after_step(epoch * len(loader) + len(total), steps)
+        losses.append(float(np.mean(total)))
+        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    trunk.eval()
+    return losses

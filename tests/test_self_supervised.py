@@ -1,0 +1,94 @@
+"""Self-supervised pretraining in ImageEmbedder (lightly), and a classifier that starts from it."""
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from imbtorch import BalancedImageClassifier, ImageEmbedder
+
+SSL = dict(max_epochs=2, batch_size=32, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def images(small_images):
+    X, y = small_images
+    return np.repeat(X, 2, axis=0), np.repeat(y, 2)  # 120 images: batches of 32
+
+
+@pytest.mark.parametrize("method", ["simclr", "byol"])
+def test_fit_without_labels_trains_the_trunk_reproducibly(images, method):
+    X, _ = images
+    first = ImageEmbedder("simple_cnn", self_supervised=method, **SSL).fit(X)
+    assert len(first.self_supervised_loss_) == 2 and np.isfinite(first.self_supervised_loss_).all()
+    if method == "byol":  # a negative cosine similarity
+        assert all(-1 <= loss <= 1 for loss in first.self_supervised_loss_)
+    features = first.transform(X)
+    assert features.shape == (len(X), first.embedding_dim_) and np.isfinite(features).all()
+    again = ImageEmbedder("simple_cnn", self_supervised=method, **SSL).fit(X)
+    np.testing.assert_array_equal(again.transform(X), features)  # workers seeded per epoch
+    untrained = ImageEmbedder("simple_cnn", self_supervised=method, **{**SSL, "max_epochs": 1})
+    assert not np.allclose(untrained.fit(X).transform(X), features)
+
+
+def _backbone_parameters(clf):
+    return {k: v for k, v in clf.module_.state_dict().items() if not k.startswith("classifier")}
+
+
+def test_the_pretrained_trunk_reaches_the_classifier(images, tmp_path):
+    X, y = images
+    embedder = ImageEmbedder("simple_cnn", self_supervised="simclr", **SSL).fit(X)
+    trunk = embedder.backbone_state_dict()
+    frozen = dict(freeze="backbone", max_epochs=1, random_state=0)
+    for weights in (embedder, tmp_path / "trunk.pt"):
+        embedder.save_weights(tmp_path / "trunk.pt")
+        clf = BalancedImageClassifier(backbone_weights=weights, **frozen).fit(X, y)
+        loaded = _backbone_parameters(clf)
+        assert set(loaded) == set(trunk)
+        for key, value in trunk.items():
+            torch.testing.assert_close(loaded[key].cpu(), value, msg=key)
+    with_embedder = BalancedImageClassifier(backbone_weights=embedder, **frozen).fit(X, y)
+    np.testing.assert_allclose(with_embedder.channel_mean_, embedder.channel_mean_)
+    np.testing.assert_allclose(with_embedder.channel_std_, embedder.channel_std_)
+
+
+def test_a_cloned_embedder_is_refused_with_the_fix(images):
+    X, y = images
+    fitted = ImageEmbedder("simple_cnn", self_supervised="simclr", **SSL).fit(X)
+    clf = clone(BalancedImageClassifier(backbone_weights=fitted, max_epochs=1))
+    with pytest.raises(ValueError, match="ImageEmbedder that is not fitted.*save_weights"):
+        clf.fit(X, y)
+
+
+def test_a_classifier_model_lends_its_backbone_settings(images):
+    X, _ = images
+    model = BalancedImageClassifier(module__width=4)
+    narrow = ImageEmbedder(model, self_supervised="byol", **SSL).fit(X)
+    wide = ImageEmbedder("simple_cnn", self_supervised="byol", **SSL).fit(X)
+    assert narrow.embedding_dim_ < wide.embedding_dim_
+    assert not hasattr(narrow, "estimator_")  # no classifier was trained
+
+
+def test_image_files_train_in_workers_under_mixed_precision(png_folder, capsys):
+    _, paths, _ = png_folder
+    embedder = ImageEmbedder(
+        "simple_cnn", self_supervised="simclr", precision="bf16-mixed", verbose=1, **SSL
+    ).fit(paths[:64])
+    assert "self-supervised (simclr)" in capsys.readouterr().err  # tqdm's bar
+    assert embedder.image_shape_ == (1, 28, 28)
+    assert embedder.transform(paths[:3]).shape == (3, embedder.embedding_dim_)
+
+
+def test_refusals_name_the_fix(images, monkeypatch):
+    X, _ = images
+    with pytest.raises(ValueError, match="prefit=True .* self_supervised"):
+        ImageEmbedder(BalancedImageClassifier(), prefit=True, self_supervised="simclr").fit(X)
+    with pytest.raises(ValueError, match="set its backbone_weights"):
+        ImageEmbedder(BalancedImageClassifier(), weights="w.pt", self_supervised="simclr").fit(X)
+    with pytest.raises(ValueError, match="self_supervised"):
+        ImageEmbedder("simple_cnn", self_supervised="rotation").fit(X)
+    monkeypatch.setitem(sys.modules, "lightly", None)  # as if lightly were not installed
+    with pytest.raises(ImportError, match="pip install lightly"):
+        ImageEmbedder("simple_cnn", self_supervised="simclr", **SSL).fit(X)
