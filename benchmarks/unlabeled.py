@@ -23,7 +23,8 @@ images marked ``-1``:
 - ``simclr`` / ``byol``: ``ImageEmbedder(self_supervised=...)`` trained on
   every image without its label (``ssl_epochs=<e>`` epochs, 30 by default),
   then the default fine-tuned from that trunk (``backbone_weights=``) on the
-  labelled images.
+  labelled images (``lr=<x>``: at that learning rate rather than the
+  fine-tuning default).
 
 Prints balanced accuracy, the recall of the three rarest classes and seconds
 per fit (mean over seeds) and writes ``<tag>_unlabeled.csv`` (one row a run)::
@@ -120,7 +121,10 @@ def fit_predict(method: str, data, *, seed: int, epochs: int) -> tuple[np.ndarra
         ).fit(X)  # every image, its label unused
         keep = y != -1
         clf = BalancedImageClassifier(
-            max_epochs=epochs, random_state=seed, backbone_weights=embedder
+            max_epochs=epochs,
+            random_state=seed,
+            backbone_weights=embedder,
+            lr=float(settings["lr"]) if "lr" in settings else None,
         )
         return clf.fit(X[keep], y[keep]).predict(X_test), {}
     if method == "selftraining":

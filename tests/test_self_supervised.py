@@ -92,3 +92,37 @@ def test_refusals_name_the_fix(images, monkeypatch):
     monkeypatch.setitem(sys.modules, "lightly", None)  # as if lightly were not installed
     with pytest.raises(ImportError, match="pip install lightly"):
         ImageEmbedder("simple_cnn", self_supervised="simclr", **SSL).fit(X)
+
+
+def test_without_workers_the_views_are_seeded_and_numpy_is_left_as_it_was(images):
+    """lightly draws from numpy's global generator: in the process, pretrain_trunk seeds it
+    for each epoch and restores it after."""
+    from imbtorch.data.sources import make_source
+    from imbtorch.networks.backbones import build_backbone
+    from imbtorch.networks.layers import split_classifier
+    from imbtorch.training.self_supervised import pretrain_trunk
+
+    X, _ = images
+    source = make_source(X)
+    states = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        trunk = split_classifier(build_backbone("simple_cnn", in_channels=1, num_classes=2), 2)[0]
+        np.random.seed(7)  # noqa: NPY002 (the global generator lightly draws from)
+        pretrain_trunk(
+            trunk,
+            source,
+            method="byol",
+            embedding_dim=64,
+            mean=[0.0],
+            std=[1.0],
+            epochs=2,
+            batch_size=32,
+            device="cpu",
+            seed=3,
+            num_workers=0,
+        )
+        assert np.random.randint(1000) == np.random.RandomState(7).randint(1000)  # noqa: NPY002
+        states.append(trunk.state_dict())
+    for key, value in states[0].items():
+        torch.testing.assert_close(states[1][key], value, msg=key)

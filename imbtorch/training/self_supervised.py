@@ -12,9 +12,10 @@ nearby features:
   ``cosine_schedule``), and ``NegativeCosineSimilarity``.
 
 The views are lightly's ``SimCLRTransform`` / ``BYOLTransform`` for the
-images' size, without flips (they change the meaning of digits and text)
-and with crops of at least a quarter of the image (small images have few
-pixels to spare), applied in the loader's workers. lightly is an optional
+images' size, without flips (they change the meaning of digits and text),
+with crops of at least a quarter of the image (small images have few
+pixels to spare) and the blur's width scaled to the image, applied in the
+loader's workers. lightly is an optional
 dependency (``pip install imbtorch[self-supervised]``).
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import torch
@@ -32,7 +34,7 @@ from tqdm.auto import tqdm
 from ..data.loader import decoding_workers, loader_kwargs
 from ..data.unlabeled import TwoViews
 from ..samplers import make_batch_sampler
-from .loaders import EpochLoader
+from .loaders import EpochLoader, worker_base_seed
 from .precision import autocast, grad_scaler
 
 __all__ = ["SELF_SUPERVISED_METHODS", "SelfSupervisedModel", "pretrain_trunk", "view_transforms"]
@@ -61,7 +63,15 @@ def view_transforms(method: str, image_size: tuple[int, int]) -> tuple[Callable,
     from lightly.transforms.byol_transform import BYOLView1Transform, BYOLView2Transform
     from torchvision.transforms import v2
 
-    common = dict(input_size=tuple(image_size), hf_prob=0.0, min_scale=MIN_CROP_SCALE)
+    # SimCLR's blur is for 224-pixel images (sigma 0.1 to 2): scaled to the images' size, it
+    # fades out for small ones, as SimCLR's own recipe for 32-pixel images leaves it out
+    scale = min(image_size) / 224
+    common = dict(
+        input_size=tuple(image_size),
+        hf_prob=0.0,
+        min_scale=MIN_CROP_SCALE,
+        sigmas=(0.1 * scale, 2.0 * scale),
+    )
     if method == "simclr":
         pair = SimCLRTransform(**common, normalize=None)
     else:
@@ -186,25 +196,41 @@ def pretrain_trunk(
         dataset, batch_sampler=batches, seed=seed, **loader_kwargs(dataset, device, overrides)
     )
     steps, losses, scaler = epochs * len(loader), [], grad_scaler(precision, device)
+    step = partial(_train_epoch, model, loader, optimizer, scaler, precision, device)
     bar = tqdm(range(epochs), desc=f"self-supervised ({method})", disable=not progress)
-    for epoch in bar:
-        model.train()
-        total = []
-        for views, _ in loader:
-            views = views.to(device, non_blocking=True)
-            with autocast(precision, device):
-                loss = model.loss(views[:, 0], views[:, 1])
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                optimizer.step()
-            else:  # float16: gradients scaled against underflow
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            total.append(loss.item())
-            model.after_step(epoch * len(loader) + len(total), steps)
-        losses.append(float(np.mean(total)))
-        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    # lightly's views draw from numpy's global generator: seeded here, restored after
+    numpy_state = np.random.get_state()  # noqa: NPY002
+    try:
+        for epoch in bar:
+            if loader.num_workers == 0:  # workers seed numpy from the epoch's seed themselves
+                np.random.seed(worker_base_seed(seed, epoch) % 2**32)  # noqa: NPY002
+            done = epoch * len(loader)  # steps before this epoch, of epochs * len(loader)
+            losses.append(step(done, steps))
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
     trunk.eval()
     return losses
+
+
+def _train_epoch(
+    model, loader, optimizer, scaler, precision: str, device, done: int, steps: int
+) -> float:
+    """One epoch of ``model.loss`` steps, after ``done`` of ``steps``; its mean loss."""
+    model.train()
+    total = []
+    for views, _ in loader:
+        views = views.to(device, non_blocking=True)
+        with autocast(precision, device):
+            loss = model.loss(views[:, 0], views[:, 1])
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:  # float16: gradients scaled against underflow
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        total.append(loss.item())
+        model.after_step(done + len(total), steps)
+    return float(np.mean(total))
