@@ -38,6 +38,7 @@ from .net_params import NetParamsMixin
 from .networks.backbones import weights_statistics
 from .networks.build import build_network
 from .networks.heads import ImbalanceNetwork, classifier_layer, embed
+from .networks.pretrained import fitted_trunk
 from .parameters import CONSTRAINTS, check_label_settings, check_prior_source, check_settings
 from .prediction import predict, predict_proba
 from .strategies import TrainingFacts, plan_training
@@ -872,23 +873,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         return ImageDataset(source, codes, sample_weight), views
 
     def _pretrained_statistics(self) -> tuple | None:
-        embedder = self._weights_embedder()
-        if embedder is not None:  # the statistics the trunk was trained with
-            return tuple(embedder.channel_mean_), tuple(embedder.channel_std_)
+        trunk = fitted_trunk(self.backbone_weights)  # an ImageEmbedder's: its statistics
+        if trunk is not None:
+            return trunk[1]
         return weights_statistics(self.backbone, self.backbone_weights)
-
-    def _weights_embedder(self):
-        """``backbone_weights`` when it is an ImageEmbedder (checked fitted), else None."""
-        weights = self.backbone_weights
-        if not hasattr(weights, "backbone_state_dict"):
-            return None
-        if not hasattr(weights, "trunk_"):
-            raise ValueError(
-                "backbone_weights is an ImageEmbedder that is not fitted (scikit-learn's clone, "
-                "as in GridSearchCV or cross_validate, passes on estimators unfitted); fit it "
-                "first, or pass the file its save_weights(path) wrote."
-            )
-        return weights
 
     def _prediction_input(self, X):
         self.check_is_fitted()
@@ -983,13 +971,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
                 f"{type(self).__name__} builds its network from the training data; call "
                 "fit(X, y) rather than initialize()."
             )
+        trunk = fitted_trunk(self.backbone_weights)  # an ImageEmbedder's state_dict
         self.module_ = build_network(
             self.backbone,
-            weights=(
-                self.backbone_weights
-                if self._weights_embedder() is None
-                else self.backbone_weights.backbone_state_dict()
-            ),
+            weights=self.backbone_weights if trunk is None else trunk[0],
             image_shape=(len(self.channel_mean_), *self.image_shape_[1:]),  # grey for RGB: 3
             num_classes=len(self.classes_),
             module_kwargs=self.get_params_for("module"),

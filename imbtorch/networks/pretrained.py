@@ -116,6 +116,21 @@ def load_backbone_weights(
     model.load_state_dict(state, strict=False)
 
 
+def fitted_trunk(weights) -> tuple[dict, tuple] | None:
+    """The trunk's ``state_dict`` and input ``(mean, std)`` of a fitted
+    :class:`~imbtorch.ImageEmbedder` given as ``backbone_weights``; None for other weights."""
+    if not hasattr(weights, "backbone_state_dict"):
+        return None
+    if not hasattr(weights, "trunk_"):
+        raise ValueError(
+            "backbone_weights is an ImageEmbedder that is not fitted (scikit-learn's clone, "
+            "as in GridSearchCV or cross_validate, passes on estimators unfitted); fit it "
+            "first, or pass the file its save_weights(path) wrote."
+        )
+    statistics = tuple(weights.channel_mean_), tuple(weights.channel_std_)
+    return weights.backbone_state_dict(), statistics
+
+
 def load_local_weights(model: nn.Module, weights, *, head: str) -> None:
     """Load a weights file, or a state_dict already read from one, into ``model`` but its head."""
     if isinstance(weights, Mapping):
