@@ -22,7 +22,6 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.helper import SliceDataset
@@ -31,16 +30,16 @@ from torch import nn
 
 from .data.huggingface import as_collection
 from .data.inputs import INPUT_CONSTRAINTS, ImageInputMixin
-from .device import check_device, resolve_device, seeded_torch
+from .device import check_device, resolve_device
 from .estimator import BalancedImageClassifier
 from .networks.backbones import build_backbone, weights_statistics
 from .networks.heads import ImbalanceNetwork, classifier_layer, embed
 from .networks.layers import split_classifier
-from .networks.pretrained import load_weights_file
-from .samplers import MAX_SEED
+from .networks.pretrained import head_outputs, load_weights_file
 from .training.loaders import evaluation_loader
 from .training.precision import PRECISION_CONSTRAINTS, autocast, check_precision
-from .training.self_supervised import SELF_SUPERVISED_METHODS, pretrain_trunk
+from .training.resume import check_resumable
+from .training.self_supervised import SELF_SUPERVISED_METHODS, train_backbone
 
 
 def classifier_trunk(clf: BalancedImageClassifier) -> nn.Module:
@@ -125,6 +124,12 @@ class ImageEmbedder(
         views): a seeded fit is reproducible.
     verbose : int, default=0
         Show a progress bar of the self-supervised epochs, with their loss.
+    checkpoint_dir : str or path, default=None
+        Save the self-supervised training's state there after every epoch.
+    resume : bool, default=False
+        Continue the self-supervised training from the newest state in
+        ``checkpoint_dir`` (a killed run, run again, ends with the weights of
+        an uninterrupted one); without one, start afresh.
 
     Attributes
     ----------
@@ -165,6 +170,8 @@ class ImageEmbedder(
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "resume": ["boolean"],
     }
 
     def __init__(
@@ -186,6 +193,8 @@ class ImageEmbedder(
         max_epochs=50,
         random_state=None,
         verbose=0,
+        checkpoint_dir=None,
+        resume=False,
     ):
         self.model = model
         self.weights = weights
@@ -203,6 +212,8 @@ class ImageEmbedder(
         self.max_epochs = max_epochs
         self.random_state = random_state
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
 
     def fit(self, X, y=None):
         """Train (or check, or load) the network and keep its trunk.
@@ -220,6 +231,14 @@ class ImageEmbedder(
         self
         """
         self._validate_params()
+        if self.resume:
+            check_resumable(self.checkpoint_dir, None)
+        if self.checkpoint_dir is not None and self.self_supervised is None:
+            raise ValueError(
+                "checkpoint_dir saves the self-supervised training, but self_supervised=None; "
+                "set self_supervised, or give a BalancedImageClassifier model its own "
+                "checkpoint_dir."
+            )
         vars(self).pop("estimator_", None)  # from an earlier fit
         model = BalancedImageClassifier() if self.model is None else self.model
         if self.self_supervised is not None:
@@ -283,7 +302,7 @@ class ImageEmbedder(
             network = build_backbone(  # loads all but the head, inside any grey adapter
                 model,
                 in_channels=len(self.channel_mean_),
-                num_classes=_head_outputs(state),
+                num_classes=head_outputs(state),
                 weights=state,
             )
         self.trunk_ = split_classifier(network)[0]
@@ -312,33 +331,23 @@ class ImageEmbedder(
         check_precision(self.precision, self._device())
         source = self._image_source(X, reset=True)
         self._fit_normalization(source)
-        device, channels = self._device(), len(self.channel_mean_)
-        with seeded_torch(self.random_state, device):  # first weights, then heads
-            network = build_backbone(
-                backbone,
-                in_channels=channels,
-                num_classes=2,
-                weights=weights,
-                **kwargs,
-            )
-            trunk = split_classifier(network, 2)[0]
-            with torch.no_grad():
-                shape = (1, channels, *self.image_shape_[1:])
-                dim = int(trunk.eval()(torch.zeros(shape)).shape[1])
-            self.self_supervised_loss_ = pretrain_trunk(
-                trunk.to(device),
-                source,
-                method=self.self_supervised,
-                embedding_dim=dim,
-                mean=self.channel_mean_,
-                std=self.channel_std_,
-                epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                device=device,
-                seed=int(check_random_state(self.random_state).randint(MAX_SEED)),
-                precision=self.precision,
-                progress=bool(self.verbose),
-            )
+        trunk, self.self_supervised_loss_ = train_backbone(
+            backbone,
+            weights=weights,
+            module_kwargs=kwargs,
+            source=source,
+            method=self.self_supervised,
+            mean=self.channel_mean_,
+            std=self.channel_std_,
+            epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            device=self._device(),
+            random_state=self.random_state,
+            precision=self.precision,
+            progress=bool(self.verbose),
+            checkpoint_dir=self.checkpoint_dir,
+            resume=self.resume,
+        )
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         self.trunk_ = trunk.to(memory_format=memory_format)
 
@@ -399,14 +408,3 @@ class ImageEmbedder(
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float32"]  # the network computes in float32
         return tags
-
-
-def _head_outputs(state: dict) -> int:
-    """Outputs of the last 2-D weight in a state_dict: the classes of the saved head."""
-    matrices = [v for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
-    if not matrices:
-        raise ValueError(
-            "The weights file holds no 2-D weight matrix, so it has no linear classifier to "
-            "build the backbone with; save the state_dict of the whole network."
-        )
-    return int(matrices[-1].shape[0])

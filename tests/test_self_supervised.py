@@ -1,6 +1,9 @@
 """Self-supervised pretraining in ImageEmbedder (lightly), and a classifier that starts from it."""
 
+import json
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,3 +129,38 @@ def test_without_workers_the_views_are_seeded_and_numpy_is_left_as_it_was(images
         states.append(trunk.state_dict())
     for key, value in states[0].items():
         torch.testing.assert_close(states[1][key], value, msg=key)
+
+
+def test_a_killed_pretraining_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+    """BYOL's trunk, heads, momentum copies, optimizer, dropout and views in 2 workers all
+    continue exactly after SIGKILL inside the third of four epochs."""
+    script = Path(__file__).with_name("_resumable_pretraining.py")
+
+    def run(*args):
+        command = [sys.executable, str(script), *map(str, args)]
+        return subprocess.run(command, capture_output=True, text=True)
+
+    whole = run(tmp_path / "whole", tmp_path / "whole.pt")
+    assert whole.returncode == 0, whole.stderr
+    killed = run(tmp_path / "cut", tmp_path / "cut.pt", 3)
+    assert killed.returncode == -9, killed.stderr
+    assert json.loads((tmp_path / "cut" / "last.json").read_text())["epochs"] == 2
+    resumed = run(tmp_path / "cut", tmp_path / "cut.pt")
+    assert resumed.returncode == 0, resumed.stderr
+    expected = torch.load(tmp_path / "whole.pt", weights_only=False)
+    got = torch.load(tmp_path / "cut.pt", weights_only=False)
+    assert got["losses"] == expected["losses"] and len(got["losses"]) == 4
+    for key, value in expected["trunk"].items():
+        assert torch.equal(got["trunk"][key], value), key
+
+
+def test_a_checkpoint_of_other_images_is_refused(images, tmp_path):
+    X, _ = images
+    settings = dict(SSL, max_epochs=1, checkpoint_dir=tmp_path, resume=True)
+    ImageEmbedder("simple_cnn", self_supervised="simclr", **settings).fit(X)
+    with pytest.raises(ValueError, match="other images or another method.*resume=False"):
+        ImageEmbedder("simple_cnn", self_supervised="simclr", **settings).fit(X[:100])
+    with pytest.raises(ValueError, match="checkpoint_dir=None"):
+        ImageEmbedder("simple_cnn", self_supervised="simclr", resume=True).fit(X)
+    with pytest.raises(ValueError, match="self_supervised=None"):
+        ImageEmbedder("simple_cnn", weights="w.pt", checkpoint_dir=tmp_path).fit(X)

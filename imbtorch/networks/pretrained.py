@@ -116,6 +116,17 @@ def load_backbone_weights(
     model.load_state_dict(state, strict=False)
 
 
+def head_outputs(state: dict) -> int:
+    """Outputs of the last 2-D weight in a state_dict: the classes of the saved head."""
+    matrices = [v for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
+    if not matrices:
+        raise ValueError(
+            "The weights file holds no 2-D weight matrix, so it has no linear classifier to "
+            "build the backbone with; save the state_dict of the whole network."
+        )
+    return int(matrices[-1].shape[0])
+
+
 def fitted_trunk(weights) -> tuple[dict, tuple] | None:
     """The trunk's ``state_dict`` and input ``(mean, std)`` of a fitted
     :class:`~imbtorch.ImageEmbedder` given as ``backbone_weights``; None for other weights."""

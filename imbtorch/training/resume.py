@@ -40,7 +40,8 @@ _PARAMS = {
 }
 
 
-def _rng_states() -> dict:
+def rng_states() -> dict:
+    """The random number generators' states: torch, CUDA, numpy's global one, Python's."""
     return {
         "torch": torch.random.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
@@ -49,7 +50,8 @@ def _rng_states() -> dict:
     }
 
 
-def _set_rng_states(states: dict) -> None:
+def set_rng_states(states: dict) -> None:
+    """Set the generators as :func:`rng_states` read them."""
     torch.random.set_rng_state(states["torch"])
     if states["cuda"] is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
@@ -120,22 +122,36 @@ def save_training_state(net, dirname, *, owners: dict, data: dict) -> Path:
     data : dict
         :func:`data_fingerprint` of the training data.
     """
+    epochs = len(net.history)
+
+    def write(folder: Path) -> None:
+        net.save_params(**{key: folder / name for key, name in _PARAMS.items()})
+        torch.save(
+            {
+                "epochs": epochs,
+                "data": data,
+                "rng": rng_states(),
+                "callbacks": _callback_states(net),
+                "owners": _owner_states(owners),
+            },
+            folder / _STATE,
+        )
+
+    return write_state_folder(dirname, epochs, write)
+
+
+def write_state_folder(dirname, epochs: int, write) -> Path:
+    """A new folder in ``dirname`` filled by ``write(folder)``, then named by ``last.json``.
+
+    The pointer is replaced atomically once the folder is complete, and older
+    folders are removed: a run killed while saving resumes from the state
+    before. Returns the folder.
+    """
     root = Path(dirname)
     root.mkdir(parents=True, exist_ok=True)
-    epochs = len(net.history)
     # a new folder every time: the one last.json names stays whole until it names another
     folder = Path(tempfile.mkdtemp(prefix=f"epoch-{epochs:05d}-", dir=root))
-    net.save_params(**{key: folder / name for key, name in _PARAMS.items()})
-    torch.save(
-        {
-            "epochs": epochs,
-            "data": data,
-            "rng": _rng_states(),
-            "callbacks": _callback_states(net),
-            "owners": _owner_states(owners),
-        },
-        folder / _STATE,
-    )
+    write(folder)
     pointer = root / (POINTER + ".tmp")
     pointer.write_text(json.dumps({"folder": folder.name, "epochs": epochs}))
     os.replace(pointer, root / POINTER)  # atomic: the state is complete from here on
@@ -182,7 +198,7 @@ def load_training_state(net, folder: Path, *, owners: dict, data: dict) -> dict:
 def restore_loop_state(net, state: dict) -> None:
     """Set the callbacks and random number generators as they were saved."""
     _set_callback_states(net, state["callbacks"])
-    _set_rng_states(state["rng"])
+    set_rng_states(state["rng"])
 
 
 def check_resumable(checkpoint_dir, train_split) -> None:

@@ -25,25 +25,38 @@ import copy
 import warnings
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 from torch import nn
 from tqdm.auto import tqdm
 
 from ..data.loader import decoding_workers, loader_kwargs
 from ..data.unlabeled import TwoViews
-from ..samplers import make_batch_sampler
+from ..device import seeded_torch
+from ..networks.backbones import build_backbone
+from ..networks.layers import split_classifier
+from ..samplers import MAX_SEED, make_batch_sampler
 from .loaders import EpochLoader, worker_base_seed
 from .precision import autocast, grad_scaler
+from .resume import latest_state_folder, rng_states, set_rng_states, write_state_folder
 
-__all__ = ["SELF_SUPERVISED_METHODS", "SelfSupervisedModel", "pretrain_trunk", "view_transforms"]
+__all__ = [
+    "SELF_SUPERVISED_METHODS",
+    "SelfSupervisedModel",
+    "pretrain_trunk",
+    "train_backbone",
+    "view_transforms",
+]
 
 #: The methods of :func:`pretrain_trunk`.
 SELF_SUPERVISED_METHODS = ("simclr", "byol")
 #: The smallest share of the image a view's crop keeps.
 MIN_CROP_SCALE = 0.25
 _LR = 1e-3  # Adam's, for the trunk and the heads
+_STATE = "pretraining.pt"
 
 
 def _lightly(what: str):
@@ -152,6 +165,31 @@ class SelfSupervisedModel(nn.Module):
         update_momentum(self.projection, self.projection_momentum, m=momentum)
 
 
+def train_backbone(
+    backbone, *, weights, module_kwargs: dict, source, random_state, device, **settings
+) -> tuple[nn.Module, list[float]]:
+    """Build ``backbone`` for ``source``'s images, split off its classifier, and train the
+    trunk with :func:`pretrain_trunk` (``settings``); the trunk and its epochs' losses.
+
+    The backbone's first weights, the heads' and the training draw from
+    ``random_state``: a seeded run is reproducible.
+    """
+    channels = len(settings["mean"])
+    with seeded_torch(random_state, device):  # first weights, then heads
+        network = build_backbone(
+            backbone, in_channels=channels, num_classes=2, weights=weights, **module_kwargs
+        )
+        trunk = split_classifier(network, 2)[0]
+        with torch.no_grad():
+            shape = (1, channels, *source.image_shape[1:])
+            dim = int(trunk.eval()(torch.zeros(shape)).shape[1])
+        seed = int(check_random_state(random_state).randint(MAX_SEED))
+        losses = pretrain_trunk(
+            trunk.to(device), source, embedding_dim=dim, device=device, seed=seed, **settings
+        )
+    return trunk, losses
+
+
 def pretrain_trunk(
     trunk: nn.Module,
     source,
@@ -167,6 +205,8 @@ def pretrain_trunk(
     num_workers: int | None = None,
     precision: str = "32",
     progress: bool = False,
+    checkpoint_dir=None,
+    resume: bool = False,
 ) -> list[float]:
     """Train ``trunk`` in place on the images of ``source`` with ``method``; the epochs' losses.
 
@@ -176,12 +216,20 @@ def pretrain_trunk(
     ``num_workers`` None starts a worker per CPU (at most 8), for arrays too,
     since the views are made there; ``precision`` is the estimators' (autocast,
     and a gradient scaler for float16); ``progress`` shows a tqdm bar of the
-    epochs with the last epoch's loss.
+    epochs with the last epoch's loss. With ``checkpoint_dir``, the state after
+    every epoch (trunk, heads, optimizer, scaler, losses, generators) is saved
+    there (:func:`~imbtorch.training.resume.write_state_folder`); ``resume``
+    continues from the newest one, to the weights an uninterrupted run ends with.
     """
     view0, view1 = view_transforms(method, source.image_shape[1:])
     model = SelfSupervisedModel(trunk, embedding_dim, method, mean, std).to(device)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=_LR)
     dataset = TwoViews(source, view0, view1)
+    scaler = grad_scaler(precision, device)
+    owners = {"model": model, "optimizer": optimizer, "scaler": scaler}
+    data = {"images": len(source), "image_shape": list(source.image_shape), "method": method}
+    numpy_state = np.random.get_state()  # noqa: NPY002 - lightly draws from numpy's generator
+    losses = _resumed(owners, data, checkpoint_dir) if resume else []
     batches = make_batch_sampler(
         None,
         np.zeros(len(dataset), dtype=np.int64),
@@ -189,24 +237,30 @@ def pretrain_trunk(
         seed=seed,
         drop_last=len(dataset) >= 2 * batch_size,  # a batch of one breaks BatchNorm
         n_epochs=epochs,
+        first_epoch=len(losses),
     )
     # lightly's views cost milliseconds an image: workers make them even for arrays
     overrides = {"num_workers": decoding_workers() if num_workers is None else num_workers}
+    if checkpoint_dir is not None:  # new workers each epoch, seeded as a resumed epoch's are
+        overrides["persistent_workers"] = False
     loader = EpochLoader(
-        dataset, batch_sampler=batches, seed=seed, **loader_kwargs(dataset, device, overrides)
+        dataset,
+        batch_sampler=batches,
+        seed=seed,
+        first_epoch=len(losses),
+        **loader_kwargs(dataset, device, overrides),
     )
-    steps, losses, scaler = epochs * len(loader), [], grad_scaler(precision, device)
+    steps = epochs * len(loader)
     step = partial(_train_epoch, model, loader, optimizer, scaler, precision, device)
-    bar = tqdm(range(epochs), desc=f"self-supervised ({method})", disable=not progress)
-    # lightly's views draw from numpy's global generator: seeded here, restored after
-    numpy_state = np.random.get_state()  # noqa: NPY002
+    bar = tqdm(range(len(losses), epochs), desc=f"self-supervised ({method})", disable=not progress)
     try:
         for epoch in bar:
             if loader.num_workers == 0:  # workers seed numpy from the epoch's seed themselves
                 np.random.seed(worker_base_seed(seed, epoch) % 2**32)  # noqa: NPY002
-            done = epoch * len(loader)  # steps before this epoch, of epochs * len(loader)
-            losses.append(step(done, steps))
+            losses.append(step(epoch * len(loader), steps))
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            if checkpoint_dir is not None:
+                _save(owners, data, losses, checkpoint_dir)
     finally:
         np.random.set_state(numpy_state)  # noqa: NPY002
     trunk.eval()
@@ -234,3 +288,30 @@ def _train_epoch(
         total.append(loss.item())
         model.after_step(done + len(total), steps)
     return float(np.mean(total))
+
+
+def _save(owners: dict, data: dict, losses: list, checkpoint_dir) -> None:
+    def write(folder: Path) -> None:
+        states = {name: owner.state_dict() for name, owner in owners.items() if owner is not None}
+        state = {"owners": states, "data": data, "losses": losses, "rng": rng_states()}
+        torch.save(state, folder / _STATE)
+
+    write_state_folder(checkpoint_dir, len(losses), write)
+
+
+def _resumed(owners: dict, data: dict, checkpoint_dir) -> list[float]:
+    """Load the newest state in ``checkpoint_dir`` into the owners; the losses of its epochs."""
+    folder = latest_state_folder(checkpoint_dir)
+    if folder is None:
+        return []
+    state = torch.load(folder / _STATE, weights_only=False)
+    if state["data"] != data:
+        raise ValueError(
+            f"The self-supervised state in {checkpoint_dir} was saved for other images or "
+            f"another method ({state['data']}, now {data}). Resume with the same images and "
+            "self_supervised, or set resume=False (or another checkpoint_dir) to start afresh."
+        )
+    for name, owner_state in state["owners"].items():
+        owners[name].load_state_dict(owner_state)
+    set_rng_states(state["rng"])
+    return list(state["losses"])
