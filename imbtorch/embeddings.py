@@ -36,6 +36,7 @@ from .networks.backbones import build_backbone, weights_statistics
 from .networks.heads import ImbalanceNetwork, classifier_layer, embed
 from .networks.layers import split_classifier
 from .networks.pretrained import head_outputs, load_weights_file
+from .parameters import check_processes
 from .training.loaders import evaluation_loader
 from .training.precision import PRECISION_CONSTRAINTS, autocast, check_precision
 from .training.resume import check_resumable
@@ -130,6 +131,11 @@ class ImageEmbedder(
         Continue the self-supervised training from the newest state in
         ``checkpoint_dir`` (a killed run, run again, ends with the weights of
         an uninterrupted one); without one, start afresh.
+    accelerator : accelerate.Accelerator, default=None
+        Self-supervised training over its processes (``accelerate launch``
+        or ``torchrun``): each takes a slice of every batch, SimCLR's
+        negatives are gathered from all of them, and the gradients averaged.
+        Without ``checkpoint_dir`` (every process would write it).
 
     Attributes
     ----------
@@ -172,6 +178,7 @@ class ImageEmbedder(
         "verbose": ["verbose"],
         "checkpoint_dir": [str, os.PathLike, None],
         "resume": ["boolean"],
+        "accelerator": "no_validation",  # check_accelerator, when fit starts
     }
 
     def __init__(
@@ -195,6 +202,7 @@ class ImageEmbedder(
         verbose=0,
         checkpoint_dir=None,
         resume=False,
+        accelerator=None,
     ):
         self.model = model
         self.weights = weights
@@ -214,6 +222,7 @@ class ImageEmbedder(
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
+        self.accelerator = accelerator
 
     def fit(self, X, y=None):
         """Train (or check, or load) the network and keep its trunk.
@@ -233,6 +242,13 @@ class ImageEmbedder(
         self._validate_params()
         if self.resume:
             check_resumable(self.checkpoint_dir, None)
+        if self.accelerator is not None:
+            if self.self_supervised is None:
+                raise ValueError(
+                    "accelerator shares out the self-supervised training, but "
+                    "self_supervised=None; give a BalancedImageClassifier model the accelerator."
+                )
+            check_processes(self.accelerator, self.device, self.checkpoint_dir)
         if self.checkpoint_dir is not None and self.self_supervised is None:
             raise ValueError(
                 "checkpoint_dir saves the self-supervised training, but self_supervised=None; "
@@ -347,6 +363,7 @@ class ImageEmbedder(
             progress=bool(self.verbose),
             checkpoint_dir=self.checkpoint_dir,
             resume=self.resume,
+            accelerator=self.accelerator,
         )
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         self.trunk_ = trunk.to(memory_format=memory_format)
@@ -374,6 +391,8 @@ class ImageEmbedder(
     def _device(self):
         if hasattr(self, "estimator_"):
             return self.estimator_.device
+        if self.accelerator is not None:
+            return self.accelerator.device
         return resolve_device(self.device)
 
     def transform(self, X) -> np.ndarray:

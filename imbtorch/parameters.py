@@ -106,7 +106,7 @@ def check_settings(net) -> None:
     device = params["device"]
     check_device(device)
     if net.accelerator is not None:
-        _check_processes(net.accelerator, device, net.checkpoint_dir)
+        check_processes(net.accelerator, device, net.checkpoint_dir)
     if net.sam_rho is not None and net.precision == "16-mixed":
         raise ValueError(
             "sam_rho takes two gradients a step, which a float16 gradient scaler cannot unscale "
@@ -261,7 +261,9 @@ def _check_head_smoothing(smoothing, head_resampler) -> None:
         )
 
 
-def _check_processes(accelerator, device, checkpoint_dir) -> None:
+def check_processes(accelerator, device, checkpoint_dir) -> None:
+    """Refuse, with the fix, an accelerator that is not one, a device beside it, and a
+    checkpoint_dir over several processes."""
     check_accelerator(accelerator)
     if device != "auto":
         raise ValueError(

@@ -39,6 +39,7 @@ from ..device import seeded_torch
 from ..networks.backbones import build_backbone
 from ..networks.layers import split_classifier
 from ..samplers import MAX_SEED, make_batch_sampler
+from .distributed import Processes, RankBatchSampler
 from .loaders import EpochLoader, worker_base_seed
 from .precision import autocast, grad_scaler
 from .resume import latest_state_folder, rng_states, set_rng_states, write_state_folder
@@ -111,7 +112,9 @@ class _ThroughPil:
 class SelfSupervisedModel(nn.Module):
     """A trunk with lightly's heads of ``method``; :meth:`loss` of two batches of views."""
 
-    def __init__(self, trunk: nn.Module, embedding_dim: int, method: str, mean, std) -> None:
+    def __init__(
+        self, trunk: nn.Module, embedding_dim: int, method: str, mean, std, *, gather=False
+    ) -> None:
         super().__init__()
         _lightly(f"self_supervised={method!r}")
         from lightly.loss import NegativeCosineSimilarity, NTXentLoss
@@ -128,7 +131,8 @@ class SelfSupervisedModel(nn.Module):
         hidden = max(2 * embedding_dim, 128)
         if method == "simclr":
             self.projection = SimCLRProjectionHead(embedding_dim, hidden, 128)
-            self.criterion = NTXentLoss(temperature=0.5)
+            # over several processes, every process's views are negatives of the others'
+            self.criterion = NTXentLoss(temperature=0.5, gather_distributed=gather)
         else:
             self.projection = BYOLProjectionHead(embedding_dim, hidden, 128)
             self.prediction = BYOLPredictionHead(128, hidden, 128)
@@ -141,6 +145,10 @@ class SelfSupervisedModel(nn.Module):
     def _standardised(self, views: torch.Tensor) -> torch.Tensor:
         views = views.expand(-1, self.mean.shape[1], -1, -1)  # grey views of RGB statistics
         return (views - self.mean) / self.std
+
+    def forward(self, view0: torch.Tensor, view1: torch.Tensor) -> torch.Tensor:
+        """The loss of two batches of views (a forward pass, so that DDP can wrap it)."""
+        return self.loss(view0, view1)
 
     def loss(self, view0: torch.Tensor, view1: torch.Tensor) -> torch.Tensor:
         x0, x1 = self._standardised(view0), self._standardised(view1)
@@ -184,6 +192,7 @@ def train_backbone(
             shape = (1, channels, *source.image_shape[1:])
             dim = int(trunk.eval()(torch.zeros(shape)).shape[1])
         seed = int(check_random_state(random_state).randint(MAX_SEED))
+        seed = Processes(settings.get("accelerator")).shared_seed(seed)  # process 0's
         losses = pretrain_trunk(
             trunk.to(device), source, embedding_dim=dim, device=device, seed=seed, **settings
         )
@@ -207,6 +216,7 @@ def pretrain_trunk(
     progress: bool = False,
     checkpoint_dir=None,
     resume: bool = False,
+    accelerator=None,
 ) -> list[float]:
     """Train ``trunk`` in place on the images of ``source`` with ``method``; the epochs' losses.
 
@@ -220,9 +230,15 @@ def pretrain_trunk(
     every epoch (trunk, heads, optimizer, scaler, losses, generators) is saved
     there (:func:`~imbtorch.training.resume.write_state_folder`); ``resume``
     continues from the newest one, to the weights an uninterrupted run ends with.
+    With an ``accelerate.Accelerator`` of several processes, each takes its
+    slice of every batch (:class:`~imbtorch.training.distributed.RankBatchSampler`),
+    the gradients are averaged (DDP), BatchNorm's statistics are process 0's
+    after every epoch, and the losses are the processes' mean.
     """
     view0, view1 = view_transforms(method, source.image_shape[1:])
-    model = SelfSupervisedModel(trunk, embedding_dim, method, mean, std).to(device)
+    processes = Processes(accelerator)
+    gather = processes.world_size > 1
+    model = SelfSupervisedModel(trunk, embedding_dim, method, mean, std, gather=gather).to(device)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=_LR)
     dataset = TwoViews(source, view0, view1)
     scaler = grad_scaler(precision, device)
@@ -239,6 +255,8 @@ def pretrain_trunk(
         n_epochs=epochs,
         first_epoch=len(losses),
     )
+    if processes.shard is not None:
+        batches = RankBatchSampler(batches, *processes.shard)
     # lightly's views cost milliseconds an image: workers make them even for arrays
     overrides = {"num_workers": decoding_workers() if num_workers is None else num_workers}
     if checkpoint_dir is not None:  # new workers each epoch, seeded as a resumed epoch's are
@@ -251,15 +269,16 @@ def pretrain_trunk(
         **loader_kwargs(dataset, device, overrides),
     )
     steps = epochs * len(loader)
-    step = partial(_train_epoch, model, loader, optimizer, scaler, precision, device)
+    step = partial(_train_epoch, model, processes, loader, optimizer, scaler, precision, device)
     bar = tqdm(range(len(losses), epochs), desc=f"self-supervised ({method})", disable=not progress)
     try:
         for epoch in bar:
             if loader.num_workers == 0:  # workers seed numpy from the epoch's seed themselves
                 np.random.seed(worker_base_seed(seed, epoch) % 2**32)  # noqa: NPY002
             losses.append(step(epoch * len(loader), steps))
+            processes.share_buffers(model)  # BatchNorm's statistics: process 0's
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            if checkpoint_dir is not None:
+            if checkpoint_dir is not None:  # one process: several are refused
                 _save(owners, data, losses, checkpoint_dir)
     finally:
         np.random.set_state(numpy_state)  # noqa: NPY002
@@ -268,15 +287,17 @@ def pretrain_trunk(
 
 
 def _train_epoch(
-    model, loader, optimizer, scaler, precision: str, device, done: int, steps: int
+    model, processes, loader, optimizer, scaler, precision: str, device, done: int, steps: int
 ) -> float:
-    """One epoch of ``model.loss`` steps, after ``done`` of ``steps``; its mean loss."""
+    """One epoch of ``model``'s loss steps, after ``done`` of ``steps``; its mean loss over
+    the processes."""
     model.train()
+    network = processes.training_network(model)  # DDP's wrapper with several processes
     total = []
     for views, _ in loader:
         views = views.to(device, non_blocking=True)
         with autocast(precision, device):
-            loss = model.loss(views[:, 0], views[:, 1])
+            loss = network(views[:, 0], views[:, 1])
         optimizer.zero_grad(set_to_none=True)
         if scaler is None:
             loss.backward()
@@ -287,7 +308,8 @@ def _train_epoch(
             scaler.update()
         total.append(loss.item())
         model.after_step(done + len(total), steps)
-    return float(np.mean(total))
+    mean = processes.sum(torch.tensor(float(np.mean(total)))) / processes.world_size
+    return float(mean)
 
 
 def _save(owners: dict, data: dict, losses: list, checkpoint_dir) -> None:
