@@ -36,10 +36,9 @@ from .networks.backbones import build_backbone, weights_statistics
 from .networks.heads import ImbalanceNetwork, classifier_layer, embed
 from .networks.layers import split_classifier
 from .networks.pretrained import head_outputs, load_weights_file
-from .parameters import check_processes
+from .parameters import check_self_supervised_settings
 from .training.loaders import evaluation_loader
 from .training.precision import PRECISION_CONSTRAINTS, autocast, check_precision
-from .training.resume import check_resumable
 from .training.self_supervised import SELF_SUPERVISED_METHODS, train_backbone
 
 
@@ -240,21 +239,7 @@ class ImageEmbedder(
         self
         """
         self._validate_params()
-        if self.resume:
-            check_resumable(self.checkpoint_dir, None)
-        if self.accelerator is not None:
-            if self.self_supervised is None:
-                raise ValueError(
-                    "accelerator shares out the self-supervised training, but "
-                    "self_supervised=None; give a BalancedImageClassifier model the accelerator."
-                )
-            check_processes(self.accelerator, self.device, self.checkpoint_dir)
-        if self.checkpoint_dir is not None and self.self_supervised is None:
-            raise ValueError(
-                "checkpoint_dir saves the self-supervised training, but self_supervised=None; "
-                "set self_supervised, or give a BalancedImageClassifier model its own "
-                "checkpoint_dir."
-            )
+        check_self_supervised_settings(self)
         vars(self).pop("estimator_", None)  # from an earlier fit
         model = BalancedImageClassifier() if self.model is None else self.model
         if self.self_supervised is not None:
@@ -380,7 +365,13 @@ class ImageEmbedder(
         }
 
     def save_weights(self, path) -> None:
-        """Save :meth:`backbone_state_dict` to ``path`` with ``torch.save``."""
+        """Save :meth:`backbone_state_dict` with ``torch.save``, for ``backbone_weights=path``.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write.
+        """
         torch.save(self.backbone_state_dict(), path)
 
     def _pretrained_statistics(self) -> tuple | None:

@@ -261,6 +261,22 @@ def _check_head_smoothing(smoothing, head_resampler) -> None:
         )
 
 
+def check_self_supervised_settings(embedder) -> None:
+    """Refuse, with the fix, an ImageEmbedder's resume, accelerator or checkpoint_dir that
+    cannot apply: they are settings of its self-supervised training."""
+    if embedder.resume:
+        check_resumable(embedder.checkpoint_dir, None)
+    for name in ("accelerator", "checkpoint_dir"):
+        if getattr(embedder, name) is not None and embedder.self_supervised is None:
+            raise ValueError(
+                f"{name} is a setting of the self-supervised training, but "
+                f"self_supervised=None; set self_supervised, or give a "
+                f"BalancedImageClassifier model its own {name}."
+            )
+    if embedder.accelerator is not None:
+        check_processes(embedder.accelerator, embedder.device, embedder.checkpoint_dir)
+
+
 def check_processes(accelerator, device, checkpoint_dir) -> None:
     """Refuse, with the fix, an accelerator that is not one, a device beside it, and a
     checkpoint_dir over several processes."""

@@ -15,8 +15,11 @@ The views are lightly's ``SimCLRTransform`` / ``BYOLTransform`` for the
 images' size, without flips (they change the meaning of digits and text),
 with crops of at least a quarter of the image (small images have few
 pixels to spare) and the blur's width scaled to the image, applied in the
-loader's workers. lightly is an optional
-dependency (``pip install imbtorch[self-supervised]``).
+loader's workers. Adam (1e-3) trains the trunk and heads; the state after
+every epoch can be saved and resumed, and the training shared out over the
+processes of an ``accelerate.Accelerator``. lightly is an optional
+dependency (``pip install imbtorch[self-supervised]``);
+:class:`~imbtorch.ImageEmbedder` (``self_supervised=``) is the way in.
 """
 
 from __future__ import annotations
