@@ -154,6 +154,11 @@ def test_columns_are_named_when_they_cannot_be_inferred(png_folder, folder_ds):
     assert clf.classes_.tolist() == ds.features["label"].names
     with pytest.raises(ValueError, match="image_column='picture' is not a column.*'image'"):
         HFImageDataset(ds, image_column="picture")
+    undecoded = ds.cast_column("image", datasets.Image(decode=False))
+    with pytest.raises(
+        ValueError, match=r"decode=False.*cast_column\('image', datasets.Image\(\)\)"
+    ):
+        BalancedImageClassifier(**FAST).fit(undecoded)
     plain = datasets.Dataset.from_dict({"path": list(paths), "name": list(labels)})
     with pytest.raises(ValueError, match="one Image feature.*has none.*cast_column"):
         BalancedImageClassifier(**FAST).fit(plain)

@@ -157,6 +157,12 @@ class HFImageDataset(torch.utils.data.Dataset):
         _check_map_style(dataset)
         features = dataset.features
         self.image_column = _pick_column(features, image_column, "image", "image_column")
+        if getattr(features[self.image_column], "decode", True) is False:
+            raise ValueError(
+                f"The image column {self.image_column!r} is an Image feature with decode=False, "
+                "whose items are file references, not images; decode them: "
+                f"ds.cast_column({self.image_column!r}, datasets.Image())."
+            )
         if label_column is None and not any(
             _is_class_label(f) or _inner_class_label(f) is not None for f in features.values()
         ):
