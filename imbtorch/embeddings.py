@@ -74,7 +74,7 @@ class ImageEmbedder(
       ``torch.save``), e.g. ``backbone='resnet18'`` with torchvision's
       ImageNet weights downloaded beforehand. The last ``nn.Linear`` layer is
       dropped. An instance may also be used without ``weights``, as it is;
-    - with ``self_supervised='simclr'`` or ``'byol'``, a backbone trained in
+    - with ``self_supervised='simclr'``, ``'byol'`` or ``'sdclr'``, a backbone trained in
       :meth:`fit` on ``X`` alone, without labels (lightly's losses, heads and
       views, :mod:`imbtorch.training.self_supervised`), for
       ``max_epochs`` epochs of ``batch_size`` images: ``model`` names the
@@ -114,7 +114,7 @@ class ImageEmbedder(
         own prediction batches.
     device : 'auto', str or torch.device, default='auto'
         Where a backbone runs (a classifier runs on its own device).
-    self_supervised : {'simclr', 'byol'} or None, default=None
+    self_supervised : {'simclr', 'byol', 'sdclr'} or None, default=None
         Train the backbone on the images of ``X`` without labels (``y`` is
         not used); needs lightly (``pip install imbtorch[self-supervised]``).
     max_epochs : int, default=50

@@ -21,7 +21,7 @@ def images(small_images):
     return np.repeat(X, 2, axis=0), np.repeat(y, 2)  # 120 images: batches of 32
 
 
-@pytest.mark.parametrize("method", ["simclr", "byol"])
+@pytest.mark.parametrize("method", ["simclr", "byol", "sdclr"])
 def test_fit_without_labels_trains_the_trunk_reproducibly(images, method):
     X, _ = images
     first = ImageEmbedder("simple_cnn", self_supervised=method, **SSL).fit(X)
@@ -193,3 +193,28 @@ def test_an_accelerator_is_checked_before_training(images, tmp_path):
         match="accelerator is a setting of the self-supervised training.*own accelerator",
     ):
         ImageEmbedder(BalancedImageClassifier(), accelerator=object()).fit(X)
+
+
+def test_sdclr_prunes_each_layer_by_magnitude_every_epoch():
+    from imbtorch.networks.backbones import build_backbone
+    from imbtorch.networks.layers import split_classifier
+    from imbtorch.training.self_supervised import SDCLR_PRUNED, SelfSupervisedModel
+
+    torch.manual_seed(0)
+    trunk = split_classifier(build_backbone("simple_cnn", in_channels=1, num_classes=2), 2)[0]
+    model = SelfSupervisedModel(trunk, 64, "sdclr", [0.0], [1.0])
+    model.before_epoch()
+    weights = dict(trunk.named_parameters())
+    assert set(model._masks) == {name for name, w in weights.items() if w.ndim > 1}
+    for name, mask in model._masks.items():
+        kept = weights[name].abs()[mask.bool()]
+        assert mask.mean().item() == pytest.approx(1 - SDCLR_PRUNED, abs=0.02), name
+        assert kept.min() >= weights[name].abs()[~mask.bool()].max(), name  # the largest kept
+    with torch.no_grad():
+        first = next(w for w in weights.values() if w.ndim > 1)
+        first.copy_(first.flatten()[torch.randperm(first.numel())].view_as(first))  # moved
+    old = {name: mask.clone() for name, mask in model._masks.items()}
+    model.before_epoch()
+    assert any(not torch.equal(old[name], mask) for name, mask in model._masks.items())
+    views = torch.rand(8, 1, 8, 8)
+    assert torch.isfinite(model(views, views.flip(-1)))

@@ -6,6 +6,10 @@ nearby features:
 
 - ``'simclr'`` (Chen et al. 2020): lightly's ``SimCLRProjectionHead`` and
   ``NTXentLoss``, the other images of the batch as negatives;
+- ``'sdclr'`` (Jiang et al. 2021, self-damaging contrastive learning), aware
+  of imbalance: SimCLR whose second view goes through the trunk with 90% of
+  each layer's weights pruned by magnitude (masks renewed every epoch); the
+  images the pruned trunk forgets, mostly of rare classes, weigh more;
 - ``'byol'`` (Grill et al. 2020), non-contrastive: lightly's
   ``BYOLProjectionHead`` / ``BYOLPredictionHead``, a momentum copy of the
   trunk and projection as target (``update_momentum`` on lightly's
@@ -56,7 +60,9 @@ __all__ = [
 ]
 
 #: The methods of :func:`pretrain_trunk`.
-SELF_SUPERVISED_METHODS = ("simclr", "byol")
+SELF_SUPERVISED_METHODS = ("simclr", "byol", "sdclr")
+#: The share of each trunk layer's weights SDCLR's pruned branch drops (its paper's 90%).
+SDCLR_PRUNED = 0.9
 #: The smallest share of the image a view's crop keeps.
 MIN_CROP_SCALE = 0.25
 _LR = 1e-3  # Adam's, for the trunk and the heads
@@ -132,7 +138,7 @@ class SelfSupervisedModel(nn.Module):
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
         hidden = max(2 * embedding_dim, 128)
-        if method == "simclr":
+        if method in ("simclr", "sdclr"):
             self.projection = SimCLRProjectionHead(embedding_dim, hidden, 128)
             # over several processes, every process's views are negatives of the others'
             self.criterion = NTXentLoss(temperature=0.5, gather_distributed=gather)
@@ -157,12 +163,30 @@ class SelfSupervisedModel(nn.Module):
         x0, x1 = self._standardised(view0), self._standardised(view1)
         if self.method == "simclr":
             return self.criterion(self.projection(self.trunk(x0)), self.projection(self.trunk(x1)))
+        if self.method == "sdclr":  # the second view through the pruned trunk
+            masked = {
+                name: parameter * self._masks[name] if name in self._masks else parameter
+                for name, parameter in self.trunk.named_parameters()
+            }
+            pruned = torch.func.functional_call(self.trunk, masked, (x1,))
+            return self.criterion(self.projection(self.trunk(x0)), self.projection(pruned))
         p0 = self.prediction(self.projection(self.trunk(x0)))
         p1 = self.prediction(self.projection(self.trunk(x1)))
         with torch.no_grad():
             z0 = self.projection_momentum(self.trunk_momentum(x0))
             z1 = self.projection_momentum(self.trunk_momentum(x1))
         return 0.5 * (self.criterion(p0, z1) + self.criterion(p1, z0))
+
+    def before_epoch(self) -> None:
+        """SDCLR's pruning masks, from the weights as the epoch begins (else nothing)."""
+        if self.method != "sdclr":
+            return
+        self._masks = {}
+        with torch.no_grad():
+            for name, weight in self.trunk.named_parameters():
+                if weight.ndim > 1:  # convolution and linear weights, layer by layer
+                    cut = weight.abs().flatten().kthvalue(int(SDCLR_PRUNED * weight.numel()))
+                    self._masks[name] = (weight.abs() > cut.values).to(weight.dtype)
 
     def after_step(self, step: int, steps: int) -> None:
         """BYOL's momentum update of its target networks, after ``step`` of ``steps``."""
@@ -295,6 +319,7 @@ def _train_epoch(
     """One epoch of ``model``'s loss steps, after ``done`` of ``steps``; its mean loss over
     the processes."""
     model.train()
+    model.before_epoch()
     network = processes.training_network(model)  # DDP's wrapper with several processes
     total = []
     for views, _ in loader:
