@@ -20,7 +20,7 @@ images marked ``-1``:
   ``pseudo_label_prior=<p>`` (``none``, ``uniform``, ``labeled``,
   ``estimate``), ``ratio=<k>``, ``threshold=<t>`` and ``epochs=<e>`` change
   the other settings;
-- ``simclr`` / ``byol``: ``ImageEmbedder(self_supervised=...)`` trained on
+- ``simclr`` / ``byol`` / ``sdclr``: ``ImageEmbedder(self_supervised=...)`` trained on
   every image without its label (``ssl_epochs=<e>`` epochs, 30 by default),
   then the default fine-tuned from that trunk (``backbone_weights=``) on the
   labelled images (``lr=<x>``: at that learning rate rather than the
@@ -54,7 +54,16 @@ from imbtorch.training.self_supervised import SELF_SUPERVISED_METHODS
 
 RESULTS = Path(__file__).with_name("results")
 DATASETS = {"digits": 50, "mnist": 100}  # name -> test images per class
-METHODS = ("labeled", "selftraining", "auto", "fixmatch", "fixmatch,prior=none", "simclr", "byol")
+METHODS = (
+    "labeled",
+    "selftraining",
+    "auto",
+    "fixmatch",
+    "fixmatch,prior=none",
+    "simclr",
+    "byol",
+    "sdclr",
+)
 SSL_EPOCHS = 30
 
 

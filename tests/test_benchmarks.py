@@ -486,9 +486,10 @@ def test_unlabeled_splits_its_pools_and_tables_every_method(tmp_path):
     assert (y_lt == -1).sum() < (y == -1).sum() / 3  # the pool with the labels' profile
     args = ["--seeds", "1", "--epochs", "2", "--pool", "longtailed", "--out", str(tmp_path)]
     methods = ["labeled", "selftraining", "auto", "fixmatch,prior=uniform,ratio=1"]
+    methods += ["sdclr,ssl_epochs=1,lr=0.004"]  # pretrained on every image, then fine-tuned
     printed = run_script("unlabeled.py", *args, "--methods", *methods)
     runs = pd.read_csv(tmp_path / "unlabeled.csv")
     assert runs["method"].tolist() == methods
     assert runs["balanced_accuracy"].between(0, 1).all()
-    assert runs["pseudo_labeled"].notna().tolist() == [False, False, False, True]
+    assert runs["pseudo_labeled"].notna().tolist() == [False, False, False, True, False]
     assert "('digits', 'longtailed', 'selftraining')" in printed
