@@ -15,7 +15,7 @@ from _images import three_class_images
 from imbtorch import BalancedImageClassifier, ImageEmbedder
 from imbtorch.training.self_supervised import SelfSupervisedModel
 
-EPOCHS = 4
+EPOCHS = 3
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
@@ -29,7 +29,7 @@ if __name__ == "__main__":
                 os.kill(os.getpid(), signal.SIGKILL)
 
         SelfSupervisedModel.after_step = after_step_then_die
-    X, _ = three_class_images([60, 20, 8])
+    X, _ = three_class_images([40, 16, 8])
     embedder = ImageEmbedder(
         BalancedImageClassifier(module__width=8, module__dropout=0.2),  # dropout: torch's RNG
         self_supervised="byol",
