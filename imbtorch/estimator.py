@@ -25,12 +25,13 @@ from functools import partial
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from skorch import NeuralNetClassifier
 
 from .data.dataset import ImageDataset, is_prepared
 from .data.inputs import ImageInputMixin
 from .data.splits import split_for_validation
-from .data.unlabeled import TwoViews, check_labeled_part, split_unlabeled
+from .data.unlabeled import SubsetSource, TwoViews, check_labeled_part, split_unlabeled
 from .device import seeded_torch
 from .labels import check_class_sample_weight, encode_labels, fit_classes
 from .losses.factory import loss_class_weight, make_criterion
@@ -45,7 +46,7 @@ from .strategies import TrainingFacts, plan_training
 from .strategies.constants import (
     HEAD_EPOCHS,
     PSEUDO_LABEL_PRIOR,
-    PSEUDO_LABEL_THRESHOLD,
+    PSEUDO_LABEL_REBALANCE,
     UNLABELED_RATIO,
 )
 from .strategies.plan import Plan
@@ -58,6 +59,7 @@ from .training.loaders import net_loader, whole_set_loader
 from .training.loop import TrainingRun, default_callbacks
 from .training.optimizers import build_optimizer, learning_rate
 from .training.precision import Precision
+from .training.self_training import PseudoLabels, select_pseudo_labels, teacher_folder
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
@@ -323,25 +325,37 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         keeps the meaning); ``'trivial'`` and ``'randaugment'`` add
         TrivialAugment or RandAugment. ``plan_`` names it. Not together
         with ``train_transform``.
-    unlabeled : {'auto', 'fixmatch', 'ignore'} or None, default='auto'
+    unlabeled : {'auto', 'self_training', 'fixmatch', 'ignore'} or None, default='auto'
         What to do with images ``y`` marks unlabelled (``-1``, as for
         scikit-learn's semi-supervised estimators; see
         :mod:`imbtorch.data.unlabeled` for other label types). ``None``:
         ``-1`` is a label like any other (labels -1 and 1).
-        ``'fixmatch'`` trains on them by FixMatch (see
+        ``'self_training'`` first fits a teacher on the labelled images,
+        then trains on them and the unlabelled images it labels
+        confidently, most of them for the rarest classes (see
+        :mod:`imbtorch.training.self_training`; about twice the cost of a
+        labelled-only fit); ``'fixmatch'`` trains on them by FixMatch (see
         :mod:`imbtorch.training.semi_supervised`); ``'ignore'`` leaves them
-        out; ``'auto'`` leaves them out with a warning, until a method beats
-        the labelled-only default on the benchmark (see the guide's page on
-        unlabelled images). ``plan_`` says what was done.
-    pseudo_label_threshold : float in (0, 1], default=0.95
-        FixMatch's least confidence of a pseudo-label.
+        out; ``'auto'`` is ``'self_training'``, and leaves them out with a
+        warning where it cannot train on them (a multi-label ``y``,
+        ``partial_fit``). ``plan_`` says what was done. See the guide's
+        page on unlabelled images.
+    pseudo_label_threshold : float in (0, 1], default=None
+        Least confidence of a pseudo-label; ``None``: 0.5 for self-training,
+        0.95 for FixMatch.
+    pseudo_label_rebalance : float >= 0, default=2.0
+        Self-training's rebalancing exponent: of the unlabelled images the
+        teacher gives class ``c`` confidently, the most confident share
+        ``(n_rarest / n_c) ** pseudo_label_rebalance`` is kept (CReST's
+        ``alpha``, ranks by labelled count); 0 keeps them all.
     unlabeled_ratio : int, default=2
         Unlabelled images per labelled image in a FixMatch step.
     pseudo_label_prior : {'estimate', 'labeled', 'uniform'}, array-like or None, default='estimate'
-        The class prior of the unlabelled images that the pseudo-labels
-        follow: estimated along training, the labelled images' frequencies,
-        equal classes, one share per class in ``classes_`` order, or
-        ``None`` for the network's own (no correction).
+        The class prior of the unlabelled images that FixMatch's
+        pseudo-labels follow: estimated along training, the labelled
+        images' frequencies, equal classes, one share per class in
+        ``classes_`` order, or ``None`` for the network's own (no
+        correction).
     image_size : (int, int), default=None
         Resize every image to ``(H, W)`` (files and PIL images with Pillow's
         bilinear resize, arrays and tensors with torch's antialiased one).
@@ -667,7 +681,8 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         train_transform=None,
         augment=None,
         unlabeled="auto",
-        pseudo_label_threshold=PSEUDO_LABEL_THRESHOLD,
+        pseudo_label_threshold=None,
+        pseudo_label_rebalance=PSEUDO_LABEL_REBALANCE,
         unlabeled_ratio=UNLABELED_RATIO,
         pseudo_label_prior=PSEUDO_LABEL_PRIOR,
         image_size=None,
@@ -747,6 +762,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         self.augment = augment
         self.unlabeled = unlabeled
         self.pseudo_label_threshold = pseudo_label_threshold
+        self.pseudo_label_rebalance = pseudo_label_rebalance
         self.unlabeled_ratio = unlabeled_ratio
         self.pseudo_label_prior = pseudo_label_prior
         self.image_size = image_size
@@ -810,12 +826,24 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
 
     # -- data -----------------------------------------------------------------------
     def _fit_dataset(
-        self, X, y, sample_weight, *, reset: bool, classes=None, incremental: bool = False
-    ) -> tuple[ImageDataset, TwoViews | None]:
+        self,
+        X,
+        y,
+        sample_weight,
+        *,
+        reset: bool,
+        classes=None,
+        incremental: bool = False,
+        pseudo_labels: PseudoLabels | None = None,
+    ) -> tuple[ImageDataset, TwoViews | SubsetSource | None]:
         """The labelled images as a dataset, and the unlabelled ones (``y == -1``) as the
-        dataset of their two views where the plan trains on them (else None)."""
+        plan's method takes them: FixMatch the dataset of their two views, a self-training
+        teacher the images themselves (else None). ``pseudo_labels``: a teacher's, which
+        label some of the unlabelled images."""
         source = self._image_source(X, reset=reset)
         y = self._targets(source, y)
+        if pseudo_labels is not None:
+            y = pseudo_labels.label(y)
         pool = None
         if self.unlabeled is not None:  # None: -1 is a label like any other
             source, y, sample_weight, pool = split_unlabeled(source, y, sample_weight)
@@ -848,6 +876,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
                 validation=self.train_split is not None,
                 image_size=self.image_shape_[1:],
                 n_unlabeled=0 if pool is None else len(pool[0]),
+                pseudo_labels=pseudo_labels,
             )
             params = self.get_params(deep=False)
             self.plan_ = plan_training(params, self.get_params_for("criterion"), facts)
@@ -868,8 +897,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             plan_unlabeled(self.get_params(deep=False), facts, None)
         unlabeled = self.plan_.unlabeled if pool is not None else None
         views = None
-        if unlabeled is not None and unlabeled.method is not None:
+        if unlabeled is not None and unlabeled.method == "fixmatch":
             views = TwoViews(pool[0], unlabeled.weak, unlabeled.strong, pool[1])
+        elif unlabeled is not None and unlabeled.needs_teacher:
+            views = pool[0]
         return ImageDataset(source, codes, sample_weight), views
 
     def _pretrained_statistics(self) -> tuple | None:
@@ -921,6 +952,11 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
             return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
         check_settings(self)
         dataset, unlabeled = self._fit_dataset(X, y, sample_weight, reset=True)
+        if self.plan_.unlabeled is not None and self.plan_.unlabeled.needs_teacher:
+            pseudo_labels = self._teach(X, y, sample_weight, fit_params, unlabeled)
+            dataset, unlabeled = self._fit_dataset(
+                X, y, sample_weight, reset=True, pseudo_labels=pseudo_labels
+            )
         with seeded_torch(self.random_state, self.device):
             self.initialize()
             self._run(
@@ -931,6 +967,27 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
                 unlabeled=unlabeled,
             )
         return self
+
+    def _teach(self, X, y, sample_weight, fit_params, pool: SubsetSource) -> PseudoLabels:
+        """Self-training's teacher: this estimator (its clone, same seed) fitted on the
+        labelled images alone, and the pseudo-labels it gives ``pool``'s images (see
+        :mod:`imbtorch.training.self_training`). With ``checkpoint_dir``, the teacher's
+        checkpoints go to its ``teacher`` folder, so that ``resume`` resumes both fits."""
+        plan = self.plan_.unlabeled
+        teacher = clone(self).set_params(
+            unlabeled="ignore",
+            accelerator=self.accelerator,  # the same processes, not a copy
+            checkpoint_dir=teacher_folder(self.checkpoint_dir),
+        )
+        teacher.fit(X, y, sample_weight=sample_weight, **fit_params)
+        return select_pseudo_labels(
+            teacher.predict_proba(ImageDataset(pool)),
+            pool.indices,
+            teacher.class_counts_,
+            teacher.classes_,
+            threshold=plan.threshold,
+            alpha=plan.rebalance,
+        )
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train ``max_epochs`` more epochs, building the network on the first call.

@@ -19,7 +19,8 @@ leaves the classes unweighted, so that ``strategy='auto'`` chooses, and ``longer
 so over 10 epochs at a rate too low to learn (``lr=1e-5``), so that it trains 6 more, early
 stopping keeping its best through them; ``ema`` averages the weights without a validation split and
 ``ema_valid`` with one (``ema_epochs=2``); ``semi`` marks every fourth image
-unlabelled (-1), trained on by FixMatch (``pseudo_label_threshold=0.4``). Every
+unlabelled (-1), trained on by FixMatch (``pseudo_label_threshold=0.4``), and ``self``
+so, trained on by self-training (a teacher fitted over the processes first). Every
 process writes ``OUT_DIR/case<i>_rank<r>.pt`` for the i-th case (from 0): the sample
 indices of its training batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -74,6 +75,7 @@ FLAGS = {
     "semi": dict(
         unlabeled="fixmatch", pseudo_label_threshold=0.4
     ),  # a quarter of the images unlabelled: FixMatch
+    "self": dict(unlabeled="self_training"),  # the same, self-training
 }
 
 
@@ -84,7 +86,7 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         extra.update(FLAGS[flag])
     X, y = three_class_images([90, 27, 9], name_pixels=True)
     multilabel = "multilabel" in flags
-    if "semi" in flags:
+    if "semi" in flags or "self" in flags:
         y = np.where(np.arange(len(y)) % 4 == 0, -1, y)
     if multilabel:  # overlapping labels: the weighted sampler draws by the rarest
         y = np.column_stack([y == 0, y != 1, y == 2]).astype(int)
@@ -124,6 +126,9 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         "best_epoch": getattr(dict(clf.callbacks_).get("early_stopping"), "best_epoch_", None),
         "pseudo_labeled": clf.history[:, "pseudo_labeled"] if "semi" in flags else None,
         "pool_prior": clf.plan_.unlabeled.pool_prior if "semi" in flags else None,
+        "pseudo_positions": (
+            clf.plan_.unlabeled.pseudo_labels.positions if "self" in flags else None
+        ),
     }
     if accelerator.is_main_process:  # the pickled model predicts in one process
         record["proba_one_process"] = pickle.loads(pickle.dumps(clf)).predict_proba(X)

@@ -60,12 +60,14 @@ SAME_DRAWS = ("weighted,0,max_norm,multilabel,ema_valid", "class_balanced,0,max_
 #: strategy='auto' choose its classifier stage or not, and a third whether to train longer
 #: (a network that has learnt nothing errs on its training images), scored on the split.
 #: A fourth trains FixMatch on unlabelled images beside them (each process its slice of the
-#: unlabelled batches, the pool's prior summed over both), under ImbSAM's passes.
+#: unlabelled batches, the pool's prior summed over both), under ImbSAM's passes; a fifth by
+#: self-training (a teacher fitted over both processes pseudo-labels them alike on each).
 SHARED_SEED = (
     "none,none,crt,compile,imbsam,sgd,las,prior,resnet,warmup,mixup",
     "none,0,auto",
     "none,0,longer",
     "none,none,auto,semi,imbsam",
+    "none,none,self",
 )
 
 
@@ -101,7 +103,14 @@ def _assert_same_draws(ones, twos):
         assert ranks[0]["valid_f1"] == ranks[1]["valid_f1"], case
 
 
-def _assert_shared_seed(ranks, auto, longer, semi):
+def _assert_shared_seed(ranks, auto, longer, semi, self_training):
+    # self-training: one teacher over both processes, the same pseudo-labels and network
+    positions = self_training[0]["pseudo_positions"]
+    assert len(positions) > 0
+    np.testing.assert_array_equal(self_training[1]["pseudo_positions"], positions)
+    for name, tensor in self_training[0]["params"].items():
+        assert torch.equal(self_training[1]["params"][name], tensor), name
+    np.testing.assert_array_equal(self_training[0]["proba"], self_training[1]["proba"])
     # FixMatch: both processes count the pseudo-labels of both, and estimate one prior
     assert semi[0]["pseudo_labeled"] == semi[1]["pseudo_labeled"]
     assert max(semi[0]["pseudo_labeled"]) > 0

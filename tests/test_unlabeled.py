@@ -1,4 +1,5 @@
-"""Unlabelled images (``y == -1``): the marker, the refusals, FixMatch and its pool prior."""
+"""Unlabelled images (``y == -1``): the marker, the refusals, FixMatch and its pool prior
+(self-training, the default's way with them: ``test_self_training.py``)."""
 
 import warnings
 
@@ -64,13 +65,14 @@ def test_classes_and_predictions_never_hold_the_marker(small_images, kind):
     assert "unlabelled images trained on by FixMatch" in str(clf.plan_)
 
 
-def test_the_default_leaves_them_out_and_says_why(small_images):
+def test_the_default_trains_on_them_by_self_training_without_a_warning(small_images):
     X, y = _with_unlabeled(*small_images)
-    with pytest.warns(UserWarning, match="20 images marked -1 .* unlabeled='fixmatch' to train"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         clf = BalancedImageClassifier(**FAST).fit(X, y)
-    assert "pseudo_labeling" not in dict(clf.callbacks_)
-    assert clf.n_samples_fit_ == 40
-    assert "left out: unlabeled='auto': the default trains on labelled images" in str(clf.plan_)
+    assert clf.plan_.unlabeled.method == "self_training"
+    assert "pseudo_labeling" not in dict(clf.callbacks_)  # FixMatch's is not there
+    assert clf.n_samples_fit_ == 40 + len(clf.plan_.unlabeled.pseudo_labels.positions)
 
 
 def test_an_unlabelled_only_fit_is_refused_with_the_fix(small_images):

@@ -9,7 +9,7 @@
 - :mod:`~imbtorch.strategies.plan`: the :class:`Plan` of a fit, which takes
   the decisions left for training and reads as ``clf.plan_``;
 - :mod:`~imbtorch.strategies.unlabeled`: the plan's part for unlabelled images
-  (``y == -1``): trained on by FixMatch, or left out, and why.
+  (``y == -1``): trained on by self-training or FixMatch, or left out, and why.
 """
 
 from .catalog import (

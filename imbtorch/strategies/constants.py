@@ -82,3 +82,9 @@ UNLABELED_RATIO = 2
 #: The pseudo-labels follow the unlabelled pool's class prior, estimated along training from
 #: the counts of the network's predictions on it, as ACR (Wei & Gan 2023) estimates it.
 PSEUDO_LABEL_PRIOR = "estimate"
+#: Self-training with unlabelled images, the default's way with them: a teacher's
+#: pseudo-labels of confidence at least this, kept per class by CReST's rebalancing with this
+#: exponent (Wei et al. 2021; chosen on digits-LT with both pools of
+#: ``benchmarks/unlabeled.py``, then checked on MNIST-LT).
+SELF_TRAINING_THRESHOLD = 0.5
+PSEUDO_LABEL_REBALANCE = 2.0

@@ -78,6 +78,8 @@ class TrainingFacts:
         Height and width of the images as the network sees them.
     n_unlabeled : int, default=0
         Images marked unlabelled (``y == -1``).
+    pseudo_labels : PseudoLabels, default=None
+        A self-training teacher's pseudo-labels of some of them (the fit after the teacher).
     """
 
     class_counts: np.ndarray
@@ -87,6 +89,7 @@ class TrainingFacts:
     validation: bool = False
     image_size: tuple = (0, 0)
     n_unlabeled: int = 0
+    pseudo_labels: object = None
 
 
 def plan_training(params: dict, criterion_params: dict, facts: TrainingFacts) -> Plan:

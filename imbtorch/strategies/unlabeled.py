@@ -1,17 +1,22 @@
 """The plan of the unlabelled images of a fit (``y == -1``): used, and how, or left out.
 
 :func:`plan_unlabeled` decides, from the parameters and the number of
-unlabelled images, whether the fit trains on them semi-supervised (FixMatch
-with pseudo-labels under the pool's class prior), and with what settings.
-The resulting :class:`UnlabeledPlan` is part of the fit's
-:class:`~imbtorch.strategies.plan.Plan`; training records in it the pool's
-prior its pseudo-labels followed and the share of confident ones.
+unlabelled images, whether the fit trains on them, and how: by self-training
+(a teacher's class-rebalanced pseudo-labels,
+:mod:`imbtorch.training.self_training`), the default's way, or by FixMatch
+(pseudo-labels under the pool's class prior,
+:mod:`imbtorch.training.semi_supervised`). The resulting
+:class:`UnlabeledPlan` is part of the fit's
+:class:`~imbtorch.strategies.plan.Plan`; it holds the evidence: the
+teacher's pseudo-labels, or the pool's prior FixMatch's followed and the
+share of confident ones.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
@@ -21,18 +26,31 @@ from ..data.augmentation import (
     build_strong_augmentation,
     describe_augmentation,
 )
-from .constants import PSEUDO_LABEL_PRIOR, PSEUDO_LABEL_THRESHOLD, UNLABELED_RATIO
+from .constants import (
+    PSEUDO_LABEL_PRIOR,
+    PSEUDO_LABEL_REBALANCE,
+    PSEUDO_LABEL_THRESHOLD,
+    SELF_TRAINING_THRESHOLD,
+    UNLABELED_RATIO,
+)
 
-#: Why ``unlabeled='auto'`` leaves unlabelled images out, until a method beats the
-#: labelled-only default on ``benchmarks/unlabeled.py``.
-AUTO_LEAVES_OUT = (
-    "the default trains on labelled images only, as FixMatch at its budget trailed the "
-    "labelled-only fit on the benchmark of unlabelled images"
+#: How ``unlabeled='auto'`` trains on unlabelled images, and why.
+AUTO_METHOD = "self_training"
+AUTO_REASON = (
+    "self-training beat the labelled-only default on every set and pool of the benchmark "
+    "of unlabelled images"
 )
 #: What ``unlabeled`` takes.
-UNLABELED_MODES = ("auto", "fixmatch", "ignore")
+UNLABELED_MODES = ("auto", "self_training", "fixmatch", "ignore")
 #: The named priors the pseudo-labels may follow.
 PSEUDO_LABEL_PRIORS = ("estimate", "labeled", "uniform")
+#: Each method's least confidence of a pseudo-label, where ``pseudo_label_threshold=None``.
+METHOD_THRESHOLDS = {"self_training": SELF_TRAINING_THRESHOLD, "fixmatch": PSEUDO_LABEL_THRESHOLD}
+#: The parameters only one method reads, with their defaults.
+_METHOD_PARAMS = {
+    "fixmatch": {"unlabeled_ratio": UNLABELED_RATIO, "pseudo_label_prior": PSEUDO_LABEL_PRIOR},
+    "self_training": {"pseudo_label_rebalance": PSEUDO_LABEL_REBALANCE},
+}
 
 
 @dataclass
@@ -43,27 +61,32 @@ class UnlabeledPlan:
     ----------
     n_unlabeled : int
         Images marked ``-1``.
-    method : 'fixmatch' or None
+    method : {'self_training', 'fixmatch'} or None
         How they are trained on; None: left out.
     reason : str
         Why.
     threshold : float, default=PSEUDO_LABEL_THRESHOLD
         Least confidence of a pseudo-label.
     ratio : int, default=UNLABELED_RATIO
-        Unlabelled images per labelled image in a step.
+        FixMatch's unlabelled images per labelled image in a step.
     prior : str, ndarray or None, default='estimate'
-        The class prior the pseudo-labels follow (see
+        The class prior FixMatch's pseudo-labels follow (see
         ``BalancedImageClassifier``'s ``pseudo_label_prior``).
-    pool_prior : ndarray or None
-        The prior they followed in the last epoch; set in training.
+    rebalance : float, default=PSEUDO_LABEL_REBALANCE
+        Self-training's rebalancing exponent.
     weak, strong : callable or None
-        The transforms of the weak and the strong view.
+        The transforms of FixMatch's weak and strong view.
     weak_text : str or None
         The weak view in words.
+    pool_prior : ndarray or None
+        The prior FixMatch's pseudo-labels followed in the last epoch; set in training.
     confident_share : float or None
-        Share of the unlabelled images pseudo-labelled in the last epoch; set in training.
+        Share of the unlabelled images FixMatch pseudo-labelled in the last epoch; set in
+        training.
     classes : ndarray or None
         The labels of ``pool_prior``'s entries; set in training.
+    pseudo_labels : PseudoLabels or None
+        Self-training's teacher's pseudo-labels and their evidence; set before training.
     """
 
     n_unlabeled: int
@@ -72,15 +95,22 @@ class UnlabeledPlan:
     threshold: float = PSEUDO_LABEL_THRESHOLD
     ratio: int = UNLABELED_RATIO
     prior: object = PSEUDO_LABEL_PRIOR
+    rebalance: float = PSEUDO_LABEL_REBALANCE
     weak: object = None
     strong: object = None
     weak_text: str | None = None
     pool_prior: np.ndarray | None = None
     confident_share: float | None = None
     classes: np.ndarray | None = None
+    pseudo_labels: object = None
+
+    @property
+    def needs_teacher(self) -> bool:
+        """Whether the fit must first train the teacher that pseudo-labels the images."""
+        return self.method == "self_training" and self.pseudo_labels is None
 
     def record(self, pool_prior: np.ndarray, confident_share: float, classes) -> None:
-        """Training's evidence: the pool's prior of the last epoch and its confident share.
+        """FixMatch's evidence: the pool's prior of the last epoch and its confident share.
 
         Parameters
         ----------
@@ -98,6 +128,41 @@ class UnlabeledPlan:
         count = f"{self.n_unlabeled} unlabelled image{'s' if self.n_unlabeled != 1 else ''}"
         if self.method is None:
             return [f"{count} (y == -1) left out: {self.reason}"]
+        if self.method == "self_training":
+            return [f"{count} used by self-training ({self.reason})", *self._self_training()]
+        return self._fixmatch_lines(count)
+
+    def _self_training(self) -> list[str]:
+        record = self.pseudo_labels
+        teacher = "a teacher (this estimator on the labelled images alone)"
+        found = f"pseudo-labels those it predicts with confidence >= {self.threshold:g}"
+        if record is not None:
+            teacher = (
+                f"a teacher (this estimator on the {record.labeled_counts.sum()} labelled images)"
+            )
+            found = (
+                f"gave {record.confident_counts.sum()} of them a pseudo-label of confidence "
+                f">= {self.threshold:g}"
+            )
+        lines = [
+            f"{teacher} {found}; of each class the most confident share "
+            f"(n_rarest / n_class) ** {self.rebalance:g} is kept, ranks by labelled count "
+            "(CReST); the network trains on the labelled and kept images, the rest left out"
+        ]
+        if record is not None:
+            kept = ", ".join(
+                f"{label!s}: {int(n)} of {int(c)}"
+                for label, n, c in zip(
+                    record.classes, record.kept_counts, record.confident_counts, strict=True
+                )
+            )
+            lines.append(f"pseudo-labels kept: {len(record.positions)} ({kept})")
+        lines.append(
+            "cost: about twice a labelled-only fit (the teacher, its predictions, this fit)"
+        )
+        return lines
+
+    def _fixmatch_lines(self, count: str) -> list[str]:
         prior = self.prior
         if isinstance(prior, str):
             prior = {
@@ -131,19 +196,22 @@ class UnlabeledPlan:
 def plan_unlabeled(params: dict, facts, transform) -> UnlabeledPlan | None:
     """The plan of the images marked ``-1`` under ``params`` (None: there are none).
 
-    ``unlabeled='auto'`` leaves them out with a warning (:data:`AUTO_LEAVES_OUT`);
-    ``'fixmatch'`` trains on them where it can (one label per image, ``fit``)
-    and refuses elsewhere. The weak view is the fit's
-    training transform, or random shifts (``augment='shift'``) where it has
-    none; the strong view adds FixMatch's
-    (:func:`~imbtorch.data.augmentation.build_strong_augmentation`).
+    ``unlabeled='auto'`` trains on them by :data:`AUTO_METHOD` where it can
+    and leaves them out with a warning where it cannot (a multi-label ``y``,
+    ``partial_fit``); ``'self_training'`` and ``'fixmatch'`` train on them
+    where they can and refuse elsewhere. Where ``facts.pseudo_labels`` holds
+    a teacher's pseudo-labels, the plan records them (the fit after the
+    teacher). FixMatch's weak view is the fit's training transform, or random
+    shifts (``augment='shift'``) where it has none; its strong view adds
+    FixMatch's (:func:`~imbtorch.data.augmentation.build_strong_augmentation`).
 
     Parameters
     ----------
     params : dict
         The estimator's ``get_params(deep=False)``.
     facts : TrainingFacts
-        What ``fit`` knows of the data (``n_unlabeled``, ``multilabel``, ``incremental``).
+        What ``fit`` knows of the data (``n_unlabeled``, ``multilabel``,
+        ``incremental``, ``pseudo_labels``).
     transform : callable or None
         The training transform of the plan.
 
@@ -154,48 +222,75 @@ def plan_unlabeled(params: dict, facts, transform) -> UnlabeledPlan | None:
     Raises
     ------
     ValueError
-        With ``unlabeled='fixmatch'`` on a multi-label ``y`` or in ``partial_fit``.
+        With ``unlabeled='self_training'`` or ``'fixmatch'`` on a multi-label
+        ``y`` or in ``partial_fit``, and where a parameter of the other method
+        is set.
     """
+    pseudo_labels = getattr(facts, "pseudo_labels", None)
     n_unlabeled, mode = facts.n_unlabeled, params["unlabeled"]
+    if pseudo_labels is not None:
+        n_unlabeled = pseudo_labels.n_unlabeled
     if not n_unlabeled:
         return None
     if mode == "ignore":
         return UnlabeledPlan(n_unlabeled, None, "unlabeled='ignore'")
+    method = AUTO_METHOD if mode == "auto" else mode
     obstacle = None
-    if mode == "auto":
-        obstacle = AUTO_LEAVES_OUT
-    elif facts.multilabel:
+    if facts.multilabel:
         obstacle = "semi-supervised training takes one label per image, not a multi-label y"
     elif facts.incremental:
         obstacle = "partial_fit trains on the labelled images only; fit trains on both"
     if obstacle is not None:
-        if mode == "fixmatch":
+        if mode != "auto":
             raise ValueError(
-                f"unlabeled='fixmatch' cannot train on the {n_unlabeled} images marked -1: "
+                f"unlabeled={mode!r} cannot train on the {n_unlabeled} images marked -1: "
                 f"{obstacle}. Set unlabeled='ignore' to leave them out, or drop them."
             )
-        fixmatch = (
-            ", or unlabeled='fixmatch' to train on them" if obstacle == AUTO_LEAVES_OUT else ""
-        )
         warnings.warn(
             f"The {n_unlabeled} images marked -1 (unlabelled) are left out: {obstacle}. Set "
-            f"unlabeled='ignore' to leave them out without this warning{fixmatch}.",
+            "unlabeled='ignore' to leave them out without this warning.",
             UserWarning,
             stacklevel=5,
         )
         return UnlabeledPlan(n_unlabeled, None, f"unlabeled='auto': {obstacle}")
+    _check_method_params(params, method)
+    threshold = params["pseudo_label_threshold"]
+    threshold = METHOD_THRESHOLDS[method] if threshold is None else float(threshold)
+    reason = f"unlabeled='auto': {AUTO_REASON}" if mode == "auto" else f"unlabeled={mode!r}"
+    if method == "self_training":
+        rebalance = float(params["pseudo_label_rebalance"])
+        return UnlabeledPlan(
+            n_unlabeled, method, reason, threshold, rebalance=rebalance, pseudo_labels=pseudo_labels
+        )
     weak, weak_text = transform, "the training transform"
     if weak is None:
         size = tuple(facts.image_size)
         weak, weak_text = build_augmentation("shift", size), describe_augmentation("shift", size)
     return UnlabeledPlan(
         n_unlabeled,
-        "fixmatch",
-        f"unlabeled={mode!r}",
-        threshold=float(params["pseudo_label_threshold"]),
+        method,
+        reason,
+        threshold,
         ratio=int(params["unlabeled_ratio"]),
         prior=params["pseudo_label_prior"],
         weak=weak,
         strong=build_strong_augmentation(weak),
         weak_text=weak_text,
     )
+
+
+def _check_method_params(params: dict, method: str) -> None:
+    """Refuse a parameter that only the other method reads, set away from its default."""
+    for other, defaults in _METHOD_PARAMS.items():
+        if other == method:
+            continue
+        for name, default in defaults.items():
+            value = params[name]
+            kind = str if isinstance(default, str) else Real
+            if not (isinstance(value, kind) and value == default):
+                raise ValueError(
+                    f"{name}={value!r} sets {other.replace('_', '-')} training, but the fit "
+                    f"trains on its unlabelled images by {method.replace('_', '-')} "
+                    f"(unlabeled={params['unlabeled']!r}); set unlabeled={other!r}, or drop "
+                    f"{name}."
+                )

@@ -1,0 +1,174 @@
+"""Self-training on unlabelled images: one generation of class-rebalanced pseudo-labels.
+
+With ``unlabeled='self_training'`` a fit first trains a *teacher*: the same
+estimator on the labelled images alone (the unlabelled ones left out), with
+the same seed. The teacher predicts every unlabelled image. Of the images it
+predicts as class ``c`` with confidence at least ``threshold``, the most
+confident share
+
+    mu_c = (n_(C + 1 - r) / n_1) ** alpha
+
+is kept with ``c`` as its label, where ``r`` is the rank of ``c`` among the
+labelled counts (1 the most frequent), ``n_1 >= ... >= n_C`` those counts and
+``alpha`` the rebalancing exponent: the rarest class keeps all its confident
+images, the most frequent the smallest share (CReST, Wei et al. 2021, one
+generation). Pseudo-labels of the head classes add little a long-tailed fit
+lacks and carry the teacher's errors; those of the tail classes add the
+images it lacks. The fit then trains its network from the start on the
+labelled images and the kept ones, its plan made from both counts; the rest
+stay out.
+
+:func:`select_pseudo_labels` makes the choice, and :class:`PseudoLabels`
+records it: which images, with which labels, and the evidence (the
+teacher's labelled counts, its confident images per class). The fit's plan
+(``plan_.unlabeled``) holds the record.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The sub-folder of ``checkpoint_dir`` where the teacher's checkpoints go.
+TEACHER_FOLDER = "teacher"
+
+
+def teacher_folder(checkpoint_dir):
+    """Where the teacher of a fit with ``checkpoint_dir`` saves its own (None: nowhere).
+
+    Parameters
+    ----------
+    checkpoint_dir : str, path or None
+
+    Returns
+    -------
+    str or None
+    """
+    return None if checkpoint_dir is None else os.path.join(checkpoint_dir, TEACHER_FOLDER)
+
+
+def rebalanced_shares(counts, alpha: float) -> np.ndarray:
+    """CReST's share ``mu_c`` of each class's confident pseudo-labels that is kept.
+
+    Parameters
+    ----------
+    counts : array-like of shape (n_classes,)
+        Labelled images per class.
+    alpha : float
+        The rebalancing exponent; 0 keeps every confident image.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        In ``counts``' order, each in (0, 1].
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    order = np.argsort(-counts, kind="stable")  # most frequent first
+    shares = np.empty(len(counts))
+    shares[order] = (counts[order[::-1]] / counts[order[0]]) ** alpha
+    return shares
+
+
+@dataclass
+class PseudoLabels:
+    """The pseudo-labels a teacher gave, and what they rest on.
+
+    Parameters
+    ----------
+    positions : ndarray of int
+        The kept images' positions in the fit's ``X``.
+    labels : ndarray
+        Their labels (elements of the teacher's ``classes_``).
+    classes : ndarray
+        The teacher's ``classes_``.
+    labeled_counts : ndarray of shape (n_classes,)
+        The labelled images per class the teacher trained on.
+    confident_counts : ndarray of shape (n_classes,)
+        Unlabelled images the teacher predicted as each class with confidence
+        at least ``threshold``.
+    kept_counts : ndarray of shape (n_classes,)
+        Those kept, per class.
+    n_unlabeled : int
+        The unlabelled images the teacher predicted.
+    threshold, alpha : float
+        The settings of the choice.
+    """
+
+    positions: np.ndarray
+    labels: np.ndarray
+    classes: np.ndarray
+    labeled_counts: np.ndarray
+    confident_counts: np.ndarray
+    kept_counts: np.ndarray
+    n_unlabeled: int
+    threshold: float
+    alpha: float
+
+    def label(self, y: np.ndarray) -> np.ndarray:
+        """``y`` with the kept images labelled (a copy, of a type that holds the labels).
+
+        Parameters
+        ----------
+        y : ndarray of shape (N,)
+            The fit's labels, ``-1`` (or its string) marking the unlabelled images.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+        """
+        labeled = np.array(y, dtype=np.result_type(y, self.labels), copy=True)
+        labeled[self.positions] = self.labels
+        return labeled
+
+
+def select_pseudo_labels(
+    proba: np.ndarray, positions, labeled_counts, classes, *, threshold: float, alpha: float
+) -> PseudoLabels:
+    """The teacher's pseudo-labels to keep (see the module's docstring).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_unlabeled, n_classes)
+        The teacher's probabilities of the unlabelled images.
+    positions : array-like of int, shape (n_unlabeled,)
+        The unlabelled images' positions in the fit's ``X``.
+    labeled_counts : array-like of shape (n_classes,)
+        The labelled images per class the teacher trained on.
+    classes : ndarray of shape (n_classes,)
+        The teacher's ``classes_``.
+    threshold : float
+        Least confidence of a pseudo-label.
+    alpha : float
+        The rebalancing exponent.
+
+    Returns
+    -------
+    PseudoLabels
+    """
+    proba = np.asarray(proba)
+    positions = np.asarray(positions, dtype=np.int64)
+    predicted, confidence = proba.argmax(axis=1), proba.max(axis=1)
+    shares = rebalanced_shares(labeled_counts, alpha)
+    n_classes = len(classes)
+    confident_counts = np.zeros(n_classes, dtype=np.int64)
+    kept = []
+    for code in range(n_classes):
+        candidates = np.flatnonzero((predicted == code) & (confidence >= threshold))
+        confident_counts[code] = len(candidates)
+        n_kept = int(np.ceil(shares[code] * len(candidates) - 1e-9))
+        most_confident = np.argsort(-confidence[candidates], kind="stable")[:n_kept]
+        kept.append(np.sort(candidates[most_confident]))
+    kept = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+    return PseudoLabels(
+        positions=positions[kept],
+        labels=np.asarray(classes)[predicted[kept]],
+        classes=np.asarray(classes),
+        labeled_counts=np.asarray(labeled_counts, dtype=np.int64),
+        confident_counts=confident_counts,
+        kept_counts=np.bincount(predicted[kept], minlength=n_classes),
+        n_unlabeled=len(proba),
+        threshold=float(threshold),
+        alpha=float(alpha),
+    )
