@@ -25,7 +25,6 @@ from functools import partial
 
 import numpy as np
 import torch
-from sklearn.base import clone
 from skorch import NeuralNetClassifier
 
 from .data.dataset import ImageDataset, is_prepared
@@ -59,7 +58,7 @@ from .training.loaders import net_loader, whole_set_loader
 from .training.loop import TrainingRun, default_callbacks
 from .training.optimizers import build_optimizer, learning_rate
 from .training.precision import Precision
-from .training.self_training import PseudoLabels, select_pseudo_labels, teacher_folder
+from .training.self_training import PseudoLabels, teach
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
@@ -953,7 +952,7 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         check_settings(self)
         dataset, unlabeled = self._fit_dataset(X, y, sample_weight, reset=True)
         if self.plan_.unlabeled is not None and self.plan_.unlabeled.needs_teacher:
-            pseudo_labels = self._teach(X, y, sample_weight, fit_params, unlabeled)
+            pseudo_labels = teach(self, unlabeled, X, y, sample_weight, **fit_params)
             dataset, unlabeled = self._fit_dataset(
                 X, y, sample_weight, reset=True, pseudo_labels=pseudo_labels
             )
@@ -967,27 +966,6 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
                 unlabeled=unlabeled,
             )
         return self
-
-    def _teach(self, X, y, sample_weight, fit_params, pool: SubsetSource) -> PseudoLabels:
-        """Self-training's teacher: this estimator (its clone, same seed) fitted on the
-        labelled images alone, and the pseudo-labels it gives ``pool``'s images (see
-        :mod:`imbtorch.training.self_training`). With ``checkpoint_dir``, the teacher's
-        checkpoints go to its ``teacher`` folder, so that ``resume`` resumes both fits."""
-        plan = self.plan_.unlabeled
-        teacher = clone(self).set_params(
-            unlabeled="ignore",
-            accelerator=self.accelerator,  # the same processes, not a copy
-            checkpoint_dir=teacher_folder(self.checkpoint_dir),
-        )
-        teacher.fit(X, y, sample_weight=sample_weight, **fit_params)
-        return select_pseudo_labels(
-            teacher.predict_proba(ImageDataset(pool)),
-            pool.indices,
-            teacher.class_counts_,
-            teacher.classes_,
-            threshold=plan.threshold,
-            alpha=plan.rebalance,
-        )
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train ``max_epochs`` more epochs, building the network on the first call.

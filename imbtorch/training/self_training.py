@@ -18,10 +18,10 @@ images it lacks. The fit then trains its network from the start on the
 labelled images and the kept ones, its plan made from both counts; the rest
 stay out.
 
-:func:`select_pseudo_labels` makes the choice, and :class:`PseudoLabels`
-records it: which images, with which labels, and the evidence (the
-teacher's labelled counts, its confident images per class). The fit's plan
-(``plan_.unlabeled``) holds the record.
+:func:`teach` fits the teacher and asks it, :func:`select_pseudo_labels`
+makes the choice, and :class:`PseudoLabels` records it: which images, with
+which labels, and the evidence (the teacher's labelled counts, its confident
+images per class). The fit's plan (``plan_.unlabeled``) holds the record.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import clone
+
+from ..data.dataset import ImageDataset
+from ..data.sources import ImageSource
 
 #: The sub-folder of ``checkpoint_dir`` where the teacher's checkpoints go.
 TEACHER_FOLDER = "teacher"
@@ -171,4 +175,43 @@ def select_pseudo_labels(
         n_unlabeled=len(proba),
         threshold=float(threshold),
         alpha=float(alpha),
+    )
+
+
+def teach(estimator, pool: ImageSource, X, y, sample_weight=None, **fit_params) -> PseudoLabels:
+    """Fit ``estimator``'s teacher on the labelled images of ``X`` and keep its pseudo-labels
+    of the unlabelled ones, ``pool`` (see the module's docstring).
+
+    The teacher is ``estimator``'s clone (same seed) with ``unlabeled='ignore'``,
+    on the same processes; with ``checkpoint_dir`` it saves its own state in
+    :func:`teacher_folder`, so that ``resume`` resumes a fit stopped in the
+    teacher or after it.
+
+    Parameters
+    ----------
+    estimator : BalancedImageClassifier
+        The fit's, its ``plan_.unlabeled`` made (``threshold``, ``rebalance``).
+    pool : SubsetSource
+        The unlabelled images, ``indices`` their positions in ``X``.
+    X, y, sample_weight, **fit_params
+        The arguments of the fit.
+
+    Returns
+    -------
+    PseudoLabels
+    """
+    plan = estimator.plan_.unlabeled
+    teacher = clone(estimator).set_params(
+        unlabeled="ignore",
+        accelerator=estimator.accelerator,  # the same processes, not a copy
+        checkpoint_dir=teacher_folder(estimator.checkpoint_dir),
+    )
+    teacher.fit(X, y, sample_weight=sample_weight, **fit_params)
+    return select_pseudo_labels(
+        teacher.predict_proba(ImageDataset(pool)),
+        pool.indices,
+        teacher.class_counts_,
+        teacher.classes_,
+        threshold=plan.threshold,
+        alpha=plan.rebalance,
     )
