@@ -226,7 +226,7 @@ def plan_unlabeled(params: dict, facts, transform) -> UnlabeledPlan | None:
         ``y`` or in ``partial_fit``, and where a parameter of the other method
         is set.
     """
-    pseudo_labels = getattr(facts, "pseudo_labels", None)
+    pseudo_labels = facts.pseudo_labels
     n_unlabeled, mode = facts.n_unlabeled, params["unlabeled"]
     if pseudo_labels is not None:
         n_unlabeled = pseudo_labels.n_unlabeled
