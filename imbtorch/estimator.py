@@ -58,7 +58,12 @@ from .training.loaders import net_loader, whole_set_loader
 from .training.loop import TrainingRun, default_callbacks
 from .training.optimizers import build_optimizer, learning_rate
 from .training.precision import Precision
-from .training.self_training import PseudoLabels, teach
+from .training.self_training import (
+    PseudoLabels,
+    pseudo_labeled_rows,
+    split_true_labels,
+    teach,
+)
 
 _INHERITED_UNUSED = ("module", "criterion", "classes")
 
@@ -1201,10 +1206,19 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch's ``train_split`` of ``X``; in the epochs ``'auto'`` adds, the parts its
-        first run drew (a split with no seed would draw other ones)."""
+        first run drew (a split with no seed would draw other ones). After self-training's
+        teacher, the validation part holds labelled images only."""
         held = self.run_.split() if getattr(self, "run_", None) is not None else None
         if held is not None:
             return held
+        unlabeled = self.plan_.unlabeled if "plan_" in vars(self) else None
+        record = None if unlabeled is None else unlabeled.pseudo_labels
+        pseudo_labeled = pseudo_labeled_rows(X, record) if self.train_split else None
+        if pseudo_labeled is not None:  # validation on the user's labels (self-training)
+            return split_true_labels(partial(self._split, **fit_params), X, y, pseudo_labeled)
+        return self._split(X, y, **fit_params)
+
+    def _split(self, X, y=None, **fit_params):
         parts = split_for_validation(self.train_split, y)
         if parts is None:
             return super().get_split_datasets(X, y, **fit_params)

@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 import pytest
+import torch
+from skorch.dataset import ValidSplit
 from test_resume import Interrupt, assert_same_network
 
 from imbtorch import BalancedImageClassifier
@@ -167,3 +169,30 @@ def test_a_fit_stopped_in_the_teacher_or_after_it_resumes_exactly(
     )
     assert resumed.history[:, "train_loss"] == whole.history[:, "train_loss"]
     assert_same_network(resumed, whole, X)
+
+
+def _validation_positions(clf) -> set:
+    """Positions in X of the images of the fit's validation part."""
+    part, rows = dict(clf.callbacks_)["held_out"].dataset_, None
+    while isinstance(part, torch.utils.data.Subset):  # Subsets of Subsets of the dataset
+        indices = np.asarray(part.indices)
+        rows = indices if rows is None else indices[rows]
+        part = part.dataset
+    return set(part.source.indices[rows].tolist())
+
+
+def test_the_validation_split_holds_labelled_images_only_as_the_teachers(long_tailed_images):
+    X, y = long_tailed_images
+    X = np.concatenate([X, X + 0.01])
+    y = np.concatenate([y, np.full(len(y), -1)])
+    split = ValidSplit(0.25, stratified=True, random_state=0)
+    params = {**FAST, "train_split": split, "pseudo_label_threshold": 0.4}
+    clf = BalancedImageClassifier(**params).fit(X, y)
+    record = clf.plan_.unlabeled.pseudo_labels
+    assert len(record.positions) > 0
+    teacher = BalancedImageClassifier(unlabeled="ignore", **params).fit(X, y)
+    valid = _validation_positions(clf)
+    assert valid == _validation_positions(teacher)
+    assert not valid & set(record.positions.tolist())
+    train = dict(clf.callbacks_)["held_out"].train_dataset_
+    assert len(train) + len(valid) == clf.n_samples_fit_  # every pseudo-label trains

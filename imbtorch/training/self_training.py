@@ -22,6 +22,10 @@ stay out.
 makes the choice, and :class:`PseudoLabels` records it: which images, with
 which labels, and the evidence (the teacher's labelled counts, its confident
 images per class). The fit's plan (``plan_.unlabeled``) holds the record.
+With a validation split (``train_split``), :func:`split_true_labels` draws it
+from the labelled images only, as the teacher drew it, and trains on every
+pseudo-labelled image: the monitors, early stopping and the fitted prior
+score the user's labels, not the teacher's.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.base import clone
+from torch.utils.data import Subset
 
 from ..data.dataset import ImageDataset
 from ..data.sources import ImageSource
@@ -215,3 +221,58 @@ def teach(estimator, pool: ImageSource, X, y, sample_weight=None, **fit_params) 
         threshold=plan.threshold,
         alpha=plan.rebalance,
     )
+
+
+def pseudo_labeled_rows(dataset, record: PseudoLabels | None) -> np.ndarray | None:
+    """Which rows of a fit's training ``dataset`` hold the teacher's pseudo-labels (a boolean
+    mask), or None where none does.
+
+    Parameters
+    ----------
+    dataset : ImageDataset
+        The fit's training data; its ``source`` reads the images of ``X`` at its
+        ``indices`` (all of them where it has none).
+    record : PseudoLabels or None
+
+    Returns
+    -------
+    ndarray of bool or None
+    """
+    if record is None or not len(record.positions):
+        return None
+    source = getattr(dataset, "source", None)
+    if source is None:
+        return None
+    positions = getattr(source, "indices", np.arange(len(source)))
+    return np.isin(positions, record.positions)
+
+
+def split_true_labels(split, dataset, y, pseudo_labeled: np.ndarray):
+    """``split(dataset, y)`` drawn from the rows with true labels only; every pseudo-labelled
+    row joins the training part.
+
+    Parameters
+    ----------
+    split : callable
+        ``split(dataset, y) -> (train, valid)``, the estimator's split.
+    dataset : Dataset
+    y : array-like or tensor
+        The targets of ``dataset``'s rows.
+    pseudo_labeled : ndarray of bool
+        :func:`pseudo_labeled_rows`.
+
+    Returns
+    -------
+    (Subset, Subset)
+        Of ``dataset``; where ``split`` returns parts other than Subsets of the
+        rows it was given (a split of your own), its split of the whole ``dataset``.
+    """
+    labeled = np.flatnonzero(~pseudo_labeled)
+    part = Subset(dataset, labeled)
+    rows = torch.from_numpy(labeled) if torch.is_tensor(y) else labeled
+    train, valid = split(part, None if y is None else y[rows])
+    if not all(isinstance(p, Subset) and p.dataset is part for p in (train, valid)):
+        return split(dataset, y)
+    pseudo = np.flatnonzero(pseudo_labeled)
+    train_rows = np.concatenate([labeled[np.asarray(train.indices, dtype=np.int64)], pseudo])
+    return Subset(dataset, train_rows), Subset(dataset, labeled[np.asarray(valid.indices)])
