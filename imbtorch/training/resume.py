@@ -181,18 +181,55 @@ def load_training_state(net, folder: Path, *, owners: dict, data: dict) -> dict:
     ValueError
         When the state was saved for other training data.
     """
-    state = torch.load(folder / _STATE, weights_only=False)
+    state = read_state(
+        folder / _STATE,
+        data,
+        what="training state",
+        saved_for="by a fit on other data (classes and counts",
+        fix="Resume with the same training data",
+    )
+    net.load_params(**{key: folder / name for key, name in _PARAMS.items()})
+    load_owner_states(owners, state["owners"])
+    return state
+
+
+def read_state(path: Path, data: dict, *, what: str, saved_for: str, fix: str) -> dict:
+    """The state saved in the file ``path``, refused where it was saved for other ``data``.
+
+    Parameters
+    ----------
+    path : Path
+        A file in a folder :func:`write_state_folder` made.
+    data : dict
+        What the resumed run trains on, as the state records it.
+    what, saved_for, fix : str
+        The error's words: ``The {what} in ... was saved {saved_for} {saved}, now
+        {data}). {fix}, or set resume=False ...``.
+
+    Returns
+    -------
+    dict
+    """
+    state = torch.load(path, weights_only=False)
     if state["data"] != data:
         raise ValueError(
-            f"The training state in {folder.parent} was saved by a fit on other data "
-            f"(classes and counts {state['data']}, now {data}). Resume with the same "
-            "training data, or set resume=False (or another checkpoint_dir) to start afresh."
+            f"The {what} in {path.parent.parent} was saved {saved_for} {state['data']}, now "
+            f"{data}). {fix}, or set resume=False (or another checkpoint_dir) to start afresh."
         )
-    net.load_params(**{key: folder / name for key, name in _PARAMS.items()})
-    for name, owner_state in state["owners"].items():
+    return state
+
+
+def load_owner_states(owners: dict, states: dict) -> None:
+    """Load each saved owner state into its owner of ``owners`` (where the run has it).
+
+    Parameters
+    ----------
+    owners : dict of name -> object with ``load_state_dict``, or None
+    states : dict of name -> state
+    """
+    for name, owner_state in states.items():
         if owners.get(name) is not None:
             owners[name].load_state_dict(owner_state)
-    return state
 
 
 def restore_loop_state(net, state: dict) -> None:

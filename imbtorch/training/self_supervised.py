@@ -49,7 +49,14 @@ from ..samplers import MAX_SEED, make_batch_sampler
 from .distributed import Processes, RankBatchSampler
 from .loaders import EpochLoader, worker_base_seed
 from .precision import autocast, grad_scaler
-from .resume import latest_state_folder, rng_states, set_rng_states, write_state_folder
+from .resume import (
+    latest_state_folder,
+    load_owner_states,
+    read_state,
+    rng_states,
+    set_rng_states,
+    write_state_folder,
+)
 
 __all__ = [
     "SELF_SUPERVISED_METHODS",
@@ -354,14 +361,13 @@ def _resumed(owners: dict, data: dict, checkpoint_dir) -> list[float]:
     folder = latest_state_folder(checkpoint_dir)
     if folder is None:
         return []
-    state = torch.load(folder / _STATE, weights_only=False)
-    if state["data"] != data:
-        raise ValueError(
-            f"The self-supervised state in {checkpoint_dir} was saved for other images or "
-            f"another method ({state['data']}, now {data}). Resume with the same images and "
-            "self_supervised, or set resume=False (or another checkpoint_dir) to start afresh."
-        )
-    for name, owner_state in state["owners"].items():
-        owners[name].load_state_dict(owner_state)
+    state = read_state(
+        folder / _STATE,
+        data,
+        what="self-supervised state",
+        saved_for="for other images or another method (",
+        fix="Resume with the same images and self_supervised",
+    )
+    load_owner_states(owners, state["owners"])
     set_rng_states(state["rng"])
     return list(state["losses"])
