@@ -239,9 +239,9 @@ class ImageEmbedder(
         self
         """
         self._validate_params()
-        check_self_supervised_settings(self)
-        vars(self).pop("estimator_", None)  # from an earlier fit
         model = BalancedImageClassifier() if self.model is None else self.model
+        check_self_supervised_settings(self, classifier_model=_is_classifier_model(model))
+        vars(self).pop("estimator_", None)  # from an earlier fit
         if self.self_supervised is not None:
             self._fit_self_supervised(model, X)
         elif _is_classifier_model(model):
@@ -306,23 +306,16 @@ class ImageEmbedder(
                 num_classes=head_outputs(state),
                 weights=state,
             )
-        self.trunk_ = split_classifier(network)[0]
+        self.trunk_ = self._laid_out(split_classifier(network)[0].to(self._device()))
+
+    def _laid_out(self, trunk: nn.Module) -> nn.Module:
+        """``trunk`` in the memory format of ``channels_last``."""
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
-        self.trunk_.to(self._device(), memory_format=memory_format)
+        return trunk.to(memory_format=memory_format)
 
     def _fit_self_supervised(self, model, X) -> None:
-        if self.prefit:
-            raise ValueError(
-                "prefit=True uses a fitted classifier as it is, and self_supervised trains a "
-                "backbone; drop one of them."
-            )
         if _is_classifier_model(model):
             backbone, weights = model.backbone, model.backbone_weights
-            if self.weights is not None:
-                raise ValueError(
-                    "weights loads a backbone's state_dict, but model is a "
-                    "BalancedImageClassifier; set its backbone_weights, or drop weights."
-                )
             kwargs = model.get_params_for("module")
         else:
             backbone, weights, kwargs = model, self.weights, {}
@@ -350,8 +343,7 @@ class ImageEmbedder(
             resume=self.resume,
             accelerator=self.accelerator,
         )
-        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
-        self.trunk_ = trunk.to(memory_format=memory_format)
+        self.trunk_ = self._laid_out(trunk)
 
     def backbone_state_dict(self) -> dict:
         """The trunk's weights on the CPU: ``backbone_weights`` of a classifier with its backbone.

@@ -262,9 +262,21 @@ def _check_head_smoothing(smoothing, head_resampler) -> None:
         )
 
 
-def check_self_supervised_settings(embedder) -> None:
+def check_self_supervised_settings(embedder, *, classifier_model: bool) -> None:
     """Refuse, with the fix, an ImageEmbedder's resume, accelerator or checkpoint_dir that
-    cannot apply: they are settings of its self-supervised training."""
+    cannot apply (they are settings of its self-supervised training), and a ``prefit`` or
+    ``weights`` beside ``self_supervised`` (``classifier_model``: whether the model is a
+    BalancedImageClassifier, whose ``backbone_weights`` it trains from)."""
+    if embedder.self_supervised is not None and embedder.prefit:
+        raise ValueError(
+            "prefit=True uses a fitted classifier as it is, and self_supervised trains a "
+            "backbone; drop one of them."
+        )
+    if embedder.self_supervised is not None and classifier_model and embedder.weights is not None:
+        raise ValueError(
+            "weights loads a backbone's state_dict, but model is a "
+            "BalancedImageClassifier; set its backbone_weights, or drop weights."
+        )
     if embedder.resume:
         check_resumable(embedder.checkpoint_dir, None)
     for name in ("accelerator", "checkpoint_dir"):
