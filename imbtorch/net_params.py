@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import torch
 from sklearn.base import clone
 from torch import nn
 
@@ -46,7 +47,10 @@ class NetParamsMixin:
         device of the process's ``accelerator``."""
         accelerator_device = getattr(self.__dict__.get("accelerator"), "device", None)
         if accelerator_device is not None:
-            return accelerator_device
+            # accelerate names the CPU of a multi-process run 'cpu:0', which torch.load's
+            # map_location (skorch's load_params: resume) does not take
+            cpu = torch.device(accelerator_device).type == "cpu"
+            return torch.device("cpu") if cpu else accelerator_device
         return resolve_device(self.__dict__["device"])
 
     @device.setter

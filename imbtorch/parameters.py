@@ -107,7 +107,7 @@ def check_settings(net) -> None:
     device = params["device"]
     check_device(device)
     if net.accelerator is not None:
-        check_processes(net.accelerator, device, net.checkpoint_dir)
+        check_processes(net.accelerator, device)
     if net.sam_rho is not None and net.precision == "16-mixed":
         raise ValueError(
             "sam_rho takes two gradients a step, which a float16 gradient scaler cannot unscale "
@@ -290,9 +290,10 @@ def check_self_supervised_settings(embedder, *, classifier_model: bool) -> None:
         check_processes(embedder.accelerator, embedder.device, embedder.checkpoint_dir)
 
 
-def check_processes(accelerator, device, checkpoint_dir) -> None:
+def check_processes(accelerator, device, checkpoint_dir=None) -> None:
     """Refuse, with the fix, an accelerator that is not one, a device beside it, and a
-    checkpoint_dir over several processes."""
+    ``checkpoint_dir`` over several processes where one is given (self-supervised
+    training's; the classifier's resumes over several)."""
     check_accelerator(accelerator)
     if device != "auto":
         raise ValueError(
@@ -301,7 +302,7 @@ def check_processes(accelerator, device, checkpoint_dir) -> None:
         )
     if accelerator.num_processes > 1 and checkpoint_dir is not None:
         raise ValueError(
-            "checkpoint_dir is not supported yet in a fit over several processes (each "
-            "process would write the same files); drop checkpoint_dir, or save the model "
+            "ImageEmbedder's checkpoint_dir is not supported yet over several processes (each "
+            "process would write the same files); drop checkpoint_dir, or save the weights "
             "from the main process after fit (accelerator.is_main_process)."
         )

@@ -20,7 +20,9 @@ so over 10 epochs at a rate too low to learn (``lr=1e-5``), so that it trains 6 
 stopping keeping its best through them; ``ema`` averages the weights without a validation split and
 ``ema_valid`` with one (``ema_epochs=2``); ``semi`` marks every fourth image
 unlabelled (-1), trained on by FixMatch (``pseudo_label_threshold=0.4``), and ``self``
-so, trained on by self-training (a teacher fitted over the processes first). Every
+so, trained on by self-training (a teacher fitted over the processes first); ``resume``
+fits with ``checkpoint_dir`` (dropout on; each process records its own losses): once
+whole, once stopped with an error in epoch 3, then resumed (``resume=True``). Every
 process writes ``OUT_DIR/case<i>_rank<r>.pt`` for the i-th case (from 0): the sample
 indices of its training batches per epoch (each image carries its index in pixel [0, 0, 0]), its
 class counts, its history, weights and gathered predictions, and (rank 0) the
@@ -39,6 +41,17 @@ from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 
 from imbtorch import BalancedImageClassifier
+
+
+class StopAt(Callback):
+    """Stop the fit with an error at the second training batch of ``epoch`` (1-based)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if len(net.history) == self.epoch and training and len(net.history[-1]["batches"]) == 1:
+            raise RuntimeError("interrupted")
 
 
 class RecordBatches(Callback):
@@ -76,11 +89,15 @@ FLAGS = {
         unlabeled="fixmatch", pseudo_label_threshold=0.4
     ),  # a quarter of the images unlabelled: FixMatch
     "self": dict(unlabeled="self_training"),  # the same, self-training
+    "resume": dict(module__dropout=0.3),
 }
 
 
-def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]) -> dict:
-    """One fit on every process; what the test compares, as a dict."""
+def fit_case(
+    accelerator: Accelerator, sampler: str, seed: str, flags: list[str], folder: Path
+) -> dict:
+    """One fit on every process (three with ``resume``, in ``folder``); what the test compares,
+    as a dict."""
     extra = {}
     for flag in flags:
         extra.update(FLAGS[flag])
@@ -103,6 +120,8 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
         accelerator=accelerator,
         random_state=None if seed == "none" else int(seed),
     )
+    if "resume" in flags:
+        return resumed_case(accelerator, X, y, {**settings, **extra}, folder)
     clf = BalancedImageClassifier(**{**settings, **extra})
     torch.manual_seed(accelerator.process_index)  # processes without random_state differ
     clf.fit(X, y)
@@ -135,13 +154,39 @@ def fit_case(accelerator: Accelerator, sampler: str, seed: str, flags: list[str]
     return record
 
 
+def resumed_case(accelerator: Accelerator, X, y, settings: dict, folder: Path) -> dict:
+    """A fit with checkpoint_dir whole, and one stopped in epoch 3 then resumed."""
+    fits = {}
+    for name, callbacks in (("whole", []), ("cut", [("stop", StopAt(3))])):
+        clf = BalancedImageClassifier(
+            **{**settings, "callbacks": callbacks, "checkpoint_dir": folder / name}
+        )
+        torch.manual_seed(accelerator.process_index)  # processes without random_state differ
+        try:
+            fits[name] = clf.fit(X, y)
+        except RuntimeError as error:
+            assert str(error) == "interrupted", error
+    resumed = BalancedImageClassifier(**{**settings, "checkpoint_dir": folder / "cut"})
+    resumed.set_params(resume=True, callbacks=[])
+    resumed.fit(X, y)
+    return {
+        name: {
+            "params": clf.module_.state_dict(),
+            "train_loss": list(clf.history[:, "train_loss"]),
+            "valid_f1": list(clf.history[:, "valid_f1"]),
+            "proba": clf.predict_proba(X),
+        }
+        for name, clf in (("whole", fits["whole"]), ("resumed", resumed))
+    }
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     out = Path(sys.argv[1])
     accelerator = Accelerator(cpu=True)
     for index, case in enumerate(sys.argv[2:]):
         sampler, seed, *flags = case.split(",")
-        record = fit_case(accelerator, sampler, seed, flags)
+        record = fit_case(accelerator, sampler, seed, flags, out / f"case{index}")
         torch.save(record, out / f"case{index}_rank{accelerator.process_index}.pt")
         accelerator.wait_for_everyone()
     accelerator.end_training()  # destroys the process group before the interpreter exits

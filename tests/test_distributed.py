@@ -61,13 +61,17 @@ SAME_DRAWS = ("weighted,0,max_norm,multilabel,ema_valid", "class_balanced,0,max_
 #: (a network that has learnt nothing errs on its training images), scored on the split.
 #: A fourth trains FixMatch on unlabelled images beside them (each process its slice of the
 #: unlabelled batches, the pool's prior summed over both), under ImbSAM's passes; a fifth by
-#: self-training (a teacher fitted over both processes pseudo-labels them alike on each).
+#: self-training (a teacher fitted over both processes pseudo-labels them alike on each). A
+#: sixth saves its state in checkpoint_dir (process 0 writes it), stops in epoch 3 and
+#: resumes, ending where the uninterrupted fit ends on each process, each taking back its
+#: own generators, callbacks and history (its own shard's losses).
 SHARED_SEED = (
     "none,none,crt,compile,imbsam,sgd,las,prior,resnet,warmup,mixup",
     "none,0,auto",
     "none,0,longer",
     "none,none,auto,semi,imbsam",
     "none,none,self",
+    "weighted,none,resume",
 )
 
 
@@ -103,7 +107,15 @@ def _assert_same_draws(ones, twos):
         assert ranks[0]["valid_f1"] == ranks[1]["valid_f1"], case
 
 
-def _assert_shared_seed(ranks, auto, longer, semi, self_training):
+def _assert_shared_seed(ranks, auto, longer, semi, self_training, resumed):
+    # a fit stopped and resumed over two processes ends where the uninterrupted one ends
+    for rank in resumed:
+        whole, again = rank["whole"], rank["resumed"]
+        assert again["train_loss"] == whole["train_loss"] and len(whole["train_loss"]) == 4
+        assert again["valid_f1"] == whole["valid_f1"]
+        for name, tensor in whole["params"].items():
+            assert torch.equal(again["params"][name], tensor), name
+        np.testing.assert_array_equal(again["proba"], whole["proba"])
     # self-training: one teacher over both processes, the same pseudo-labels and network
     positions = self_training[0]["pseudo_positions"]
     assert len(positions) > 0

@@ -307,3 +307,16 @@ def test_a_fit_interrupted_while_training_longer_resumes_exactly(
         ] * 2
         assert resumed.history[:, "valid_f1"] == whole.history[:, "valid_f1"]
     assert_same_network(resumed, whole, X)
+
+
+def test_a_state_saved_by_more_processes_is_refused(small_images, tmp_path):
+    X, y = small_images
+    BalancedImageClassifier(checkpoint_dir=tmp_path, **FAST).fit(X, y)
+    [folder] = tmp_path.glob("epoch-*")
+    state = torch.load(folder / "training.pt", weights_only=False)
+    state["ranks"] = [{"rng": state["rng"], "callbacks": state["callbacks"]}] * 2
+    torch.save(state, folder / "training.pt")
+    with pytest.raises(
+        ValueError, match="over 2 process\\(es\\), and this one runs over 1.*with 2"
+    ):
+        BalancedImageClassifier(checkpoint_dir=tmp_path, resume=True, **FAST).fit(X, y)

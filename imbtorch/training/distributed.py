@@ -187,6 +187,23 @@ class Processes:
         torch.distributed.all_reduce(total)
         return total.cpu()
 
+    def gather_objects(self, obj) -> list:
+        """``obj`` (any picklable object) of every process, in rank order; ``[obj]`` with one.
+
+        Parameters
+        ----------
+        obj : object
+
+        Returns
+        -------
+        list
+        """
+        if self.world_size == 1:
+            return [obj]
+        gathered = [None] * self.world_size
+        torch.distributed.all_gather_object(gathered, obj)
+        return gathered
+
     def gather(self, output):
         """A network output (a tensor, or a tuple of them) of every process, in rank order."""
         if self.world_size == 1:

@@ -60,7 +60,7 @@ def default_callbacks(net, skorch_defaults: list) -> list:
         starts = [e for e in (net.drw_epoch, net.drs_epoch, plain) if e is not None]
         callbacks += validation_monitors(
             start_epoch=max(starts, default=0),
-            checkpoint_dir=net.checkpoint_dir,
+            checkpoint_dir=net.checkpoint_dir if net.processes.is_main else None,
             multilabel=getattr(net, "multilabel_", False),
         )
     unlabeled = plan.unlabeled if plan is not None else None

@@ -9,7 +9,10 @@ owner of training state the net names (the schedule's seed, the gradient
 scaler). This module knows none of them: each owner says what its state is.
 Each epoch goes to its own folder, and ``last.json`` points to the newest
 complete one only once it is written, so a fit killed while saving resumes from
-the epoch before; folders no pointer names are removed. :class:`TrainingCheckpoint`
+the epoch before; folders no pointer names are removed. In a fit over several
+processes, process 0 writes the state (the network and optimizer are the same
+on every process) with each process's generators and callbacks, which each
+process takes back on resume. :class:`TrainingCheckpoint`
 does this for one fit of :class:`~imbtorch.BalancedImageClassifier` (its
 ``checkpoint_dir`` and ``resume`` parameters): ``fit`` loads the newest state
 and trains the epochs that remain up to ``max_epochs``, ending with the
@@ -110,8 +113,9 @@ def _owner_states(owners: dict) -> dict:
     return {name: owner.state_dict() for name, owner in owners.items() if owner is not None}
 
 
-def save_training_state(net, dirname, *, owners: dict, data: dict) -> Path:
-    """Write the state after the last epoch of ``net.history`` to ``dirname``; return its folder.
+def save_training_state(net, dirname, *, owners: dict, data: dict) -> Path | None:
+    """Write the state after the last epoch of ``net.history`` to ``dirname``; return its folder
+    (None on a process other than 0, which only hands its own state over).
 
     Parameters
     ----------
@@ -123,19 +127,20 @@ def save_training_state(net, dirname, *, owners: dict, data: dict) -> Path:
         :func:`data_fingerprint` of the training data.
     """
     epochs = len(net.history)
+    processes = net.processes
+    own = {"rng": rng_states(), "callbacks": _callback_states(net)}
+    if processes.world_size > 1:  # each process records its own training losses
+        own["history"] = list(net.history)
+    ranks = processes.gather_objects(own)
+    if not processes.is_main:  # process 0 writes every process's state
+        return None
 
     def write(folder: Path) -> None:
         net.save_params(**{key: folder / name for key, name in _PARAMS.items()})
-        torch.save(
-            {
-                "epochs": epochs,
-                "data": data,
-                "rng": rng_states(),
-                "callbacks": _callback_states(net),
-                "owners": _owner_states(owners),
-            },
-            folder / _STATE,
-        )
+        state = {"epochs": epochs, "data": data, **ranks[0], "owners": _owner_states(owners)}
+        if len(ranks) > 1:
+            state["ranks"] = ranks
+        torch.save(state, folder / _STATE)
 
     return write_state_folder(dirname, epochs, write)
 
@@ -188,7 +193,19 @@ def load_training_state(net, folder: Path, *, owners: dict, data: dict) -> dict:
         saved_for="by a fit on other data (classes and counts",
         fix="Resume with the same training data",
     )
+    saved = len(state.get("ranks", [state]))
+    world_size = net.processes.world_size
+    if saved != world_size:
+        raise ValueError(
+            f"The training state in {folder.parent} was saved by a fit over {saved} "
+            f"process(es), and this one runs over {world_size}; each process resumes its own "
+            f"random number generators. Resume with {saved} process(es), or set resume=False "
+            "(or another checkpoint_dir) to start afresh."
+        )
     net.load_params(**{key: folder / name for key, name in _PARAMS.items()})
+    if world_size > 1:  # this process's own generators, callbacks and history
+        state.update(state["ranks"][net.processes.shard[0]])
+        net.history_ = type(net.history_)(state["history"])
     load_owner_states(owners, state["owners"])
     return state
 
