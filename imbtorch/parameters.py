@@ -287,22 +287,14 @@ def check_self_supervised_settings(embedder, *, classifier_model: bool) -> None:
                 f"BalancedImageClassifier model its own {name}."
             )
     if embedder.accelerator is not None:
-        check_processes(embedder.accelerator, embedder.device, embedder.checkpoint_dir)
+        check_processes(embedder.accelerator, embedder.device)
 
 
-def check_processes(accelerator, device, checkpoint_dir=None) -> None:
-    """Refuse, with the fix, an accelerator that is not one, a device beside it, and a
-    ``checkpoint_dir`` over several processes where one is given (self-supervised
-    training's; the classifier's resumes over several)."""
+def check_processes(accelerator, device) -> None:
+    """Refuse, with the fix, an accelerator that is not one, and a device beside it."""
     check_accelerator(accelerator)
     if device != "auto":
         raise ValueError(
             f"device={device!r} and an accelerator were both given; the accelerator places "
             "each process on its device, so leave device='auto'."
-        )
-    if accelerator.num_processes > 1 and checkpoint_dir is not None:
-        raise ValueError(
-            "ImageEmbedder's checkpoint_dir is not supported yet over several processes (each "
-            "process would write the same files); drop checkpoint_dir, or save the weights "
-            "from the main process after fit (accelerator.is_main_process)."
         )

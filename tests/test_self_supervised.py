@@ -169,19 +169,25 @@ def test_a_checkpoint_of_other_images_is_refused(images, tmp_path):
 def test_two_processes_train_one_trunk(tmp_path):
     """Over 2 processes (gloo, CPU), each with its slice of every batch, the trunk is one
     network: equal weights on both processes (DDP's averaged gradients, process 0's
-    BatchNorm statistics) and equal losses (their mean), seeded or not."""
+    BatchNorm statistics) and equal losses (their mean), seeded or not; with
+    checkpoint_dir, a run of two epochs resumed to three ends as the run of three."""
     script = Path(__file__).with_name("_distributed_pretraining.py")
-    cases = ["simclr,0", "byol,none"]
+    cases = ["simclr,0", "byol,none", "simclr,0,resume"]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     command += ["--nproc_per_node=2", str(script), str(tmp_path), *cases]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for index, case in enumerate(cases):
         ranks = [torch.load(tmp_path / f"case{index}_rank{r}.pt") for r in (0, 1)]
-        assert ranks[0]["losses"] == ranks[1]["losses"] and len(ranks[0]["losses"]) == 2, case
+        epochs = 3 if case.endswith("resume") else 2
+        assert ranks[0]["losses"] == ranks[1]["losses"] and len(ranks[0]["losses"]) == epochs
         assert np.isfinite(ranks[0]["losses"]).all(), case
         for key, value in ranks[0]["trunk"].items():
             assert torch.equal(ranks[1]["trunk"][key], value), (case, key)
+    for rank in ranks:  # the last case: process 0 saved, each process resumed its own state
+        assert rank["resumed"]["losses"] == rank["losses"] and len(rank["losses"]) == 3
+        for key, value in rank["trunk"].items():
+            assert torch.equal(rank["resumed"]["trunk"][key], value), key
 
 
 def test_an_accelerator_is_checked_before_training(images, tmp_path):

@@ -131,15 +131,13 @@ def save_training_state(net, dirname, *, owners: dict, data: dict) -> Path | Non
     own = {"rng": rng_states(), "callbacks": _callback_states(net)}
     if processes.world_size > 1:  # each process records its own training losses
         own["history"] = list(net.history)
-    ranks = processes.gather_objects(own)
-    if not processes.is_main:  # process 0 writes every process's state
+    own = process_states(processes, own)
+    if own is None:  # process 0 writes every process's state
         return None
 
     def write(folder: Path) -> None:
         net.save_params(**{key: folder / name for key, name in _PARAMS.items()})
-        state = {"epochs": epochs, "data": data, **ranks[0], "owners": _owner_states(owners)}
-        if len(ranks) > 1:
-            state["ranks"] = ranks
+        state = {"epochs": epochs, "data": data, **own, "owners": _owner_states(owners)}
         torch.save(state, folder / _STATE)
 
     return write_state_folder(dirname, epochs, write)
@@ -189,29 +187,41 @@ def load_training_state(net, folder: Path, *, owners: dict, data: dict) -> dict:
     state = read_state(
         folder / _STATE,
         data,
+        processes=net.processes,
         what="training state",
         saved_for="by a fit on other data (classes and counts",
         fix="Resume with the same training data",
     )
-    saved = len(state.get("ranks", [state]))
-    world_size = net.processes.world_size
-    if saved != world_size:
-        raise ValueError(
-            f"The training state in {folder.parent} was saved by a fit over {saved} "
-            f"process(es), and this one runs over {world_size}; each process resumes its own "
-            f"random number generators. Resume with {saved} process(es), or set resume=False "
-            "(or another checkpoint_dir) to start afresh."
-        )
     net.load_params(**{key: folder / name for key, name in _PARAMS.items()})
-    if world_size > 1:  # this process's own generators, callbacks and history
-        state.update(state["ranks"][net.processes.shard[0]])
+    if "history" in state:  # several processes: this one's own
         net.history_ = type(net.history_)(state["history"])
     load_owner_states(owners, state["owners"])
     return state
 
 
-def read_state(path: Path, data: dict, *, what: str, saved_for: str, fix: str) -> dict:
-    """The state saved in the file ``path``, refused where it was saved for other ``data``.
+def process_states(processes, own: dict) -> dict | None:
+    """What process 0 saves of every process's ``own`` state (its generators, ...): its own
+    entries, and with several processes the list of all (``ranks``); None on the others.
+
+    Parameters
+    ----------
+    processes : Processes
+    own : dict
+        This process's state.
+
+    Returns
+    -------
+    dict or None
+    """
+    ranks = processes.gather_objects(own)
+    if not processes.is_main:
+        return None
+    return {**ranks[0], "ranks": ranks} if len(ranks) > 1 else ranks[0]
+
+
+def read_state(path: Path, data: dict, *, processes, what: str, saved_for: str, fix: str) -> dict:
+    """The state saved in the file ``path``, refused where it was saved for other ``data`` or
+    by another number of processes; with several, this process's own entries on top.
 
     Parameters
     ----------
@@ -219,6 +229,8 @@ def read_state(path: Path, data: dict, *, what: str, saved_for: str, fix: str) -
         A file in a folder :func:`write_state_folder` made.
     data : dict
         What the resumed run trains on, as the state records it.
+    processes : Processes
+        Those of the resumed run.
     what, saved_for, fix : str
         The error's words: ``The {what} in ... was saved {saved_for} {saved}, now
         {data}). {fix}, or set resume=False ...``.
@@ -228,11 +240,22 @@ def read_state(path: Path, data: dict, *, what: str, saved_for: str, fix: str) -
     dict
     """
     state = torch.load(path, weights_only=False)
+    start_afresh = "or set resume=False (or another checkpoint_dir) to start afresh."
     if state["data"] != data:
         raise ValueError(
             f"The {what} in {path.parent.parent} was saved {saved_for} {state['data']}, now "
-            f"{data}). {fix}, or set resume=False (or another checkpoint_dir) to start afresh."
+            f"{data}). {fix}, {start_afresh}"
         )
+    saved = len(state.get("ranks", [state]))
+    if saved != processes.world_size:
+        raise ValueError(
+            f"The {what} in {path.parent.parent} was saved by a run over {saved} "
+            f"process(es), and this one runs over {processes.world_size}; each process "
+            f"resumes its own random number generators. Resume with {saved} process(es), "
+            f"{start_afresh}"
+        )
+    if saved > 1:
+        state.update(state["ranks"][processes.shard[0]])
     return state
 
 

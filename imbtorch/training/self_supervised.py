@@ -52,6 +52,7 @@ from .precision import autocast, grad_scaler
 from .resume import (
     latest_state_folder,
     load_owner_states,
+    process_states,
     read_state,
     rng_states,
     set_rng_states,
@@ -279,7 +280,7 @@ def pretrain_trunk(
     owners = {"model": model, "optimizer": optimizer, "scaler": scaler}
     data = {"images": len(source), "image_shape": list(source.image_shape), "method": method}
     numpy_state = np.random.get_state()  # noqa: NPY002 - lightly draws from numpy's generator
-    losses = _resumed(owners, data, checkpoint_dir) if resume else []
+    losses = _resumed(owners, data, checkpoint_dir, processes) if resume else []
     batches = make_batch_sampler(
         None,
         np.zeros(len(dataset), dtype=np.int64),
@@ -312,8 +313,8 @@ def pretrain_trunk(
             losses.append(step(epoch * len(loader), steps))
             processes.share_buffers(model)  # BatchNorm's statistics: process 0's
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            if checkpoint_dir is not None:  # one process: several are refused
-                _save(owners, data, losses, checkpoint_dir)
+            if checkpoint_dir is not None:  # process 0 writes, with every process's generators
+                _save(owners, data, losses, checkpoint_dir, processes)
     finally:
         np.random.set_state(numpy_state)  # noqa: NPY002
     trunk.eval()
@@ -347,16 +348,21 @@ def _train_epoch(
     return float(mean)
 
 
-def _save(owners: dict, data: dict, losses: list, checkpoint_dir) -> None:
+def _save(owners: dict, data: dict, losses: list, checkpoint_dir, processes) -> None:
+    """Process 0 writes the state, with every process's generators."""
+    own = process_states(processes, {"rng": rng_states()})
+    if own is None:
+        return
+
     def write(folder: Path) -> None:
         states = {name: owner.state_dict() for name, owner in owners.items() if owner is not None}
-        state = {"owners": states, "data": data, "losses": losses, "rng": rng_states()}
+        state = {"owners": states, "data": data, "losses": losses, **own}
         torch.save(state, folder / _STATE)
 
     write_state_folder(checkpoint_dir, len(losses), write)
 
 
-def _resumed(owners: dict, data: dict, checkpoint_dir) -> list[float]:
+def _resumed(owners: dict, data: dict, checkpoint_dir, processes) -> list[float]:
     """Load the newest state in ``checkpoint_dir`` into the owners; the losses of its epochs."""
     folder = latest_state_folder(checkpoint_dir)
     if folder is None:
@@ -364,6 +370,7 @@ def _resumed(owners: dict, data: dict, checkpoint_dir) -> list[float]:
     state = read_state(
         folder / _STATE,
         data,
+        processes=processes,
         what="self-supervised state",
         saved_for="for other images or another method (",
         fix="Resume with the same images and self_supervised",
