@@ -1,6 +1,7 @@
 """Self-supervised pretraining in ImageEmbedder (lightly), and a classifier that starts from it."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -152,6 +153,25 @@ def test_a_killed_pretraining_resumes_to_the_weights_of_an_uninterrupted_one(tmp
     assert got["losses"] == expected["losses"] and len(got["losses"]) == 3
     for key, value in expected["trunk"].items():
         assert torch.equal(got["trunk"][key], value), key
+
+
+def test_an_unseeded_run_resumes_with_its_own_seed(images, tmp_path):
+    """Without random_state the run draws its seed; a resumed run takes the saved one, so
+    that its batches and views go on as they would have, whatever torch's state."""
+    X, _ = images
+    settings = dict(SSL, random_state=None, checkpoint_dir=tmp_path / "run")
+    torch.manual_seed(1)
+    ImageEmbedder("simple_cnn", self_supervised="simclr", **settings).fit(X)
+    shutil.copytree(tmp_path / "run", tmp_path / "copy")
+    resumed = []
+    for folder, seed in (("run", 2), ("copy", 3)):  # the same state, torch seeded apart
+        torch.manual_seed(seed)
+        again = {**settings, "checkpoint_dir": tmp_path / folder, "max_epochs": 3}
+        resumed.append(ImageEmbedder("simple_cnn", self_supervised="simclr", resume=True, **again))
+        resumed[-1].fit(X)
+    assert resumed[0].self_supervised_loss_ == resumed[1].self_supervised_loss_
+    for key, value in resumed[0].backbone_state_dict().items():
+        assert torch.equal(resumed[1].backbone_state_dict()[key], value), key
 
 
 def test_a_checkpoint_of_other_images_is_refused(images, tmp_path):

@@ -280,7 +280,9 @@ def pretrain_trunk(
     owners = {"model": model, "optimizer": optimizer, "scaler": scaler}
     data = {"images": len(source), "image_shape": list(source.image_shape), "method": method}
     numpy_state = np.random.get_state()  # noqa: NPY002 - lightly draws from numpy's generator
-    losses = _resumed(owners, data, checkpoint_dir, processes) if resume else []
+    losses = []
+    if resume:  # the saved run's seed: its batches and views go on, seeded or not
+        losses, seed = _resumed(owners, data, checkpoint_dir, processes, seed)
     batches = make_batch_sampler(
         None,
         np.zeros(len(dataset), dtype=np.int64),
@@ -314,7 +316,7 @@ def pretrain_trunk(
             processes.share_buffers(model)  # BatchNorm's statistics: process 0's
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
             if checkpoint_dir is not None:  # process 0 writes, with every process's generators
-                _save(owners, data, losses, checkpoint_dir, processes)
+                _save(owners, data, losses, checkpoint_dir, processes, seed)
     finally:
         np.random.set_state(numpy_state)  # noqa: NPY002
     trunk.eval()
@@ -348,25 +350,26 @@ def _train_epoch(
     return float(mean)
 
 
-def _save(owners: dict, data: dict, losses: list, checkpoint_dir, processes) -> None:
-    """Process 0 writes the state, with every process's generators."""
+def _save(owners: dict, data: dict, losses: list, checkpoint_dir, processes, seed: int) -> None:
+    """Process 0 writes the state, with the run's seed and every process's generators."""
     own = process_states(processes, {"rng": rng_states()})
     if own is None:
         return
 
     def write(folder: Path) -> None:
         states = {name: owner.state_dict() for name, owner in owners.items() if owner is not None}
-        state = {"owners": states, "data": data, "losses": losses, **own}
+        state = {"owners": states, "data": data, "losses": losses, "seed": seed, **own}
         torch.save(state, folder / _STATE)
 
     write_state_folder(checkpoint_dir, len(losses), write)
 
 
-def _resumed(owners: dict, data: dict, checkpoint_dir, processes) -> list[float]:
-    """Load the newest state in ``checkpoint_dir`` into the owners; the losses of its epochs."""
+def _resumed(owners: dict, data: dict, checkpoint_dir, processes, seed: int):
+    """Load the newest state in ``checkpoint_dir`` into the owners; the losses of its epochs
+    and its run's seed (``[]`` and ``seed`` where there is none)."""
     folder = latest_state_folder(checkpoint_dir)
     if folder is None:
-        return []
+        return [], seed
     state = read_state(
         folder / _STATE,
         data,
@@ -377,4 +380,4 @@ def _resumed(owners: dict, data: dict, checkpoint_dir, processes) -> list[float]
     )
     load_owner_states(owners, state["owners"])
     set_rng_states(state["rng"])
-    return list(state["losses"])
+    return list(state["losses"]), int(state["seed"])
