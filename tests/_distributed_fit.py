@@ -36,22 +36,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from _images import three_class_images
+from _interrupt import Interrupt
 from accelerate import Accelerator
 from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 
 from imbtorch import BalancedImageClassifier
-
-
-class StopAt(Callback):
-    """Stop the fit with an error at the second training batch of ``epoch`` (1-based)."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if len(net.history) == self.epoch and training and len(net.history[-1]["batches"]) == 1:
-            raise RuntimeError("interrupted")
 
 
 class RecordBatches(Callback):
@@ -157,7 +147,7 @@ def fit_case(
 def resumed_case(accelerator: Accelerator, X, y, settings: dict, folder: Path) -> dict:
     """A fit with checkpoint_dir whole, and one stopped in epoch 3 then resumed."""
     fits = {}
-    for name, callbacks in (("whole", []), ("cut", [("stop", StopAt(3))])):
+    for name, callbacks in (("whole", []), ("cut", [("stop", Interrupt(3))])):
         clf = BalancedImageClassifier(
             **{**settings, "callbacks": callbacks, "checkpoint_dir": folder / name}
         )

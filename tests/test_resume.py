@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _interrupt import Interrupt
 from conftest import write_image_folder
 from imblearn.under_sampling import RandomUnderSampler
 from PIL import Image
-from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 from torchvision.transforms import v2
 
@@ -56,17 +56,6 @@ def test_a_killed_fit_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
     np.testing.assert_array_equal(got["proba"], expected["proba"])
     assert got["temperature"] == expected["temperature"] != 1.0
     assert got["workers"] == 2
-
-
-class Interrupt(Callback):
-    """Stop a fit with an error at the second training batch of ``epoch`` (1-based)."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if len(net.history) == self.epoch and training and len(net.history[-1]["batches"]) == 1:
-            raise RuntimeError("interrupted")
 
 
 def whole_and_interrupted(tmp_path, X, y, params, epoch):

@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from _interrupt import Interrupt
 from skorch.dataset import ValidSplit
-from test_resume import Interrupt, assert_same_network
+from test_resume import assert_same_network
 
 from imbtorch import BalancedImageClassifier
 from imbtorch.training.self_training import (

@@ -109,7 +109,17 @@ def data_fingerprint(class_counts: np.ndarray, classes: np.ndarray) -> dict:
     return {"classes": [repr(c) for c in classes], "class_counts": [int(n) for n in class_counts]}
 
 
-def _owner_states(owners: dict) -> dict:
+def owner_states(owners: dict) -> dict:
+    """The ``state_dict`` of each owner of ``owners`` (those that are not None).
+
+    Parameters
+    ----------
+    owners : dict of name -> object with ``state_dict``, or None
+
+    Returns
+    -------
+    dict of name -> state
+    """
     return {name: owner.state_dict() for name, owner in owners.items() if owner is not None}
 
 
@@ -137,7 +147,7 @@ def save_training_state(net, dirname, *, owners: dict, data: dict) -> Path | Non
 
     def write(folder: Path) -> None:
         net.save_params(**{key: folder / name for key, name in _PARAMS.items()})
-        state = {"epochs": epochs, "data": data, **own, "owners": _owner_states(owners)}
+        state = {"epochs": epochs, "data": data, **own, "owners": owner_states(owners)}
         torch.save(state, folder / _STATE)
 
     return write_state_folder(dirname, epochs, write)

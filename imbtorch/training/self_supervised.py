@@ -52,6 +52,7 @@ from .precision import autocast, grad_scaler
 from .resume import (
     latest_state_folder,
     load_owner_states,
+    owner_states,
     process_states,
     read_state,
     rng_states,
@@ -357,8 +358,8 @@ def _save(owners: dict, data: dict, losses: list, checkpoint_dir, processes, see
         return
 
     def write(folder: Path) -> None:
-        states = {name: owner.state_dict() for name, owner in owners.items() if owner is not None}
-        state = {"owners": states, "data": data, "losses": losses, "seed": seed, **own}
+        state = {"owners": owner_states(owners), "data": data, "losses": losses, "seed": seed}
+        state.update(own)
         torch.save(state, folder / _STATE)
 
     write_state_folder(checkpoint_dir, len(losses), write)
