@@ -336,9 +336,9 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         ``-1`` is a label like any other (labels -1 and 1).
         ``'self_training'`` first fits a teacher on the labelled images,
         then trains on them and the unlabelled images it labels
-        confidently, most of them for the rarest classes (see
-        :mod:`imbtorch.training.self_training`; about twice the cost of a
-        labelled-only fit); ``'fixmatch'`` trains on them by FixMatch (see
+        confidently, at most twice as many as the labelled images, the
+        rarest classes' first (see :mod:`imbtorch.training.self_training`;
+        at most about 4 times the cost of a labelled-only fit); ``'fixmatch'`` trains on them by FixMatch (see
         :mod:`imbtorch.training.semi_supervised`); ``'ignore'`` leaves them
         out; ``'auto'`` is ``'self_training'``, and leaves them out with a
         warning where it cannot train on them (a multi-label ``y``,
@@ -347,11 +347,14 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
     pseudo_label_threshold : float in (0, 1], default=None
         Least confidence of a pseudo-label; ``None``: 0.5 for self-training,
         0.95 for FixMatch.
-    pseudo_label_rebalance : float >= 0, default=2.0
+    pseudo_label_rebalance : float >= 0 or None, default=None
         Self-training's rebalancing exponent: of the unlabelled images the
         teacher gives class ``c`` confidently, the most confident share
         ``(n_rarest / n_c) ** pseudo_label_rebalance`` is kept (CReST's
-        ``alpha``, ranks by labelled count); 0 keeps them all.
+        ``alpha``, ranks by labelled count); 0 keeps them all. ``None``:
+        the smallest exponent that keeps at most twice as many images as
+        the labelled ones (0 where they all fit), which bounds the fit's
+        cost whatever the number of unlabelled images.
     unlabeled_ratio : int, default=2
         Unlabelled images per labelled image in a FixMatch step.
     pseudo_label_prior : {'estimate', 'labeled', 'uniform'}, array-like or None, default='estimate'

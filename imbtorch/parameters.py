@@ -75,7 +75,7 @@ CONSTRAINTS: dict = {
     "pseudo_label_threshold": [Interval(Real, 0, 1, closed="right"), None],
     "unlabeled_ratio": [Interval(Integral, 1, None, closed="left")],
     "pseudo_label_prior": [StrOptions(set(PSEUDO_LABEL_PRIORS)), "array-like", None],
-    "pseudo_label_rebalance": [Interval(Real, 0, None, closed="left")],
+    "pseudo_label_rebalance": [Interval(Real, 0, None, closed="left"), None],
     **INPUT_CONSTRAINTS,
     **PRECISION_CONSTRAINTS,
     "optimizer": [StrOptions(set(OPTIMIZERS)), type],

@@ -65,16 +65,74 @@ def test_pseudo_labels_follow_the_rebalanced_distribution():
     assert labeled[1] == "-1" and labeled[0] == "tail"
 
 
+def _confident_pool(counts_per_class, seed=0):
+    """Probabilities of a teacher that predicts ``counts_per_class`` images of each class, all
+    above 0.6."""
+    rng = np.random.default_rng(seed)
+    predicted = np.repeat(np.arange(len(counts_per_class)), counts_per_class)
+    proba = np.full((len(predicted), len(counts_per_class)), 0.0)
+    confidence = rng.uniform(0.6, 1.0, size=len(predicted))
+    proba[np.arange(len(predicted)), predicted] = confidence
+    proba[np.arange(len(predicted)), (predicted + 1) % len(counts_per_class)] = 1 - confidence
+    return proba
+
+
+@pytest.mark.parametrize("pool", [[50, 50, 50], [400, 300, 100]])
+def test_the_budget_takes_the_smallest_exponent_that_fits(pool):
+    """No exponent given: every confident pseudo-label where they fit twice the labelled
+    images, else the smallest exponent that brings them within, the head's dropped first."""
+    counts = np.array([100, 10, 1])  # 111 labelled: a budget of 222
+    proba = _confident_pool(pool)
+    chosen = select_pseudo_labels(
+        proba, np.arange(len(proba)), counts, np.arange(3), threshold=0.5, alpha=None, budget=2
+    )
+    assert chosen.budget == 222 and chosen.share == 1.0
+    if sum(pool) <= 222:
+        assert chosen.alpha == 0.0 and len(chosen.positions) == sum(pool)
+        return
+    assert len(chosen.positions) <= 222
+    np.testing.assert_array_equal(chosen.kept_counts[2], pool[2])  # the rarest keeps all
+    assert chosen.kept_counts[0] < chosen.kept_counts[1] < pool[1]
+    # a slightly smaller exponent would keep more than the budget
+    looser = select_pseudo_labels(
+        proba, np.arange(len(proba)), counts, np.arange(3), threshold=0.5,
+        alpha=chosen.alpha * 0.999,
+    )
+    assert len(looser.positions) > 222
+    fixed = select_pseudo_labels(
+        proba, np.arange(len(proba)), counts, np.arange(3), threshold=0.5, alpha=chosen.alpha
+    )
+    np.testing.assert_array_equal(fixed.positions, chosen.positions)
+
+
+def test_where_no_exponent_fits_every_class_gives_up_the_same_share():
+    """Equal labelled counts (no class rarer than another), or the rarest class's own images
+    beyond the budget: the shares fall together until the budget holds."""
+    proba = _confident_pool([300, 300, 300])
+    for counts, expected in (([10, 10, 10], [20, 20, 20]), ([20, 10, 5], [0, 0, 70])):
+        chosen = select_pseudo_labels(
+            proba, np.arange(900), np.array(counts), np.arange(3), threshold=0.5, alpha=None,
+            budget=2,
+        )
+        assert chosen.budget == 2 * sum(counts) and chosen.share < 1
+        assert len(chosen.positions) <= chosen.budget
+        np.testing.assert_array_equal(chosen.kept_counts, expected)
+    with pytest.raises(ValueError, match="needs a budget"):
+        select_pseudo_labels(proba, np.arange(900), [1, 2, 3], np.arange(3), threshold=0.5,
+                             alpha=None)
+
+
 def test_the_default_trains_on_the_teachers_pseudo_labels_and_records_them(long_tailed_images):
     X, y = long_tailed_images
-    X = np.concatenate([X, X + 0.01])  # a second copy of every image, unlabelled
-    y = np.concatenate([y, np.full(len(y), -1)])
+    # four more copies of every image, unlabelled: 124 images, beyond the budget of 62
+    X = np.concatenate([X] + [X + 0.01 * k for k in range(1, 5)])
+    y = np.concatenate([y, np.full(4 * len(y), -1)])
     clf = BalancedImageClassifier(**FAST).fit(X, y)
     record = clf.plan_.unlabeled.pseudo_labels
     assert clf.plan_.unlabeled.method == "self_training"
     assert clf.classes_.tolist() == [0, 1, 2]
     assert set(record.positions) <= set(np.flatnonzero(y == -1))
-    assert 0 < len(record.positions) < 31
+    assert record.budget == 62 and 0 < len(record.positions) <= 62 and record.alpha > 0
     assert clf.n_samples_fit_ == 31 + len(record.positions)
     np.testing.assert_array_equal(
         clf.class_counts_, np.bincount(y[y >= 0], minlength=3) + record.kept_counts
@@ -84,17 +142,30 @@ def test_the_default_trains_on_the_teachers_pseudo_labels_and_records_them(long_
     np.testing.assert_array_equal(record.labels, teacher.predict(X[record.positions]))
     proba = teacher.predict_proba(X[y == -1])
     expected = select_pseudo_labels(
-        proba, np.flatnonzero(y == -1), [20, 8, 3], [0, 1, 2], threshold=0.5, alpha=2.0
+        proba, np.flatnonzero(y == -1), [20, 8, 3], [0, 1, 2], threshold=0.5, alpha=None,
+        budget=2.0,
     )
     np.testing.assert_array_equal(record.positions, expected.positions)
-    # the rarest class keeps all its confident images, the most frequent at most 1 in 44
+    # the rarest class keeps all its confident images, the most frequent the smallest share
     assert record.kept_counts[2] == record.confident_counts[2]
-    assert record.kept_counts[0] <= np.ceil(record.confident_counts[0] * (3 / 20) ** 2)
+    shares = record.kept_counts / np.maximum(record.confident_counts, 1)
+    assert shares[0] <= shares[1] <= shares[2]
     text = str(clf.plan_)
-    assert "31 unlabelled images used by self-training (unlabeled='auto': self-training" in text
+    assert "124 unlabelled images used by self-training (unlabeled='auto': self-training" in text
     assert f"gave {record.confident_counts.sum()} of them a pseudo-label" in text
     assert f"pseudo-labels kept: {len(record.positions)} (0: " in text
-    assert "about twice a labelled-only fit" in text
+    assert f"alpha = {record.alpha:g}, within the budget of 62" in text
+    times = (31 + len(record.positions)) / 31
+    assert f"{times:.1f} times the teacher's: about {1 + times:.1f} times a labelled-only fit" in text
+
+
+def test_a_pool_within_the_budget_is_pseudo_labelled_whole(long_tailed_images):
+    X, y = long_tailed_images
+    X = np.concatenate([X, X + 0.01])  # a second copy of every image, unlabelled: 31 <= 62
+    y = np.concatenate([y, np.full(len(y), -1)])
+    record = BalancedImageClassifier(**FAST).fit(X, y).plan_.unlabeled.pseudo_labels
+    assert record.alpha == 0.0
+    np.testing.assert_array_equal(record.kept_counts, record.confident_counts)
 
 
 def test_string_labels_and_image_files_with_loader_workers(tmp_path, small_images):

@@ -30,6 +30,7 @@ from .constants import (
     PSEUDO_LABEL_PRIOR,
     PSEUDO_LABEL_REBALANCE,
     PSEUDO_LABEL_THRESHOLD,
+    SELF_TRAINING_BUDGET,
     SELF_TRAINING_THRESHOLD,
     UNLABELED_RATIO,
 )
@@ -72,8 +73,11 @@ class UnlabeledPlan:
     prior : str, ndarray or None, default='estimate'
         The class prior FixMatch's pseudo-labels follow (see
         ``BalancedImageClassifier``'s ``pseudo_label_prior``).
-    rebalance : float, default=PSEUDO_LABEL_REBALANCE
-        Self-training's rebalancing exponent.
+    rebalance : float or None, default=PSEUDO_LABEL_REBALANCE
+        Self-training's rebalancing exponent; None: the smallest within ``budget``.
+    budget : float, default=SELF_TRAINING_BUDGET
+        Self-training's pseudo-labels kept at most per labelled image, where
+        ``rebalance`` is None.
     weak, strong : callable or None
         The transforms of FixMatch's weak and strong view.
     weak_text : str or None
@@ -95,7 +99,8 @@ class UnlabeledPlan:
     threshold: float = PSEUDO_LABEL_THRESHOLD
     ratio: int = UNLABELED_RATIO
     prior: object = PSEUDO_LABEL_PRIOR
-    rebalance: float = PSEUDO_LABEL_REBALANCE
+    rebalance: float | None = PSEUDO_LABEL_REBALANCE
+    budget: float = SELF_TRAINING_BUDGET
     weak: object = None
     strong: object = None
     weak_text: str | None = None
@@ -144,21 +149,45 @@ class UnlabeledPlan:
                 f"gave {record.confident_counts.sum()} of them a pseudo-label of confidence "
                 f">= {self.threshold:g}"
             )
+        exponent = (
+            f"alpha = {self.rebalance:g}"
+            if self.rebalance is not None
+            else f"alpha the smallest that keeps at most {self.budget:g} per labelled image, "
+            "0 (all) where they fit"
+        )
         lines = [
             f"{teacher} {found}; of each class the most confident share "
-            f"(n_rarest / n_class) ** {self.rebalance:g} is kept, ranks by labelled count "
-            "(CReST); the network trains on the labelled and kept images, the rest left out"
+            f"(n_rarest / n_class) ** alpha is kept (CReST, classes ranked by labelled count), "
+            f"{exponent}; the network trains on the labelled and kept images, the rest left out"
         ]
-        if record is not None:
-            kept = ", ".join(
-                f"{label!s}: {int(n)} of {int(c)}"
-                for label, n, c in zip(
-                    record.classes, record.kept_counts, record.confident_counts, strict=True
+        if record is None:
+            if self.rebalance is None:
+                lines.append(
+                    f"cost: at most about {2 + self.budget:g} times a labelled-only fit (the "
+                    f"teacher, then this fit on at most {1 + self.budget:g} times its images)"
                 )
+            return lines
+        kept = ", ".join(
+            f"{label!s}: {int(n)} of {int(c)}"
+            for label, n, c in zip(
+                record.classes, record.kept_counts, record.confident_counts, strict=True
             )
-            lines.append(f"pseudo-labels kept: {len(record.positions)} ({kept})")
+        )
+        how = f"alpha = {record.alpha:g}"
+        if record.budget is not None:
+            how += f", within the budget of {record.budget}"
+            if record.share < 1:
+                how += (
+                    f"; the rarest classes alone exceeded it, so every class kept "
+                    f"{record.share:.1%} of that"
+                )
+        lines.append(f"pseudo-labels kept: {len(record.positions)} ({kept}); {how}")
+        n_labeled = int(record.labeled_counts.sum())
+        times = (n_labeled + len(record.positions)) / n_labeled
         lines.append(
-            "cost: about twice a labelled-only fit (the teacher, its predictions, this fit)"
+            f"cost: the teacher (a labelled-only fit), then this fit on "
+            f"{n_labeled + len(record.positions)} images, {times:.1f} times the teacher's: about "
+            f"{1 + times:.1f} times a labelled-only fit"
         )
         return lines
 
@@ -258,7 +287,8 @@ def plan_unlabeled(params: dict, facts, transform) -> UnlabeledPlan | None:
     threshold = METHOD_THRESHOLDS[method] if threshold is None else float(threshold)
     reason = f"unlabeled='auto': {AUTO_REASON}" if mode == "auto" else f"unlabeled={mode!r}"
     if method == "self_training":
-        rebalance = float(params["pseudo_label_rebalance"])
+        rebalance = params["pseudo_label_rebalance"]
+        rebalance = None if rebalance is None else float(rebalance)
         return UnlabeledPlan(
             n_unlabeled, method, reason, threshold, rebalance=rebalance, pseudo_labels=pseudo_labels
         )
@@ -287,7 +317,7 @@ def _check_method_params(params: dict, method: str) -> None:
         for name, default in defaults.items():
             value = params[name]
             kind = str if isinstance(default, str) else Real
-            if not (isinstance(value, kind) and value == default):
+            if not (value is default or (isinstance(value, kind) and value == default)):
                 raise ValueError(
                     f"{name}={value!r} sets {other.replace('_', '-')} training, but the fit "
                     f"trains on its unlabelled images by {method.replace('_', '-')} "

@@ -1,4 +1,4 @@
-"""Self-training on unlabelled images: one generation of class-rebalanced pseudo-labels.
+"""Self-training on unlabelled images: one generation of pseudo-labels, within a budget.
 
 With ``unlabeled='self_training'`` a fit first trains a *teacher*: the same
 estimator on the labelled images alone (the unlabelled ones left out), with
@@ -12,16 +12,25 @@ is kept with ``c`` as its label, where ``r`` is the rank of ``c`` among the
 labelled counts (1 the most frequent), ``n_1 >= ... >= n_C`` those counts and
 ``alpha`` the rebalancing exponent: the rarest class keeps all its confident
 images, the most frequent the smallest share (CReST, Wei et al. 2021, one
-generation). Pseudo-labels of the head classes add little a long-tailed fit
-lacks and carry the teacher's errors; those of the tail classes add the
-images it lacks. The fit then trains its network from the start on the
-labelled images and the kept ones, its plan made from both counts; the rest
-stay out.
+generation). ``alpha=0`` keeps every confident image.
+
+Where ``alpha`` is not given, the kept images are held to a *budget*, a
+number of pseudo-labels per labelled image (the default's is
+``imbtorch.strategies.constants.SELF_TRAINING_BUDGET``), which bounds the fit's cost
+whatever the number of unlabelled images: ``alpha`` is the smallest exponent
+whose kept images fit it (0, every confident image, where they all fit), so
+that the head classes give up their pseudo-labels first. Where no exponent
+brings them within it (the rarest classes' own confident images exceed it),
+every class keeps the same share of what the largest exponent keeps.
+
+The fit then trains its network from the start on the labelled images and
+the kept ones, its plan made from both counts; the rest stay out.
 
 :func:`teach` fits the teacher and asks it, :func:`select_pseudo_labels`
 makes the choice, and :class:`PseudoLabels` records it: which images, with
 which labels, and the evidence (the teacher's labelled counts, its confident
-images per class). The fit's plan (``plan_.unlabeled``) holds the record.
+images per class, the exponent and the budget). The fit's plan
+(``plan_.unlabeled``) holds the record.
 With a validation split (``train_split``), :func:`split_true_labels` draws it
 from the labelled images only, as the teacher drew it, and trains on every
 pseudo-labelled image: the monitors, early stopping and the fitted prior
@@ -43,6 +52,8 @@ from ..data.sources import ImageSource
 
 #: The sub-folder of ``checkpoint_dir`` where the teacher's checkpoints go.
 TEACHER_FOLDER = "teacher"
+#: The largest exponent searched; beyond it the shares fall together.
+MAX_ALPHA = 64.0
 
 
 def teacher_folder(checkpoint_dir):
@@ -103,7 +114,13 @@ class PseudoLabels:
     n_unlabeled : int
         The unlabelled images the teacher predicted.
     threshold, alpha : float
-        The settings of the choice.
+        The settings of the choice; ``alpha`` the exponent found where it was searched.
+    budget : int or None, default=None
+        The most images that could be kept, where ``alpha`` was searched; None
+        where it was given.
+    share : float, default=1.0
+        The share of each class's rebalanced pseudo-labels kept, below 1 only where no
+        exponent brought them within ``budget``.
     """
 
     positions: np.ndarray
@@ -115,6 +132,8 @@ class PseudoLabels:
     n_unlabeled: int
     threshold: float
     alpha: float
+    budget: int | None = None
+    share: float = 1.0
 
     def label(self, y: np.ndarray) -> np.ndarray:
         """``y`` with the kept images labelled (a copy, of a type that holds the labels).
@@ -133,8 +152,38 @@ class PseudoLabels:
         return labeled
 
 
+def _kept(predicted, confidence, shares, n_classes) -> list[np.ndarray]:
+    """Per class, the most confident ``ceil(share * candidates)`` of its candidates."""
+    kept = []
+    for code in range(n_classes):
+        candidates = np.flatnonzero(predicted == code)
+        n_kept = int(np.ceil(shares[code] * len(candidates) - 1e-9))
+        most_confident = np.argsort(-confidence[candidates], kind="stable")[:n_kept]
+        kept.append(np.sort(candidates[most_confident]))
+    return kept
+
+
+def _smallest_fitting(count, budget: int, high: float) -> float:
+    """The least ``x`` in ``[0, high]`` with ``count(x) <= budget``, ``count`` non-increasing
+    and ``count(high) <= budget`` (to a relative 1e-6)."""
+    if count(0.0) <= budget:
+        return 0.0
+    low = 0.0
+    while high - low > 1e-6 * max(high, 1.0):
+        middle = (low + high) / 2
+        low, high = (low, middle) if count(middle) <= budget else (middle, high)
+    return high
+
+
 def select_pseudo_labels(
-    proba: np.ndarray, positions, labeled_counts, classes, *, threshold: float, alpha: float
+    proba: np.ndarray,
+    positions,
+    labeled_counts,
+    classes,
+    *,
+    threshold: float,
+    alpha: float | None,
+    budget: float | None = None,
 ) -> PseudoLabels:
     """The teacher's pseudo-labels to keep (see the module's docstring).
 
@@ -150,8 +199,10 @@ def select_pseudo_labels(
         The teacher's ``classes_``.
     threshold : float
         Least confidence of a pseudo-label.
-    alpha : float
-        The rebalancing exponent.
+    alpha : float or None
+        The rebalancing exponent; None: the smallest within the budget.
+    budget : float, default=None
+        Pseudo-labels kept at most per labelled image; required where ``alpha`` is None.
 
     Returns
     -------
@@ -159,28 +210,40 @@ def select_pseudo_labels(
     """
     proba = np.asarray(proba)
     positions = np.asarray(positions, dtype=np.int64)
-    predicted, confidence = proba.argmax(axis=1), proba.max(axis=1)
-    shares = rebalanced_shares(labeled_counts, alpha)
+    labeled_counts = np.asarray(labeled_counts, dtype=np.int64)
     n_classes = len(classes)
-    confident_counts = np.zeros(n_classes, dtype=np.int64)
-    kept = []
-    for code in range(n_classes):
-        candidates = np.flatnonzero((predicted == code) & (confidence >= threshold))
-        confident_counts[code] = len(candidates)
-        n_kept = int(np.ceil(shares[code] * len(candidates) - 1e-9))
-        most_confident = np.argsort(-confidence[candidates], kind="stable")[:n_kept]
-        kept.append(np.sort(candidates[most_confident]))
-    kept = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+    predicted, confidence = proba.argmax(axis=1), proba.max(axis=1)
+    predicted = np.where(confidence >= threshold, predicted, -1)  # -1: not confident
+    confident_counts = np.bincount(predicted[predicted >= 0], minlength=n_classes)
+
+    def count(exponent, share=1.0):
+        shares = share * rebalanced_shares(labeled_counts, exponent)
+        return int(np.ceil(shares * confident_counts - 1e-9).sum())
+
+    share, cap = 1.0, None
+    if alpha is None:
+        if budget is None:
+            raise ValueError("select_pseudo_labels needs a budget to search the exponent in.")
+        cap = int(budget * labeled_counts.sum())
+        if count(MAX_ALPHA) <= cap:
+            alpha = _smallest_fitting(count, cap, MAX_ALPHA)
+        else:  # the rarest classes alone exceed it: every class gives up the same share
+            alpha = MAX_ALPHA
+            share = 1.0 - _smallest_fitting(lambda x: count(MAX_ALPHA, 1.0 - x), cap, 1.0)
+    shares = share * rebalanced_shares(labeled_counts, alpha)
+    kept = np.concatenate(_kept(predicted, confidence, shares, n_classes))
     return PseudoLabels(
         positions=positions[kept],
         labels=np.asarray(classes)[predicted[kept]],
         classes=np.asarray(classes),
-        labeled_counts=np.asarray(labeled_counts, dtype=np.int64),
+        labeled_counts=labeled_counts,
         confident_counts=confident_counts,
         kept_counts=np.bincount(predicted[kept], minlength=n_classes),
         n_unlabeled=len(proba),
         threshold=float(threshold),
         alpha=float(alpha),
+        budget=cap,
+        share=float(share),
     )
 
 
@@ -220,6 +283,7 @@ def teach(estimator, pool: ImageSource, X, y, sample_weight=None, **fit_params) 
         teacher.classes_,
         threshold=plan.threshold,
         alpha=plan.rebalance,
+        budget=plan.budget,
     )
 
 
