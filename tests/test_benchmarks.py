@@ -477,20 +477,28 @@ def test_unlabeled_splits_its_pools_and_tables_every_method(tmp_path):
         unlabeled = importlib.import_module("unlabeled")
     finally:
         sys.path.remove(str(BENCHMARKS))
-    X, y, X_test, y_test = unlabeled.split("digits", "balanced", rho=100, labeled_share=0.5, seed=0)
+    X, y, X_test, y_test, y_true = unlabeled.split(
+        "digits", "balanced", rho=100, labeled_share=0.5, seed=0
+    )
+    np.testing.assert_array_equal(y_true[y != -1], y[y != -1])
     counts = np.bincount(y[y != -1])
     assert counts.tolist() == long_tailed_counts(counts[0], 10, 100).tolist()  # rho = 100
     assert np.bincount(y_test).tolist() == [50] * 10
     assert (y == -1).sum() == len(X) - counts.sum() > counts.sum()  # the rest, unlabelled
-    _, y_lt, _, _ = unlabeled.split("digits", "longtailed", rho=100, labeled_share=0.5, seed=0)
+    _, y_lt, _, _, _ = unlabeled.split(
+        "digits", "longtailed", rho=100, labeled_share=0.5, seed=0
+    )
     assert (y_lt == -1).sum() < (y == -1).sum() / 3  # the pool with the labels' profile
     args = ["--seeds", "1", "--epochs", "2", "--pool", "longtailed", "--out", str(tmp_path)]
-    methods = ["labeled", "selftraining", "auto", "fixmatch,prior=uniform,ratio=1"]
+    methods = ["labeled", "oracle", "selftraining", "auto", "fixmatch,prior=uniform,ratio=1"]
     methods += ["sdclr,ssl_epochs=1,lr=0.004"]  # pretrained on every image, then fine-tuned
     printed = run_script("unlabeled.py", *args, "--methods", *methods)
     runs = pd.read_csv(tmp_path / "unlabeled.csv")
     assert runs["method"].tolist() == methods
     assert runs["balanced_accuracy"].between(0, 1).all()
     # self-training (the default's) and FixMatch record the share they pseudo-labelled
-    assert runs["pseudo_labeled"].notna().tolist() == [False, False, True, True, False]
+    assert runs["pseudo_labeled"].notna().tolist() == [False, False, False, True, True, False]
+    # and self-training the share of its kept pseudo-labels that are right
+    assert runs["pseudo_label_accuracy"].notna().tolist() == [False] * 3 + [True] + [False] * 2
+    assert runs["pseudo_label_accuracy"].dropna().between(0, 1).all()
     assert "('digits', 'longtailed', 'selftraining')" in printed
