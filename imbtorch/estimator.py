@@ -337,9 +337,10 @@ class BalancedImageClassifier(NetParamsMixin, ImageInputMixin, NeuralNetClassifi
         ``'self_training'`` first fits a teacher on the labelled images,
         then trains on them and the unlabelled images it labels
         confidently, at most twice as many as the labelled images, the
-        rarest classes' first (see :mod:`imbtorch.training.self_training`;
-        at most about 4 times the cost of a labelled-only fit); ``'fixmatch'`` trains on them by FixMatch (see
-        :mod:`imbtorch.training.semi_supervised`); ``'ignore'`` leaves them
+        frequent classes' given up first (see
+        :mod:`imbtorch.training.self_training`; at most about 4 times the
+        cost of a labelled-only fit); ``'fixmatch'`` trains on them by
+        FixMatch (see :mod:`imbtorch.training.semi_supervised`); ``'ignore'`` leaves them
         out; ``'auto'`` is ``'self_training'``, and leaves them out with a
         warning where it cannot train on them (a multi-label ``y``,
         ``partial_fit``). ``plan_`` says what was done. See the guide's

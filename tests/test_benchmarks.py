@@ -485,9 +485,7 @@ def test_unlabeled_splits_its_pools_and_tables_every_method(tmp_path):
     assert counts.tolist() == long_tailed_counts(counts[0], 10, 100).tolist()  # rho = 100
     assert np.bincount(y_test).tolist() == [50] * 10
     assert (y == -1).sum() == len(X) - counts.sum() > counts.sum()  # the rest, unlabelled
-    _, y_lt, _, _, _ = unlabeled.split(
-        "digits", "longtailed", rho=100, labeled_share=0.5, seed=0
-    )
+    _, y_lt, _, _, _ = unlabeled.split("digits", "longtailed", rho=100, labeled_share=0.5, seed=0)
     assert (y_lt == -1).sum() < (y == -1).sum() / 3  # the pool with the labels' profile
     args = ["--seeds", "1", "--epochs", "2", "--pool", "longtailed", "--out", str(tmp_path)]
     methods = ["labeled", "oracle", "selftraining", "auto", "fixmatch,prior=uniform,ratio=1"]

@@ -95,7 +95,11 @@ def test_the_budget_takes_the_smallest_exponent_that_fits(pool):
     assert chosen.kept_counts[0] < chosen.kept_counts[1] < pool[1]
     # a slightly smaller exponent would keep more than the budget
     looser = select_pseudo_labels(
-        proba, np.arange(len(proba)), counts, np.arange(3), threshold=0.5,
+        proba,
+        np.arange(len(proba)),
+        counts,
+        np.arange(3),
+        threshold=0.5,
         alpha=chosen.alpha * 0.999,
     )
     assert len(looser.positions) > 222
@@ -111,15 +115,21 @@ def test_where_no_exponent_fits_every_class_gives_up_the_same_share():
     proba = _confident_pool([300, 300, 300])
     for counts, expected in (([10, 10, 10], [20, 20, 20]), ([20, 10, 5], [0, 0, 70])):
         chosen = select_pseudo_labels(
-            proba, np.arange(900), np.array(counts), np.arange(3), threshold=0.5, alpha=None,
+            proba,
+            np.arange(900),
+            np.array(counts),
+            np.arange(3),
+            threshold=0.5,
+            alpha=None,
             budget=2,
         )
         assert chosen.budget == 2 * sum(counts) and chosen.share < 1
         assert len(chosen.positions) <= chosen.budget
         np.testing.assert_array_equal(chosen.kept_counts, expected)
     with pytest.raises(ValueError, match="needs a budget"):
-        select_pseudo_labels(proba, np.arange(900), [1, 2, 3], np.arange(3), threshold=0.5,
-                             alpha=None)
+        select_pseudo_labels(
+            proba, np.arange(900), [1, 2, 3], np.arange(3), threshold=0.5, alpha=None
+        )
 
 
 def test_the_default_trains_on_the_teachers_pseudo_labels_and_records_them(long_tailed_images):
@@ -142,7 +152,12 @@ def test_the_default_trains_on_the_teachers_pseudo_labels_and_records_them(long_
     np.testing.assert_array_equal(record.labels, teacher.predict(X[record.positions]))
     proba = teacher.predict_proba(X[y == -1])
     expected = select_pseudo_labels(
-        proba, np.flatnonzero(y == -1), [20, 8, 3], [0, 1, 2], threshold=0.5, alpha=None,
+        proba,
+        np.flatnonzero(y == -1),
+        [20, 8, 3],
+        [0, 1, 2],
+        threshold=0.5,
+        alpha=None,
         budget=2.0,
     )
     np.testing.assert_array_equal(record.positions, expected.positions)
@@ -156,7 +171,9 @@ def test_the_default_trains_on_the_teachers_pseudo_labels_and_records_them(long_
     assert f"pseudo-labels kept: {len(record.positions)} (0: " in text
     assert f"alpha = {record.alpha:g}, within the budget of 62" in text
     times = (31 + len(record.positions)) / 31
-    assert f"{times:.1f} times the teacher's: about {1 + times:.1f} times a labelled-only fit" in text
+    assert (
+        f"{times:.1f} times the teacher's: about {1 + times:.1f} times a labelled-only fit" in text
+    )
 
 
 def test_a_pool_within_the_budget_is_pseudo_labelled_whole(long_tailed_images):

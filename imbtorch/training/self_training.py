@@ -152,15 +152,14 @@ class PseudoLabels:
         return labeled
 
 
-def _kept(predicted, confidence, shares, n_classes) -> list[np.ndarray]:
-    """Per class, the most confident ``ceil(share * candidates)`` of its candidates."""
+def _most_confident(predicted, confidence, n_kept) -> np.ndarray:
+    """Positions (in ``predicted``) of each class's ``n_kept`` most confident images, by class."""
     kept = []
-    for code in range(n_classes):
+    for code, n in enumerate(n_kept):
         candidates = np.flatnonzero(predicted == code)
-        n_kept = int(np.ceil(shares[code] * len(candidates) - 1e-9))
-        most_confident = np.argsort(-confidence[candidates], kind="stable")[:n_kept]
+        most_confident = np.argsort(-confidence[candidates], kind="stable")[:n]
         kept.append(np.sort(candidates[most_confident]))
-    return kept
+    return np.concatenate(kept)
 
 
 def _smallest_fitting(count, budget: int, high: float) -> float:
@@ -216,9 +215,12 @@ def select_pseudo_labels(
     predicted = np.where(confidence >= threshold, predicted, -1)  # -1: not confident
     confident_counts = np.bincount(predicted[predicted >= 0], minlength=n_classes)
 
-    def count(exponent, share=1.0):
+    def n_kept(exponent, share=1.0):  # per class, ceil(share * mu_c * confident images)
         shares = share * rebalanced_shares(labeled_counts, exponent)
-        return int(np.ceil(shares * confident_counts - 1e-9).sum())
+        return np.ceil(shares * confident_counts - 1e-9).astype(np.int64)
+
+    def count(exponent, share=1.0):
+        return int(n_kept(exponent, share).sum())
 
     share, cap = 1.0, None
     if alpha is None:
@@ -230,8 +232,7 @@ def select_pseudo_labels(
         else:  # the rarest classes alone exceed it: every class gives up the same share
             alpha = MAX_ALPHA
             share = 1.0 - _smallest_fitting(lambda x: count(MAX_ALPHA, 1.0 - x), cap, 1.0)
-    shares = share * rebalanced_shares(labeled_counts, alpha)
-    kept = np.concatenate(_kept(predicted, confidence, shares, n_classes))
+    kept = _most_confident(predicted, confidence, n_kept(alpha, share))
     return PseudoLabels(
         positions=positions[kept],
         labels=np.asarray(classes)[predicted[kept]],
