@@ -169,7 +169,7 @@ def test_the_default_trains_on_the_teachers_pseudo_labels_and_records_them(long_
     assert "124 unlabelled images used by self-training (unlabeled='auto': self-training" in text
     assert f"gave {record.confident_counts.sum()} of them a pseudo-label" in text
     assert f"pseudo-labels kept: {len(record.positions)} (0: " in text
-    assert f"alpha = {record.alpha:g}, within the budget of 62" in text
+    assert f"alpha = {record.alpha:.3g}, within the budget of 62" in text
     times = (31 + len(record.positions)) / 31
     assert (
         f"{times:.1f} times the teacher's: about {1 + times:.1f} times a labelled-only fit" in text

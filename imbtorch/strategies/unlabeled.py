@@ -173,7 +173,7 @@ class UnlabeledPlan:
                 record.classes, record.kept_counts, record.confident_counts, strict=True
             )
         )
-        how = f"alpha = {record.alpha:g}"
+        how = f"alpha = {record.alpha:.3g}"
         if record.budget is not None:
             how += f", within the budget of {record.budget}"
             if record.share < 1:
