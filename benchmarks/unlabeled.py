@@ -1,8 +1,10 @@
 """Unlabelled images beside long-tailed labelled ones: what using them gains.
 
-Each seed holds out a balanced test set, then draws the labelled images long-
-tailed (rho = 100, the head class keeping ``--labeled-share`` of the smallest
-class's images) from the rest. What is left is unlabelled, in one of two pools:
+Each seed holds out a balanced test set (for the texture patches of
+``textures.py``, from the photographs' other blocks, so that no patch both
+trains and tests), then draws the labelled images long-tailed (rho = 100,
+the head class keeping ``--labeled-share`` of the smallest class's images)
+from the rest. What is left is unlabelled, in one of two pools:
 
 - ``balanced``: all the rest, nearly balanced (the head class gave the most to
   the labelled images);
@@ -52,6 +54,7 @@ import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.metrics import balanced_accuracy_score, recall_score
 from sklearn.semi_supervised import SelfTrainingClassifier
+from textures import texture_patches
 
 from imbtorch import BalancedImageClassifier, ImageEmbedder
 from imbtorch.datasets import make_long_tailed
@@ -59,7 +62,7 @@ from imbtorch.datasets.long_tailed import _mnist_images
 from imbtorch.training.self_supervised import SELF_SUPERVISED_METHODS
 
 RESULTS = Path(__file__).with_name("results")
-DATASETS = {"digits": 50, "mnist": 100}  # name -> test images per class
+DATASETS = {"digits": 50, "mnist": 100, "textures": 100}  # name -> test images per class
 METHODS = (
     "labeled",
     "selftraining",
@@ -74,22 +77,32 @@ METHODS = (
 SSL_EPOCHS = 30
 
 
-def load(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """The whole set: images ``(N, H, W)`` and labels."""
+def load(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The whole set: images ``(N, H, W)`` and labels, and the images the test set is drawn
+    from where they are others (the texture patches of the other blocks), else None."""
     if name == "digits":
         digits = load_digits()
-        return digits.images.astype(np.float32), digits.target
-    return _mnist_images()
+        return digits.images.astype(np.float32), digits.target, None, None
+    if name == "textures":
+        X, y, X_other, y_other = texture_patches()
+        return X.astype(np.float32), y, X_other.astype(np.float32), y_other
+    return (*_mnist_images(), None, None)
 
 
 def split(name: str, pool: str, *, rho: float, labeled_share: float, seed: int):
     """``(X_train, y_train, X_test, y_test, y_true)``; ``y_train`` marks the unlabelled images
     -1, ``y_true`` holds their labels (for ``oracle`` only)."""
-    X, y = load(name)
+    X, y, X_other, y_other = load(name)
+    if X_other is None:
+        X_other, y_other = X, y
     rng = np.random.default_rng(seed)
-    test = np.zeros(len(y), dtype=bool)
-    for c in np.unique(y):
-        test[rng.choice(np.flatnonzero(y == c), DATASETS[name], replace=False)] = True
+    test = np.zeros(len(y_other), dtype=bool)
+    for c in np.unique(y_other):
+        test[rng.choice(np.flatnonzero(y_other == c), DATASETS[name], replace=False)] = True
+    if X_other is not X:  # the test images come from elsewhere: every image may train
+        X_test, y_test, test = X_other[test], y_other[test], np.zeros(len(y), dtype=bool)
+    else:
+        X_test, y_test = X[test], y[test]
     rest = np.flatnonzero(~test)
     n_max = int(labeled_share * np.bincount(y[rest]).min())
     index = np.arange(len(y))
@@ -99,7 +112,7 @@ def split(name: str, pool: str, *, rho: float, labeled_share: float, seed: int):
         others, _ = make_long_tailed(others, y[others], rho, random_state=seed + 1)
     train = np.concatenate([labeled, others])
     y_train = np.concatenate([y[labeled], np.full(len(others), -1)])
-    return X[train], y_train, X[test], y[test], y[train]
+    return X[train], y_train, X_test, y_test, y[train]
 
 
 def estimator(method: str, *, seed: int, epochs: int) -> BalancedImageClassifier:

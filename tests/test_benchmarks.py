@@ -487,6 +487,13 @@ def test_unlabeled_splits_its_pools_and_tables_every_method(tmp_path):
     assert (y == -1).sum() == len(X) - counts.sum() > counts.sum()  # the rest, unlabelled
     _, y_lt, _, _, _ = unlabeled.split("digits", "longtailed", rho=100, labeled_share=0.5, seed=0)
     assert (y_lt == -1).sum() < (y == -1).sum() / 3  # the pool with the labels' profile
+    # the texture patches draw the test set from the other blocks: no patch trains and tests
+    X_tex, y_tex, X_tex_test, y_tex_test, _ = unlabeled.split(
+        "textures", "longtailed", rho=100, labeled_share=0.5, seed=0
+    )
+    assert np.bincount(y_tex_test).tolist() == [100] * 10
+    assert not {p.tobytes() for p in X_tex} & {p.tobytes() for p in X_tex_test}
+    assert (y_tex == -1).sum() > 0 and np.bincount(y_tex[y_tex != -1])[-1] >= 1
     args = ["--seeds", "1", "--epochs", "2", "--pool", "longtailed", "--out", str(tmp_path)]
     methods = ["labeled", "oracle", "selftraining", "auto", "fixmatch,prior=uniform,ratio=1"]
     methods += ["sdclr,ssl_epochs=1,lr=0.004"]  # pretrained on every image, then fine-tuned
