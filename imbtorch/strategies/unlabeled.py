@@ -2,7 +2,7 @@
 
 :func:`plan_unlabeled` decides, from the parameters and the number of
 unlabelled images, whether the fit trains on them, and how: by self-training
-(a teacher's class-rebalanced pseudo-labels,
+(a teacher's pseudo-labels within a budget,
 :mod:`imbtorch.training.self_training`), the default's way, or by FixMatch
 (pseudo-labels under the pool's class prior,
 :mod:`imbtorch.training.semi_supervised`). The resulting

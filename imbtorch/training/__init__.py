@@ -25,7 +25,7 @@
 - :mod:`~imbtorch.training.monitors`: validation scores and early stopping.
 - :mod:`~imbtorch.training.decoupled`: cRT, the classifier re-trained alone.
 - :mod:`~imbtorch.training.self_training`: the default's way with unlabelled images:
-  a teacher's class-rebalanced pseudo-labels (CReST).
+  a teacher's pseudo-labels within a budget, the frequent classes' given up first (CReST).
 - :mod:`~imbtorch.training.semi_supervised`: FixMatch on unlabelled images, its
   pseudo-labels under the pool's class prior.
 - :mod:`~imbtorch.training.self_supervised`: SimCLR and BYOL pretraining of a
