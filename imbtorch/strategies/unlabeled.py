@@ -38,8 +38,8 @@ from .constants import (
 #: How ``unlabeled='auto'`` trains on unlabelled images, and why.
 AUTO_METHOD = "self_training"
 AUTO_REASON = (
-    "self-training beat the labelled-only default on every set and pool of the benchmark "
-    "of unlabelled images"
+    "self-training beat the labelled-only default on digits and MNIST with both pools of the "
+    "benchmark of unlabelled images, and on its texture patches with the balanced pool"
 )
 #: What ``unlabeled`` takes.
 UNLABELED_MODES = ("auto", "self_training", "fixmatch", "ignore")
