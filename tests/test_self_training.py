@@ -35,15 +35,23 @@ def test_the_rarest_class_keeps_every_confident_image_the_most_frequent_the_fewe
     np.testing.assert_allclose(rebalanced_shares(counts, 0.0), 1.0)
 
 
+def _confident_pool(counts_per_class, seed=0):
+    """Probabilities of a teacher that predicts ``counts_per_class`` images of each class, all
+    above 0.6."""
+    rng = np.random.default_rng(seed)
+    predicted = np.repeat(np.arange(len(counts_per_class)), counts_per_class)
+    proba = np.full((len(predicted), len(counts_per_class)), 0.0)
+    confidence = rng.uniform(0.6, 1.0, size=len(predicted))
+    proba[np.arange(len(predicted)), predicted] = confidence
+    proba[np.arange(len(predicted)), (predicted + 1) % len(counts_per_class)] = 1 - confidence
+    return proba
+
+
 def test_pseudo_labels_follow_the_rebalanced_distribution():
     """A teacher that predicts a balanced pool confidently: the kept pseudo-labels follow
     the shares, not the pool's equal classes, and the least confident are the ones dropped."""
-    rng = np.random.default_rng(0)
-    predicted = np.repeat(np.arange(3), 200)
-    confidence = rng.uniform(0.6, 1.0, size=600)
-    proba = np.full((600, 3), 0.0)
-    proba[np.arange(600), predicted] = confidence
-    proba[np.arange(600), (predicted + 1) % 3] = 1 - confidence
+    proba = _confident_pool([200, 200, 200])
+    confidence = proba.max(axis=1)
     confidence[:10] = proba[:10, 0] = 0.55  # below the threshold: never kept
     proba[:10, 1] = 0.45
     positions = np.arange(1000, 1600)
@@ -63,18 +71,6 @@ def test_pseudo_labels_follow_the_rebalanced_distribution():
     labeled = chosen.label(y)
     assert labeled[1000 + kept_b[0]] == "middle"  # not cut to the width of y's strings
     assert labeled[1] == "-1" and labeled[0] == "tail"
-
-
-def _confident_pool(counts_per_class, seed=0):
-    """Probabilities of a teacher that predicts ``counts_per_class`` images of each class, all
-    above 0.6."""
-    rng = np.random.default_rng(seed)
-    predicted = np.repeat(np.arange(len(counts_per_class)), counts_per_class)
-    proba = np.full((len(predicted), len(counts_per_class)), 0.0)
-    confidence = rng.uniform(0.6, 1.0, size=len(predicted))
-    proba[np.arange(len(predicted)), predicted] = confidence
-    proba[np.arange(len(predicted)), (predicted + 1) % len(counts_per_class)] = 1 - confidence
-    return proba
 
 
 @pytest.mark.parametrize("pool", [[50, 50, 50], [400, 300, 100]])
