@@ -199,7 +199,7 @@ def load_training_state(net, folder: Path, *, owners: dict, data: dict) -> dict:
         data,
         processes=net.processes,
         what="training state",
-        saved_for="by a fit on other data (classes and counts",
+        saved_for="by a fit on other data",
         fix="Resume with the same training data",
     )
     net.load_params(**{key: folder / name for key, name in _PARAMS.items()})
@@ -242,7 +242,7 @@ def read_state(path: Path, data: dict, *, processes, what: str, saved_for: str, 
     processes : Processes
         Those of the resumed run.
     what, saved_for, fix : str
-        The error's words: ``The {what} in ... was saved {saved_for} {saved}, now
+        The error's words: ``The {what} in ... was saved {saved_for} ({saved}, now
         {data}). {fix}, or set resume=False ...``.
 
     Returns
@@ -253,7 +253,7 @@ def read_state(path: Path, data: dict, *, processes, what: str, saved_for: str, 
     start_afresh = "or set resume=False (or another checkpoint_dir) to start afresh."
     if state["data"] != data:
         raise ValueError(
-            f"The {what} in {path.parent.parent} was saved {saved_for} {state['data']}, now "
+            f"The {what} in {path.parent.parent} was saved {saved_for} ({state['data']}, now "
             f"{data}). {fix}, {start_afresh}"
         )
     saved = len(state.get("ranks", [state]))

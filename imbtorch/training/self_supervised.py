@@ -376,7 +376,7 @@ def _resumed(owners: dict, data: dict, checkpoint_dir, processes, seed: int):
         data,
         processes=processes,
         what="self-supervised state",
-        saved_for="for other images or another method (",
+        saved_for="for other images or another method",
         fix="Resume with the same images and self_supervised",
     )
     load_owner_states(owners, state["owners"])
